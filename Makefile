@@ -1,0 +1,45 @@
+# discuss — every task a developer or CI runs. `make run` and `make test` are the quick start.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DISCUSS_INSTANCE_PATH ?= $(CURDIR)/instance
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test test-sqlite test-pg lint bench bench-pg screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi discuss demo-setup
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+# The whole suite on SQLite (with Redis and Chromium where present), then again on PostgreSQL.
+test: $(STAMP)
+	$(BIN)/python -m tests.legs check
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+	@if $(BIN)/python -m tests.legs postgres; then \
+	  echo "== the suite again on PostgreSQL"; \
+	  DISCUSS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+bench-pg: $(STAMP)
+	DISCUSS_BENCH_DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.run
+
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.browser.screenshots
+
+clean:
+	rm -rf $(VENV) instance tests/artifacts

@@ -1,0 +1,64 @@
+"""discuss: self-hosted comments for articles. ``create_app`` builds the Flask app in steps."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from discuss.config import apply_settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings (environment, then overrides), extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=os.environ.get("DISCUSS_INSTANCE_PATH") or str(ROOT / "instance"),
+    )
+    steps: list[Callable[[Flask, Mapping[str, Any] | None], None]] = [
+        _configure,
+        _init_extensions,
+        _register_blueprints,
+        _register_cli,
+    ]
+    for step in steps:
+        step(app, overrides)
+    return app
+
+
+def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    values = load_settings(os.environ, overrides)
+    apply_settings(app.config, values, app.instance_path)
+    for name, value in (overrides or {}).items():
+        if not name.startswith("DISCUSS_"):
+            app.config[name] = value
+    logging.basicConfig(level=app.config["DISCUSS_LOG_LEVEL"].upper())
+
+
+def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    from discuss.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    from discuss.web import register_web
+
+    register_web(app)
+
+
+def _register_cli(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    from discuss.cli import discuss_cli
+
+    app.cli.add_command(discuss_cli)

@@ -1,0 +1,129 @@
+"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {
+        str(s): {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
+        for s in statuses
+    }
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _param(name: str, description: str, *, required: bool = False,
+           schema: dict | None = None, where: str = "query") -> dict:
+    return {"name": name, "in": where, "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+COMMENT_ID = _param("comment_id", "Comment id", required=True, schema={"type": "integer"},
+                    where="path")
+
+PATHS: dict[str, Any] = {
+    "/threads": {"get": {
+        "summary": "A thread and its visible comments as a tree",
+        "parameters": [
+            _param("site", "Site slug", required=True),
+            _param("key", "Thread key (1–512 characters)", required=True),
+            _param("sort", "Order of top-level comments",
+                   schema={"type": "string", "enum": ["oldest", "newest", "top"]}),
+            _param("cursor", "next_cursor of the previous page"),
+        ],
+        "responses": {"200": _json(_ref("ThreadPage")), **_errors(400, 404)},
+    }},
+    "/comments": {"post": {
+        "summary": "Post a comment or a reply",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": _ref("NewComment")}}},
+        "responses": {"201": _json(_ref("Comment"), "Created; status tells if it waits"),
+                      **_errors(400, 401, 403, 404, 409, 413, 429)},
+    }},
+    "/comments/{comment_id}": {
+        "patch": {
+            "summary": "Edit a comment (author within the edit window, or a moderator)",
+            "parameters": [COMMENT_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["body"],
+                "properties": {"body": {"type": "string", "minLength": 1,
+                                        "maxLength": 10000}}}}}},
+            "responses": {"200": _json(_ref("Comment")), **_errors(400, 401, 403, 404, 429)},
+        },
+        "delete": {
+            "summary": "Delete a comment (author or moderator)",
+            "parameters": [COMMENT_ID],
+            "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)},
+        },
+    },
+    "/counts": {"get": {
+        "summary": "Approved comments per thread key (up to 100 keys)",
+        "parameters": [
+            _param("site", "Site slug", required=True),
+            {"name": "key", "in": "query", "required": True, "explode": True,
+             "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 100}},
+        ],
+        "responses": {"200": _json({"type": "object", "properties": {"counts": {
+            "type": "object", "additionalProperties": {"type": "integer"}}}}),
+            **_errors(400, 404)},
+    }},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "fields": {"type": "object",
+                                  "additionalProperties": {"type": "string"}}}}}},
+    "Author": {"type": "object", "nullable": True, "properties": {
+        "name": {"type": "string"}, "username": {"type": "string", "nullable": True},
+        "avatar_url": {"type": "string"}}},
+    "Comment": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "parent_id": {"type": "integer", "nullable": True},
+        "author": _ref("Author"), "html": {"type": "string"},
+        "status": {"type": "string",
+                   "enum": ["pending", "approved", "spam", "rejected", "deleted"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "edited_at": {"type": "string", "format": "date-time", "nullable": True},
+        "score": {"type": "integer"}, "pinned": {"type": "boolean"},
+        "my_vote": {"type": "integer", "enum": [-1, 0, 1]},
+        "replies": {"type": "array", "items": _ref("Comment")}}},
+    "NewComment": {"type": "object", "required": ["site", "key", "body"], "properties": {
+        "site": {"type": "string"}, "key": {"type": "string", "maxLength": 512},
+        "url": {"type": "string"}, "title": {"type": "string"},
+        "parent_id": {"type": "integer", "nullable": True},
+        "body": {"type": "string", "minLength": 1, "maxLength": 10000},
+        "name": {"type": "string", "maxLength": 64}, "email": {"type": "string"},
+        "notify": {"type": "boolean"}}},
+    "Thread": {"type": "object", "properties": {
+        "key": {"type": "string"}, "url": {"type": "string"}, "title": {"type": "string"},
+        "closed": {"type": "boolean"}, "comment_count": {"type": "integer"}}},
+    "ThreadPage": {"type": "object", "properties": {
+        "thread": _ref("Thread"),
+        "comments": {"type": "array", "items": _ref("Comment")},
+        "next_cursor": {"type": "string", "nullable": True}}},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole document; other modules add their paths to PATHS and SCHEMAS at import."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "discuss API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

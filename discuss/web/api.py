@@ -1,0 +1,110 @@
+"""The JSON API under /api/v1: parse, call one domain function, commit once, present."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from discuss import comments
+from discuss.errors import InvalidInput, NotFound
+from discuss.extensions import db
+from discuss.openapi import openapi_document
+from discuss.web.present import comment_json, page_json
+from discuss.web.security import current_actor, ensure_guest_key
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_COUNT_KEYS = 100
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    if not request.is_json:
+        raise InvalidInput("Send a JSON object with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("The request body is not a JSON object.")
+    return data
+
+
+def _query_arg(name: str) -> str:
+    values = request.args.getlist(name)
+    if len(values) != 1 or not values[0]:
+        raise InvalidInput(f"Give exactly one '{name}' parameter.", {name: "required"})
+    return values[0]
+
+
+@bp.get("/threads")
+def get_thread() -> Response:
+    site = comments.get_site(_query_arg("site"))
+    thread = comments.get_thread(site, _query_arg("key"))
+    actor = current_actor()
+    page = comments.load_thread_page(
+        thread, actor,
+        sort=request.args.get("sort", "oldest"),
+        cursor=request.args.get("cursor") or None,
+        page_size=current_app.config["DISCUSS_PAGE_SIZE"],
+        secret=current_app.config["SECRET_KEY"],
+    )
+    return jsonify(page_json(page, my_votes=None))
+
+
+@bp.post("/comments")
+def post_comment() -> tuple[Response, int]:
+    data = json_body()
+    actor = current_actor()
+    site = comments.get_site(data.get("site"))
+    thread = comments.get_or_create_thread(site, data.get("key"), data.get("url"),
+                                           data.get("title"))
+    if actor.user is None:
+        ensure_guest_key(actor)
+    comment = comments.post_comment(
+        thread, actor, data.get("body"), data.get("parent_id"),
+        name=data.get("name"), email=data.get("email"), notify=data.get("notify", False),
+        form=data.get("form") if isinstance(data.get("form"), dict) else None,
+    )
+    db.session.commit()
+    return jsonify(comment_json(comment, mine=True)), 201
+
+
+@bp.patch("/comments/<int:comment_id>")
+def edit_comment(comment_id: int) -> Response:
+    data = json_body()
+    comment = comments.get_comment(comment_id)
+    comments.edit_comment(comment, current_actor(), data.get("body"),
+                          default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
+    db.session.commit()
+    return jsonify(comment_json(comment, mine=True))
+
+
+@bp.delete("/comments/<int:comment_id>")
+def delete_comment(comment_id: int) -> tuple[str, int]:
+    comment = comments.get_comment(comment_id)
+    comments.delete_comment(comment, current_actor(),
+                            default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/counts")
+def counts() -> Response:
+    site = comments.get_site(_query_arg("site"))
+    keys = request.args.getlist("key")
+    if not keys:
+        raise InvalidInput("Give at least one 'key' parameter.", {"key": "required"})
+    if len(keys) > MAX_COUNT_KEYS:
+        raise InvalidInput(f"At most {MAX_COUNT_KEYS} keys per request.", {"key": "too_many"})
+    for key in keys:
+        comments.check_key(key)
+    return jsonify({"counts": comments.count_comments(site, keys)})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(anything: str) -> Response:
+    raise NotFound("No such API endpoint.", code="unknown_endpoint")

@@ -1,0 +1,99 @@
+"""Error answers: the spec's JSON for the API, a readable page elsewhere, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from discuss.errors import DiscussError
+from discuss.extensions import db
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "invalid", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "invalid",
+    429: "rate_limited", 500: "server_error", 503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.is_json
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None,
+                   retry_after: int | None = None) -> Response:
+    if wants_json():
+        error: dict = {"code": code, "message": message}
+        if fields:
+            error["fields"] = fields
+        response = jsonify({"error": error})
+    else:
+        response = Response(render_template("error.html", status=status, message=message),
+                            mimetype="text/html")
+    response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _discuss_error(exc: DiscussError) -> Response:
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.fields, exc.retry_after)
+
+
+def _csrf_error(exc: CSRFError) -> Response:
+    return error_response(400, "csrf", "The form expired or did not come from this service. "
+                          "Reload the page and try again.")
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    retry_after = None
+    if status == 429:
+        limit = getattr(exc, "limit", None)
+        retry_after = 60
+        if limit is not None:
+            retry_after = int(limit.limit.get_expiry())
+        message = "Too many requests. Please wait a little and try again."
+    elif status == 413:
+        message = "The request is too large."
+    elif status == 404:
+        message = "Not found."
+    elif status == 405:
+        message = "That method is not allowed here."
+    else:
+        message = exc.description or exc.name
+    response = error_response(status, _CODES.get(status, "error"), message,
+                              retry_after=retry_after)
+    if status == 405 and exc.response is None and hasattr(exc, "valid_methods"):
+        response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+    return response
+
+
+def _database_unavailable(exc: Exception) -> Response:
+    db.session.rollback()
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return error_response(503, "unavailable",
+                          "The service is briefly unavailable. Please try again.",
+                          retry_after=5)
+
+
+def _unexpected(exc: Exception) -> Response:
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "server_error", "Something went wrong on our side.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(DiscussError, _discuss_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(PoolTimeout, _database_unavailable)
+    app.register_error_handler(Exception, _unexpected)

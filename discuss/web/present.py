@@ -1,0 +1,109 @@
+"""How comments, threads and users look in JSON and templates: one shape for both."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, url_for
+
+from discuss.comments import Node, ThreadPage, author_name
+from discuss.models import Comment, Status, Thread, User
+
+
+def avatar_seed(comment: Comment | None = None, user: User | None = None) -> str:
+    """A stable, keyed seed for a generated avatar: never reveals an email address."""
+    if user is None and comment is not None and comment.user_id is not None:
+        user = comment.author
+    if user is not None:
+        material = f"user:{user.id}"
+    elif comment is not None:
+        material = f"guest:{comment.guest_name.casefold()}:{comment.guest_email_key}"
+    else:
+        material = "deleted"
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def avatar_url(comment: Comment | None = None, user: User | None = None) -> str:
+    if user is None and comment is not None and comment.user_id is not None:
+        user = comment.author
+    if user is not None and current_app.config["DISCUSS_GRAVATAR"]:
+        digest = hashlib.md5(user.email_key.encode(), usedforsecurity=False).hexdigest()
+        return f"https://www.gravatar.com/avatar/{digest}?s=80&d=identicon"
+    return url_for("pages.avatar", seed=avatar_seed(comment, user), _external=False)
+
+
+def iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def author_json(comment: Comment) -> dict:
+    user = comment.author if comment.user_id is not None else None
+    return {
+        "name": author_name(comment),
+        "username": user.username if user is not None else None,
+        "avatar_url": avatar_url(comment),
+    }
+
+
+def comment_json(comment: Comment, *, replies: list[dict] | None = None,
+                 placeholder: bool = False, my_vote: int | None = None,
+                 mine: bool = False) -> dict:
+    """A comment in the API's shape; placeholders keep their place without author or text."""
+    status = str(comment.status)
+    if comment.shadowed and mine and comment.status in (Status.SPAM, Status.APPROVED):
+        status = str(Status.APPROVED)  # a shadow-banned author sees their comment published
+    data = {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "author": None if placeholder else author_json(comment),
+        "html": "" if placeholder else comment.html,
+        "status": str(Status.DELETED) if placeholder else status,
+        "created_at": iso(comment.created_at),
+        "edited_at": None if placeholder else iso(comment.edited_at),
+        "edited_by_moderator": comment.edited_by_moderator and not placeholder,
+        "score": comment.score,
+        "pinned": comment.pinned,
+        "replies": replies if replies is not None else [],
+    }
+    if my_vote is not None:
+        data["my_vote"] = my_vote
+    if mine and not placeholder:
+        data["mine"] = True
+    return data
+
+
+def node_json(node: Node, my_votes: dict[int, int]) -> dict:
+    return comment_json(
+        node.comment,
+        replies=[node_json(r, my_votes) for r in node.replies],
+        placeholder=node.placeholder,
+        my_vote=my_votes.get(node.comment.id, 0) if my_votes is not None else None,
+        mine=node.mine,
+    )
+
+
+def thread_json(thread: Thread) -> dict:
+    return {
+        "key": thread.key,
+        "url": thread.url,
+        "title": thread.title,
+        "closed": thread.closed,
+        "comment_count": thread.comment_count,
+    }
+
+
+def page_json(page: ThreadPage, my_votes: dict[int, int]) -> dict:
+    return {
+        "thread": thread_json(page.thread),
+        "comments": [node_json(n, my_votes) for n in page.nodes],
+        "next_cursor": page.next_cursor,
+        "sort": page.sort,
+    }
+
+
+def iter_nodes(nodes: list[Node]):
+    for node in nodes:
+        yield node
+        yield from iter_nodes(node.replies)

@@ -1,0 +1,155 @@
+"""Fixtures: an app and a clean database per test (SQLite, or PostgreSQL with
+DISCUSS_TEST_DATABASE_URL), query counting, and helpers that build data through the domain."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+from discuss import comments, create_app, sites
+from discuss.extensions import db
+from discuss.models import Comment, Site, Thread, utcnow
+from discuss.permissions import Actor
+from tests.legs import available, in_ci
+
+SECRET = "test-secret-key-that-is-long-enough"
+LEGS = available()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    needs = {"browser": "chromium", "redis": "redis", "postgres": "postgres"}
+    for item in items:
+        for marker, leg in needs.items():
+            if item.get_closest_marker(marker) and not LEGS[leg]:
+                if in_ci():
+                    pytest.fail(f"{leg} is missing under CI=true", pytrace=False)
+                item.add_marker(pytest.mark.skip(reason=f"{leg} is not available here"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DISCUSS_TEST_DATABASE_URL")
+    if not url:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    schema_app = create_app({"DISCUSS_DATABASE_URL": url, "DISCUSS_SECRET_KEY": SECRET})
+    with schema_app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+def make_app(database_url: str, tmp_path, **overrides) -> Flask:
+    settings = {
+        "DISCUSS_DATABASE_URL": database_url,
+        "DISCUSS_SECRET_KEY": SECRET,
+        "DISCUSS_PUBLIC_URL": "http://localhost",
+        "TESTING": True,
+    }
+    settings.update(overrides)
+    os.environ["DISCUSS_INSTANCE_PATH"] = str(tmp_path / "instance")
+    return create_app(settings)
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    """Override in a test module (or parametrize) to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path, app_settings: dict) -> Iterator[Flask]:
+    app = make_app(database_url, tmp_path, **app_settings)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.rollback()
+            _empty_tables()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """``with count_queries() as q: …`` then ``q.count`` is the number of SQL statements."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def before(conn, cursor, statement, parameters, context, executemany) -> None:
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+                counter.statements.append(statement)
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting
+
+
+@pytest.fixture
+def site(app: Flask) -> Site:
+    site = sites.create_site("demo", origins=["https://news.example.com"], moderation="post")
+    db.session.commit()
+    return site
+
+
+def guest(key: str = "g" * 40, ip: str = "ip-1") -> Actor:
+    return Actor(guest_key=key, ip_hash=ip)
+
+
+def make_thread(site: Site, key: str = "article-1") -> Thread:
+    return comments.get_or_create_thread(site, key, "https://news.example.com/a", "An article")
+
+
+def post(thread: Thread, body: str = "Hello", *, actor: Actor | None = None,
+         parent: Comment | None = None, name: str = "Reader",
+         now: datetime | None = None) -> Comment:
+    return comments.post_comment(thread, actor or guest(), body,
+                                 parent.id if parent else None, name=name, now=now)
+
+
+def minutes_ago(n: int) -> datetime:
+    return utcnow() - timedelta(minutes=n)
