@@ -12,7 +12,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -33,3 +33,30 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave like a real transactional database.
+
+    pysqlite starts transactions lazily and lets RELEASE of an outer SAVEPOINT commit, so a
+    rolled-back request could leave half its writes; emitting BEGIN ourselves fixes that
+    (https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#pysqlite-serializable). Foreign keys
+    are enforced, and WAL lets readers go on while one writer writes.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN")

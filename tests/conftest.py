@@ -3,13 +3,15 @@ DISCUSS_TEST_DATABASE_URL), query counting, and helpers that build data through 
 
 from __future__ import annotations
 
+import contextvars
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
@@ -66,7 +68,9 @@ def make_app(database_url: str, tmp_path, **overrides) -> Flask:
     }
     settings.update(overrides)
     os.environ["DISCUSS_INSTANCE_PATH"] = str(tmp_path / "instance")
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture
@@ -86,6 +90,16 @@ def app(database_url: str, tmp_path, app_settings: dict) -> Iterator[Flask]:
             _empty_tables()
             db.session.remove()
             db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: each in its own app context (own
+    ``g``, own database session), after the test's own work has been committed."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture
@@ -116,7 +130,7 @@ def count_queries(app: Flask):
         counter = QueryCounter()
 
         def before(conn, cursor, statement, parameters, context, executemany) -> None:
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN")):
                 counter.statements.append(statement)
 
         engine = db.engine
@@ -149,6 +163,14 @@ def post(thread: Thread, body: str = "Hello", *, actor: Actor | None = None,
          now: datetime | None = None) -> Comment:
     return comments.post_comment(thread, actor or guest(), body,
                                  parent.id if parent else None, name=name, now=now)
+
+
+def csrf_header(client: FlaskClient) -> dict[str, str]:
+    """The X-CSRF-Token header a browser page sends: read from an HTML page's meta tag."""
+    page = client.get("/csrf-probe-page-that-does-not-exist").get_data(as_text=True)
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert match, "HTML pages must carry the csrf-token meta tag"
+    return {"X-CSRF-Token": match.group(1)}
 
 
 def minutes_ago(n: int) -> datetime:
