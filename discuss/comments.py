@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from discuss import moderation, spam
@@ -243,6 +243,9 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
     status = moderation.initial_status(site, actor, comment, verdict, now=now)
     comment.shadowed = moderation.is_shadow_banned(site, actor, email_key, now=now)
     set_status(comment, status, thread=thread)
+    if status == Status.PENDING:
+        # Nobody else sees it, but its author does: their view of the thread (its ETag) changed.
+        thread.version = (thread.version or 0) + 1
     db.session.flush()
     return comment
 
@@ -443,11 +446,17 @@ def load_thread_page(thread: Thread, actor: Actor, *, sort: str = "oldest",
     if sort not in SORTS:
         raise InvalidInput("sort must be oldest, newest or top.", {"sort": "invalid"})
     columns = _ORDERS[sort]
+    reply = aliased(Comment)
+    has_replies = (
+        select(reply.id)
+        .where(reply.thread_id == thread.id, reply.root_id == Comment.id, reply.id != Comment.id)
+        .exists()
+    )
     roots_query = select(Comment).where(
         Comment.thread_id == thread.id,
         Comment.parent_id.is_(None),
-        # Removed comments may still stand as placeholders above visible replies.
-        or_(visible_statuses_filter(actor), Comment.status != Status.APPROVED),
+        # Hidden comments may still stand as placeholders above visible replies.
+        or_(visible_statuses_filter(actor), has_replies),
     )
     if cursor:
         roots_query = roots_query.where(

@@ -466,3 +466,15 @@ def test_openapi_document_describes_every_endpoint(client):
     assert doc["openapi"].startswith("3.")
     for path in ("/threads", "/comments", "/comments/{comment_id}", "/counts"):
         assert path in doc["paths"]
+
+
+def test_hidden_comments_do_not_eat_the_page(site, client):
+    thread = make_thread(site, "jj-s2")
+    for i in range(60):
+        comments.set_status(post(thread, f"spam {i}"), Status.SPAM)
+    for i in range(10):
+        post(thread, f"real {i}")
+    db.session.commit()
+    data = thread_json(client).get_json()
+    assert [c["html"] for c in data["comments"]] == [f"<p>real {i}</p>" for i in range(10)]
+    assert data["next_cursor"] is None
