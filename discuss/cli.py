@@ -36,3 +36,33 @@ def create_site_command(slug: str, origins: tuple[str, ...], moderation: str,
     db.session.commit()
     click.echo(f"Created site {site.slug} (moderation: {site.moderation}, "
                f"origins: {', '.join(site.origins) or 'any'})")
+
+
+@discuss_cli.command("rerender")
+@click.option("--batch-size", default=500, show_default=True)
+def rerender_command(batch_size: int) -> None:
+    """Render every comment's HTML again (after the allow-list or the renderer changed)."""
+    from sqlalchemy import func, select
+
+    from discuss.comments import set_body
+    from discuss.models import Comment
+
+    total = db.session.scalar(select(func.count()).select_from(Comment)) or 0
+    changed = 0
+    last_id = 0
+    with click.progressbar(length=total, label="Rendering comments") as bar:
+        while True:
+            batch = list(db.session.scalars(
+                select(Comment).where(Comment.id > last_id).order_by(Comment.id)
+                .limit(batch_size)
+            ))
+            if not batch:
+                break
+            for comment in batch:
+                before = comment.html
+                set_body(comment, comment.body)
+                changed += comment.html != before
+            last_id = batch[-1].id
+            db.session.commit()  # one transaction per batch
+            bar.update(len(batch))
+    click.echo(f"Rendered {total} comments; {changed} changed.")
