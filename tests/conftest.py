@@ -4,6 +4,7 @@ DISCUSS_TEST_DATABASE_URL), query counting, and helpers that build data through 
 from __future__ import annotations
 
 import contextvars
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -158,9 +159,14 @@ def make_thread(site: Site, key: str = "article-1") -> Thread:
     return comments.get_or_create_thread(site, key, "https://news.example.com/a", "An article")
 
 
-def post(thread: Thread, body: str = "Hello", *, actor: Actor | None = None,
+_bodies = itertools.count(1)
+
+
+def post(thread: Thread, body: str | None = None, *, actor: Actor | None = None,
          parent: Comment | None = None, name: str = "Reader",
          now: datetime | None = None) -> Comment:
+    """A comment through the domain; without a body, a new one each time (no duplicates)."""
+    body = body if body is not None else f"Comment number {next(_bodies)}"
     return comments.post_comment(thread, actor or guest(), body,
                                  parent.id if parent else None, name=name, now=now)
 
@@ -175,3 +181,38 @@ def csrf_header(client: FlaskClient) -> dict[str, str]:
 
 def minutes_ago(n: int) -> datetime:
     return utcnow() - timedelta(minutes=n)
+
+
+@pytest.fixture
+def mailbox(app: Flask, monkeypatch: pytest.MonkeyPatch):
+    """A real SMTP server the app sends to; every message a test ``expect``s must arrive."""
+    from tests.mailbox import start_server
+
+    controller, box = start_server()
+    # Like a WSGI server, read each response to the end and close it: mail queued by a
+    # request is sent when its response closes.
+    plain_open = IsolatedClient.open
+    monkeypatch.setattr(IsolatedClient, "open",
+                        lambda self, *a, **kw: plain_open(self, *a, **{"buffered": True, **kw}))
+    app.config["DISCUSS_MAIL_HOST"] = "127.0.0.1"
+    app.config["DISCUSS_MAIL_PORT"] = controller.port
+    try:
+        yield box
+        assert len(box.messages) == box.expected, (
+            f"expected {box.expected} mail(s), got {len(box.messages)}: "
+            f"{[m['Subject'] for m in box.messages]}")
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_unexpected_smtp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Fail any test that talks SMTP without the ``mailbox`` fixture (no mail leaves a test)."""
+    if "mailbox" in request.fixturenames:
+        return
+    import smtplib
+
+    def refuse(*args, **kwargs):
+        pytest.fail("this test sent mail over SMTP without the mailbox fixture")
+
+    monkeypatch.setattr(smtplib, "SMTP", refuse)

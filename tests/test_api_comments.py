@@ -415,9 +415,9 @@ def test_reading_a_thread_costs_the_same_queries_for_10_or_500_comments(
         site, client, count_queries):
     def queries_for(key: str, n: int) -> int:
         thread = make_thread(comments.get_site("demo"), key)
-        roots = [post(thread, f"r{i}") for i in range(max(1, n // 5))]
+        roots = [post(thread, f"{key} r{i}") for i in range(max(1, n // 5))]
         for i in range(n - len(roots)):
-            post(thread, f"x{i}", parent=roots[i % len(roots)])
+            post(thread, f"{key} x{i}", parent=roots[i % len(roots)])
         db.session.commit()
         with count_queries() as counter:
             response = client.get("/api/v1/threads", query_string={"site": "demo", "key": key})
