@@ -6,6 +6,8 @@ migrations name every index and constraint the same way on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -35,6 +37,10 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+# Set by the web edge for each request: True when it is a write (POST, PATCH, DELETE…).
+sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Make SQLite behave like a real transactional database.
 
@@ -59,4 +65,6 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write request takes the write lock up front: upgrading a read transaction later
+        # fails at once with "database is locked" when another writer got there first.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
