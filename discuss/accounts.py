@@ -1,34 +1,507 @@
-"""Users, passwords, sign-in sessions and API tokens.
+"""Users, passwords, sign-in sessions, API tokens and the signed links mailed to readers.
 
-Owns account rules and token bookkeeping (only hashes are stored). It must not read the
-request or commit; the web edge passes in what it parsed and commits once.
+Owns account rules (usernames, password strength, no user enumeration) and token bookkeeping:
+only hashes of session and API tokens are stored, links are signed, expiring and single-use.
+It must not read the request or commit; the web edge passes in what it parsed (and how to
+build a link) and commits once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
+from discuss import mail
+from discuss.comments import normalize_email
+from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
-from discuss.models import AuthToken, User, utcnow
+from discuss.models import AuthToken, Site, SiteModerator, TokenKind, UsedToken, User, utcnow
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 = "safely unguessable: moderate protection from offline attacks"
+MAX_DISPLAY_NAME = 64
+MAX_TOKEN_NAME = 100
+# scrypt is memory-hard (https://www.rfc-editor.org/rfc/rfc7914); werkzeug's defaults
+# (N=2**15, r=8, p=1) cost 32 MiB per hash.
+PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hash method, not a password
+# Links mailed to readers: how long each kind stays valid.
+LINK_MAX_AGE = {
+    "verify": timedelta(days=2),
+    "email-change": timedelta(days=2),
+    "reset": timedelta(hours=1),
+}
+# A session token is written "last used" at most this often: reads stay reads.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+# (purpose, token) -> absolute URL of the page that consumes the token.
+LinkBuilder = Callable[[str, str], str]
 
 
 def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def user_for_token(raw: str, *, now: datetime | None = None) -> User | None:
-    """The user a session or API token belongs to, if it is live (not expired or revoked)."""
+def get_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
+# ---------------------------------------------------------------- passwords
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=PASSWORD_METHOD)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def verify_password(user: User | None, password: object) -> bool:
+    """True when ``password`` is the user's; costs one hash check even for no user (timing)."""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        password = ""
+    if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def check_new_password(password: object, *, user_inputs: list[str] = ()) -> str:
+    """A password good enough to keep: long enough, and not weak by zxcvbn's estimate."""
+    if not isinstance(password, str) or not password:
+        raise InvalidInput("Choose a password.", {"password": "required"})
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+                           {"password": "too_short"})
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"The password may have at most {MAX_PASSWORD_LENGTH} characters.",
+                           {"password": "too_long"})
+    # zxcvbn's cost grows with length; beyond 100 characters the estimate no longer matters.
+    result = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result.get("feedback") or {}
+        reasons = [feedback.get("warning") or "This password is easy to guess."]
+        reasons += feedback.get("suggestions") or []
+        raise InvalidInput("This password is too weak. " + " ".join(r for r in reasons if r),
+                           {"password": "weak"})
+    return password
+
+
+# ---------------------------------------------------------------- users
+
+
+def check_username(username: object) -> str:
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput("Choose a username.", {"username": "required"})
+    username = username.strip()
+    if not USERNAME_RE.match(username):
+        raise InvalidInput("A username has 3–32 characters: letters, digits, _ and -.",
+                           {"username": "invalid"})
+    return username
+
+
+def check_display_name(name: object) -> str:
+    if name is None:
+        return ""
+    if not isinstance(name, str):
+        raise InvalidInput("The display name must be text.", {"display_name": "invalid"})
+    name = " ".join(name.split())
+    if len(name) > MAX_DISPLAY_NAME:
+        raise InvalidInput(f"The display name may have at most {MAX_DISPLAY_NAME} characters.",
+                           {"display_name": "too_long"})
+    if name.casefold() == "deleted user":
+        raise InvalidInput("Choose another display name.", {"display_name": "reserved"})
+    return name
+
+
+def _email(email: object) -> tuple[str, str]:
+    email, key = normalize_email(email)
+    if not email:
+        raise InvalidInput("Give an email address.", {"email": "required"})
+    return email, key
+
+
+def _username_taken(key: str) -> bool:
+    return bool(db.session.scalar(select(exists().where(User.username_key == key))))
+
+
+def _user_by_email(key: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email_key == key))
+
+
+def find_user(login: object) -> User | None:
+    """The user with this username or email address (either, case-insensitive)."""
+    if not isinstance(login, str) or not login.strip() or len(login) > 254:
+        return None
+    key = login.strip().lower()
+    column = User.email_key if "@" in key else User.username_key
+    return db.session.scalar(select(User).where(column == key))
+
+
+def create_user(username: object, email: object, password: object, *, is_admin: bool = False,
+                verified: bool = False, moderator_of: list[Site] = (),
+                now: datetime | None = None) -> User:
+    """A new account (admin command): taken names and emails are refused outright."""
+    now = now or utcnow()
+    username = check_username(username)
+    email, email_key = _email(email)
+    if _username_taken(username.lower()):
+        raise Conflict("That username is taken.", {"username": "taken"})
+    if _user_by_email(email_key) is not None:
+        raise Conflict("An account with that email address exists.", {"email": "taken"})
+    password = check_new_password(password, user_inputs=[username, email])
+    user = _add_user(username, email, email_key, password, now=now)
+    user.is_admin = is_admin
+    if verified:
+        user.email_verified_at = now
+    for site in moderator_of:
+        db.session.add(SiteModerator(site_id=site.id, user_id=user.id))
+    db.session.flush()
+    return user
+
+
+def _add_user(username: str, email: str, email_key: str, password: str, *,
+              now: datetime) -> User:
+    user = User(username=username, username_key=username.lower(), email=email,
+                email_key=email_key, password_hash=hash_password(password), display_name="",
+                is_admin=False, session_epoch=0, notify_queue=False, created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError as exc:
+        raise Conflict("That username is taken.", {"username": "taken"}) from exc
+    return user
+
+
+@dataclass
+class Registration:
+    """What a registration did; ``user`` is None when the email was taken (told by mail only)."""
+
+    user: User | None
+
+
+def register(username: object, email: object, password: object, *, secret: str,
+             link: LinkBuilder, now: datetime | None = None) -> Registration:
+    """Sign up. A taken username is said (it is public); a taken email is not: its owner gets
+    a mail instead and the answer is the same as for a new account ("check your inbox")."""
+    now = now or utcnow()
+    username = check_username(username)
+    email, email_key = _email(email)
+    if _username_taken(username.lower()):
+        raise Conflict("That username is taken.", {"username": "taken"})
+    password = check_new_password(password, user_inputs=[username, email])
+    existing = _user_by_email(email_key)
+    if existing is not None:
+        hash_password(password)  # the same work as a real sign-up: the timing tells nothing
+        mail.queue_mail(existing.email, "Someone tried to sign up with your address",
+                        "Someone (maybe you) tried to create an account with this email "
+                        "address, which already has one: "
+                        f"username {existing.username}.\n\nIf it was you, sign in, or reset "
+                        "your password if you forgot it. Otherwise you can ignore this mail.",
+                        now=now)
+        return Registration(None)
+    user = _add_user(username, email, email_key, password, now=now)
+    send_verification(user, secret=secret, link=link, now=now)
+    return Registration(user)
+
+
+def update_profile(user: User, *, display_name: object) -> User:
+    user.display_name = check_display_name(display_name)
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, current: object, new: object, *,
+                    now: datetime | None = None) -> None:
+    """Set a new password; every existing session of the account ends (the caller issues a
+    fresh one to the browser that asked)."""
+    if not verify_password(user, current):
+        raise Forbidden("The current password is wrong.", {"current_password": "wrong"},
+                        code="wrong_password")
+    user.password_hash = hash_password(
+        check_new_password(new, user_inputs=[user.username, user.email]))
+    end_all_sessions(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Sign the account out everywhere: sessions from older epochs stop working."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- sessions and API tokens
+
+
+def _new_token(user: User, kind: TokenKind, lifetime: timedelta, *, name: str = "",
+               user_agent: str = "", now: datetime) -> tuple[str, AuthToken]:
+    raw = secrets.token_urlsafe(32)
+    token = AuthToken(user_id=user.id, kind=kind, token_hash=token_hash(raw), name=name,
+                      epoch=user.session_epoch or 0, created_at=now, expires_at=now + lifetime,
+                      user_agent=user_agent[:300])
+    db.session.add(token)
+    db.session.flush()
+    return raw, token
+
+
+def authenticate(login: object, password: object) -> User:
+    """The user these credentials belong to; one answer for unknown user and wrong password."""
+    user = find_user(login)
+    if not verify_password(user, password) or user is None:
+        raise NotSignedIn("The username, email or password is wrong.",
+                          code="invalid_credentials")
+    return user
+
+
+def start_session(user: User, *, days: int, user_agent: str = "",
+                  now: datetime | None = None) -> str:
+    """A new sign-in session; returns the raw token (kept by the browser, never stored)."""
+    raw, _ = _new_token(user, TokenKind.SESSION, timedelta(days=days), user_agent=user_agent,
+                        now=now or utcnow())
+    return raw
+
+
+def live_token(raw: str, *, now: datetime | None = None) -> AuthToken | None:
+    """The token behind ``raw`` if it may still be used (not expired, revoked or outdated)."""
+    if not raw or len(raw) > 200:
+        return None
     now = now or utcnow()
     token = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash(raw)))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
-    if token.epoch != token.user.session_epoch:
+    if token.kind == TokenKind.SESSION and token.epoch != token.user.session_epoch:
         return None
-    return token.user
+    return token
 
 
-def get_user(user_id: int) -> User | None:
-    return db.session.get(User, user_id)
+def user_for_token(raw: str, *, now: datetime | None = None) -> User | None:
+    """The user a session or API token belongs to, if it is live (not expired or revoked)."""
+    token = live_token(raw, now=now)
+    return token.user if token is not None else None
+
+
+def needs_touch(token: AuthToken, *, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL
+
+
+def touch_token_id(token_id: int, *, now: datetime | None = None) -> None:
+    """Record that a token was used (as one UPDATE, without loading anything else)."""
+    now = now or utcnow()
+    db.session.execute(update(AuthToken).where(AuthToken.id == token_id)
+                       .values(last_used_at=now).execution_options(synchronize_session=False))
+
+
+def end_session(raw: str, *, now: datetime | None = None) -> None:
+    """Revoke the session or token ``raw`` (signing out); unknown tokens are ignored."""
+    db.session.execute(update(AuthToken)
+                       .where(AuthToken.token_hash == token_hash(raw),
+                              AuthToken.revoked_at.is_(None))
+                       .values(revoked_at=now or utcnow())
+                       .execution_options(synchronize_session=False))
+
+
+def create_api_token(user: User, name: object, *, days: int,
+                     now: datetime | None = None) -> tuple[str, AuthToken]:
+    """A named personal API token with the owner's rights; the raw value is shown once."""
+    if name is None:
+        name = ""
+    if not isinstance(name, str) or len(name.strip()) > MAX_TOKEN_NAME:
+        raise InvalidInput(f"A token name has at most {MAX_TOKEN_NAME} characters.",
+                           {"name": "invalid"})
+    name = " ".join(name.split()) or "API token"
+    return _new_token(user, TokenKind.API, timedelta(days=days), name=name, now=now or utcnow())
+
+
+def list_api_tokens(user: User, *, now: datetime | None = None) -> list[AuthToken]:
+    """The owner's API tokens that still work, newest first."""
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(AuthToken).where(AuthToken.user_id == user.id, AuthToken.kind == TokenKind.API,
+                                AuthToken.revoked_at.is_(None), AuthToken.expires_at > now)
+        .order_by(AuthToken.created_at.desc(), AuthToken.id.desc())))
+
+
+def revoke_api_token(user: User, token_id: object, *, now: datetime | None = None) -> None:
+    """Revoke one of the owner's API tokens; someone else's is "not found" as unknown ones."""
+    token = db.session.get(AuthToken, token_id) if isinstance(token_id, int) else None
+    if token is None or token.user_id != user.id or token.kind != TokenKind.API \
+            or token.revoked_at is not None:
+        raise NotFound("No such token.", code="unknown_token")
+    token.revoked_at = now or utcnow()
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- signed links
+
+
+def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=f"discuss.link.{purpose}")
+
+
+def make_link_token(secret: str, purpose: str, payload: dict[str, Any]) -> str:
+    return _serializer(secret, purpose).dumps(payload)
+
+
+def read_link_token(secret: str, purpose: str, token: object, *,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """The payload of a link's token if it is genuine, fresh and unused (then marks it used)."""
+    now = now or utcnow()
+    if not isinstance(token, str) or not token or len(token) > 1000:
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    try:
+        payload, signed_at = _serializer(secret, purpose).loads(token, return_timestamp=True)
+    except SignatureExpired as exc:  # pragma: no cover - max_age is checked below instead
+        raise InvalidInput("This link has expired.", {"token": "expired"},
+                           code="expired_link") from exc
+    except BadSignature as exc:
+        raise InvalidInput("This link is not valid.", {"token": "invalid"},
+                           code="invalid_link") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    if now - signed_at > LINK_MAX_AGE[purpose]:
+        raise InvalidInput("This link has expired. Ask for a new one.", {"token": "expired"},
+                           code="expired_link")
+    used = token_hash(f"{purpose}:{token}")
+    if db.session.get(UsedToken, used) is not None:
+        raise InvalidInput("This link was used already. Ask for a new one.",
+                           {"token": "used"}, code="used_link")
+    try:
+        with db.session.begin_nested():
+            db.session.add(UsedToken(token_hash=used, used_at=now))
+    except IntegrityError as exc:
+        raise InvalidInput("This link was used already. Ask for a new one.",
+                           {"token": "used"}, code="used_link") from exc
+    return payload
+
+
+def send_verification(user: User, *, secret: str, link: LinkBuilder,
+                      now: datetime | None = None) -> None:
+    """Mail a link that confirms the account's email address."""
+    token = make_link_token(secret, "verify", {"u": user.id, "e": user.email_key})
+    mail.queue_mail(user.email, "Confirm your email address",
+                    f"Hello {user.username},\n\nplease confirm your email address by opening "
+                    f"this link (valid for 2 days):\n\n{link('verify', token)}\n\n"
+                    "If you did not sign up, ignore this mail.", now=now)
+
+
+def verify_email(token: object, *, secret: str, now: datetime | None = None) -> User:
+    """Mark the address a verification link was sent to as confirmed."""
+    now = now or utcnow()
+    payload = read_link_token(secret, "verify", token, now=now)
+    user = get_user(payload["u"])
+    if user is None or user.email_key != payload.get("e"):
+        raise InvalidInput("This link is for an address the account no longer has.",
+                           {"token": "outdated"}, code="invalid_link")
+    user.email_verified_at = user.email_verified_at or now
+    db.session.flush()
+    return user
+
+
+def request_email_change(user: User, password: object, new_email: object, *, secret: str,
+                         link: LinkBuilder, now: datetime | None = None) -> None:
+    """Mail a confirmation link to the new address; the address changes once it is opened."""
+    if not verify_password(user, password):
+        raise Forbidden("The current password is wrong.", {"current_password": "wrong"},
+                        code="wrong_password")
+    email, email_key = _email(new_email)
+    if email_key == user.email_key:
+        raise InvalidInput("That is your current address.", {"email": "unchanged"})
+    if _user_by_email(email_key) is not None:
+        # Same answer as a free address; the address's owner learns of the attempt.
+        mail.queue_mail(email, "Someone tried to use your address",
+                        "Someone tried to move another account to this email address, which "
+                        "already has an account. Nothing was changed.", now=now)
+        return
+    token = make_link_token(secret, "email-change", {"u": user.id, "e": email})
+    mail.queue_mail(email, "Confirm your new email address",
+                    f"Hello {user.username},\n\nopen this link (valid for 2 days) to make this "
+                    f"your account's address:\n\n{link('email-change', token)}", now=now)
+    mail.queue_mail(user.email, "Your email address is about to change",
+                    f"Someone signed in as {user.username} asked to change the account's "
+                    f"address to {email}. It changes only when the link sent there is opened.",
+                    now=now)
+
+
+def confirm_email_change(token: object, *, secret: str, now: datetime | None = None) -> User:
+    now = now or utcnow()
+    payload = read_link_token(secret, "email-change", token, now=now)
+    user = get_user(payload["u"])
+    if user is None:
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    email, email_key = _email(payload.get("e"))
+    other = _user_by_email(email_key)
+    if other is not None and other.id != user.id:
+        raise Conflict("Another account uses that address now.", {"email": "taken"})
+    user.email, user.email_key, user.email_verified_at = email, email_key, now
+    db.session.flush()
+    return user
+
+
+def _reset_fingerprint(user: User) -> str:
+    # Part of the reset link: a link stops working once the password changed.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def request_password_reset(login: object, *, secret: str, link: LinkBuilder,
+                           now: datetime | None = None) -> None:
+    """Mail a reset link if the account exists; the caller answers the same either way."""
+    user = find_user(login)
+    if user is None:
+        return
+    token = make_link_token(secret, "reset", {"u": user.id, "p": _reset_fingerprint(user)})
+    mail.queue_mail(user.email, "Reset your password",
+                    f"Hello {user.username},\n\nsomeone (maybe you) asked to reset the "
+                    f"password of this account. Open this link within an hour to choose a new "
+                    f"one:\n\n{link('reset', token)}\n\nIf it was not you, ignore this mail.",
+                    now=now)
+
+
+def check_reset_token(token: object, *, secret: str, now: datetime | None = None) -> User:
+    """The user a reset link belongs to, without spending it (the form page shows first)."""
+    now = now or utcnow()
+    if not isinstance(token, str):
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    try:
+        payload, signed_at = _serializer(secret, "reset").loads(token, return_timestamp=True)
+    except BadSignature as exc:
+        raise InvalidInput("This link is not valid.", {"token": "invalid"},
+                           code="invalid_link") from exc
+    if now - signed_at > LINK_MAX_AGE["reset"]:
+        raise InvalidInput("This link has expired. Ask for a new one.", {"token": "expired"},
+                           code="expired_link")
+    user = get_user(payload.get("u")) if isinstance(payload, dict) \
+        and isinstance(payload.get("u"), int) else None
+    if user is None or payload.get("p") != _reset_fingerprint(user) \
+            or db.session.get(UsedToken, token_hash(f"reset:{token}")) is not None:
+        raise InvalidInput("This link was used already. Ask for a new one.", {"token": "used"},
+                           code="used_link")
+    return user
+
+
+def reset_password(token: object, new_password: object, *, secret: str,
+                   now: datetime | None = None) -> User:
+    """Set a new password from a reset link; the link is spent and every session ends."""
+    now = now or utcnow()
+    user = check_reset_token(token, secret=secret, now=now)
+    password = check_new_password(new_password, user_inputs=[user.username, user.email])
+    read_link_token(secret, "reset", token, now=now)
+    user.password_hash = hash_password(password)
+    # Opening the mailed link proves the address too.
+    user.email_verified_at = user.email_verified_at or now
+    end_all_sessions(user)
+    return user

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from discuss import sites
+from discuss import accounts, comments, mail, sites
 from discuss.errors import DiscussError
 from discuss.extensions import db
 
@@ -38,6 +38,38 @@ def create_site_command(slug: str, origins: tuple[str, ...], moderation: str,
                f"origins: {', '.join(site.origins) or 'any'})")
 
 
+DEMO_ORIGINS = ("http://127.0.0.1:5000", "http://localhost:5000", "https://news.example.com")
+
+
+@discuss_cli.command("demo-setup")
+def demo_setup_command() -> None:
+    """Create the `demo` site that the demo page at / embeds; safe to run again."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from discuss.models import Site
+
+    wanted = list(dict.fromkeys(
+        [*DEMO_ORIGINS, comments.origin_of(current_app.config["DISCUSS_PUBLIC_URL"])]))
+    site = db.session.scalar(select(Site).where(Site.slug == "demo"))
+    if site is None:
+        try:
+            site = sites.create_site("demo", origins=wanted, moderation="first", name="Demo")
+        except DiscussError as exc:
+            _fail(exc)
+        db.session.commit()
+        click.echo(f"Created site demo (moderation: {site.moderation}, "
+                   f"origins: {', '.join(site.origins)})")
+        return
+    missing = [origin for origin in wanted if origin not in site.origins]
+    if missing:
+        site.origins = [*site.origins, *missing]
+        db.session.commit()
+        click.echo(f"Site demo exists; allowed its demo origins too: {', '.join(missing)}")
+    else:
+        click.echo("Site demo exists already; nothing to do.")
+
+
 @discuss_cli.command("rerender")
 @click.option("--batch-size", default=500, show_default=True)
 def rerender_command(batch_size: int) -> None:
@@ -66,3 +98,70 @@ def rerender_command(batch_size: int) -> None:
             db.session.commit()  # one transaction per batch
             bar.update(len(batch))
     click.echo(f"Rendered {total} comments; {changed} changed.")
+
+
+@discuss_cli.command("create-user")
+@click.argument("username")
+@click.option("--email", required=True, help="The account's email address (taken as confirmed).")
+@click.option("--password", required=True, help="At least 10 characters, not a weak one.")
+@click.option("--admin", is_flag=True, help="May administer every site.")
+@click.option("--moderator-of", "moderator_of", multiple=True, metavar="SLUG",
+              help="Make the user a moderator of this site (repeatable).")
+def create_user_command(username: str, email: str, password: str, admin: bool,
+                        moderator_of: tuple[str, ...]) -> None:
+    """Create a user account (an admin, or a moderator of some sites)."""
+    try:
+        moderated = [comments.get_site(slug) for slug in moderator_of]
+        user = accounts.create_user(username, email, password, is_admin=admin, verified=True,
+                                    moderator_of=moderated)
+    except DiscussError as exc:
+        _fail(exc)
+    db.session.commit()
+    roles = (["admin"] if admin else []) + [f"moderator of {s}" for s in moderator_of]
+    click.echo(f"Created user {user.username}" + (f" ({', '.join(roles)})" if roles else ""))
+
+
+@discuss_cli.command("create-token")
+@click.argument("username")
+@click.option("--name", default="created by the command line", show_default=True,
+              help="A name to recognise the token by in the account's token list.")
+def create_token_command(username: str, name: str) -> None:
+    """Print a new personal API token for USERNAME (use as Authorization: Bearer <token>)."""
+    from flask import current_app
+
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    try:
+        raw, _ = accounts.create_api_token(user, name,
+                                           days=current_app.config["DISCUSS_TOKEN_DAYS"])
+    except DiscussError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(raw)
+
+
+@discuss_cli.command("send-mail")
+def send_mail_command() -> None:
+    """Send the queued mail that is due (run from cron; failed sends are retried later)."""
+    from flask import current_app
+
+    sent = mail.send_due(current_app.config)
+    click.echo(f"Sent {sent} message(s).")
+
+
+@discuss_cli.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False))
+def backup_command(destination: str) -> None:
+    """Copy the SQLite database to DESTINATION while the service keeps running."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from discuss.backup import backup_sqlite
+
+    try:
+        size = backup_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(destination))
+    except DiscussError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Backed up the database to {destination} ({size:,} bytes).")

@@ -223,6 +223,7 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
         parent_id=parent.id if parent else None,
         depth=parent.depth + 1 if parent else 0,
         user_id=actor.user.id if actor.user else None,
+        author=actor.user,
         guest_name=guest_name,
         guest_email=guest_email,
         guest_email_key=email_key,
@@ -251,7 +252,7 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
 
 
 def get_comment(comment_id: int) -> Comment:
-    comment = db.session.get(Comment, comment_id)
+    comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.author)])
     if comment is None:
         raise NotFound("No such comment.", code="unknown_comment")
     return comment

@@ -58,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Distinct readers' reports that hide a comment until a moderator decides"),
     Setting("DISCUSS_SESSION_DAYS", int, 30, "Days a sign-in session or remembered login lasts"),
     Setting("DISCUSS_TOKEN_DAYS", int, 365, "Days a personal API token lasts"),
+    Setting("DISCUSS_QUEUE_MAIL_MINUTES", int, 15,
+            "At most one 'comments wait in your queue' mail per moderator and site this often"),
     Setting("DISCUSS_RATELIMIT_ENABLED", _parse_bool, True,
             "0 switches every rate limit off (load tests)"),
     Setting("DISCUSS_RATELIMIT_POST", str, "5/minute;60/hour",

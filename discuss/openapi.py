@@ -127,3 +127,94 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+# ------------------------------------------------ accounts (discuss.web.api_account)
+
+def _body(properties: dict, required: list[str] = ()) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": list(required), "properties": properties}}}}
+
+
+_STR = {"type": "string"}
+TOKEN_ID = _param("token_id", "Token id", required=True, schema={"type": "integer"},
+                  where="path")
+SCHEMAS["User"] = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "username": _STR, "name": _STR, "display_name": _STR,
+    "avatar_url": _STR, "is_admin": {"type": "boolean"},
+    "moderator_of": {"type": "array", "items": _STR},
+    "created_at": {"type": "string", "format": "date-time"},
+    "email": _STR, "email_verified": {"type": "boolean"}}}
+SCHEMAS["ApiToken"] = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "name": _STR,
+    "created_at": {"type": "string", "format": "date-time"},
+    "expires_at": {"type": "string", "format": "date-time"},
+    "last_used_at": {"type": "string", "format": "date-time", "nullable": True},
+    "token": {"type": "string", "description": "Only in the answer that creates it"}}}
+_MESSAGE = _json({"type": "object", "properties": {"message": _STR}}, "Accepted")
+PATHS.update({
+    "/auth/login": {"post": {
+        "summary": "Sign in (login = username or email); returns a bearer session token and "
+                   "sets the session cookie",
+        "requestBody": _body({"login": _STR, "password": _STR, "remember": {
+            "type": "boolean", "default": True}}, ["login", "password"]),
+        "responses": {"200": _json({"type": "object", "properties": {
+            "token": _STR, "user": _ref("User")}}), **_errors(400, 401, 429)},
+    }},
+    "/auth/register": {"post": {
+        "summary": "Create an account; the same answer whether or not the email has one",
+        "requestBody": _body({"username": _STR, "email": _STR, "password": _STR},
+                             ["username", "email", "password"]),
+        "responses": {"202": _MESSAGE, **_errors(400, 409, 429)},
+    }},
+    "/auth/reset": {"post": {
+        "summary": "Mail a password reset link; the same answer whether or not it exists",
+        "requestBody": _body({"login": _STR}, ["login"]),
+        "responses": {"202": _MESSAGE, **_errors(400, 429)},
+    }},
+    "/auth/logout": {"post": {
+        "summary": "End the session the request came with (bearer token or cookie)",
+        "responses": {"204": {"description": "Signed out"}},
+    }},
+    "/me": {
+        "get": {"summary": "The signed-in user, or null",
+                "responses": {"200": _json({**_ref("User"), "nullable": True})}},
+        "delete": {"summary": "Delete the account (comments stay as \"deleted user\")",
+                   "requestBody": _body({"password": _STR}, ["password"]),
+                   "responses": {"204": {"description": "Deleted"}, **_errors(400, 401, 403)}},
+    },
+    "/me/export": {"get": {
+        "summary": "Everything held about the signed-in user",
+        "responses": {"200": _json({"type": "object"}), **_errors(401)},
+    }},
+    "/comments/{comment_id}/vote": {"post": {
+        "summary": "Vote 1 or -1 (0 takes the vote back); one vote per account",
+        "parameters": [COMMENT_ID],
+        "requestBody": _body({"value": {"type": "integer", "enum": [1, -1, 0]}}, ["value"]),
+        "responses": {"200": _json({"type": "object", "properties": {
+            "score": {"type": "integer"}, "my_vote": {"type": "integer"}}}),
+            **_errors(400, 401, 403, 404, 409, 429)},
+    }},
+    "/comments/{comment_id}/report": {"post": {
+        "summary": "Report a comment (once per reader)",
+        "parameters": [COMMENT_ID],
+        "requestBody": _body({"reason": {"type": "string", "enum": [
+            "spam", "abuse", "off-topic", "other"]}, "note": {"type": "string",
+                                                            "maxLength": 500}}, ["reason"]),
+        "responses": {"202": _json({"type": "object"}, "Received"),
+                      **_errors(400, 403, 404, 409, 429)},
+    }},
+    "/tokens": {
+        "get": {"summary": "The signed-in user's personal API tokens",
+                "responses": {"200": _json({"type": "object", "properties": {"tokens": {
+                    "type": "array", "items": _ref("ApiToken")}}}), **_errors(401)}},
+        "post": {"summary": "Create a personal API token (its value is shown once)",
+                 "requestBody": _body({"name": {"type": "string", "maxLength": 100}}),
+                 "responses": {"201": _json(_ref("ApiToken")), **_errors(400, 401)}},
+    },
+    "/tokens/{token_id}": {"delete": {
+        "summary": "Revoke one of one's own tokens",
+        "parameters": [TOKEN_ID],
+        "responses": {"204": {"description": "Revoked"}, **_errors(401, 404)},
+    }},
+})

@@ -1,20 +1,36 @@
 """Spam rules: each looks at a new or edited comment and returns reasons, never a side effect.
 
 ``check_comment`` returns a Verdict (``allow``, ``pending`` or ``spam`` with the reasons a
-moderator sees in the queue) or raises when the comment must be refused outright.
+moderator sees in the queue) or raises Conflict when the comment must be refused outright (the
+same body again from the same author within an hour). Each rule is a per-site setting (columns
+of Site). The form rules read a form already checked by the web edge
+(``discuss.web.antispam.checked_form``): ``website`` (the honeypot) and ``form_age_seconds``
+(seconds since the signed ``rendered_at`` token was made, None when missing or forged); this
+module never sees the app's secret.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import lru_cache
 
-from discuss.models import Comment, Site
+from sqlalchemy import or_, select
+
+from discuss.errors import Conflict
+from discuss.extensions import db
+from discuss.models import BlocklistAction, Comment, Site, Status
 from discuss.permissions import Actor
 
 ALLOW = "allow"
 PENDING = "pending"
 SPAM = "spam"
+
+DUPLICATE_WINDOW = timedelta(hours=1)
+# A link is anything a reader's browser would follow: a scheme URL or a bare www. host.
+_LINK_RE = re.compile(r"(?i)(?:\b(?:https?|ftp)://|\bwww\.[a-z0-9-]+\.|\bmailto:)")
 
 
 @dataclass
@@ -30,8 +46,113 @@ class Verdict:
             self.action = action
 
 
+def fold(text: str) -> str:
+    """Text for matching: accents stripped (NFKD, no combining marks) and case folded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def blocklist_entries(blocklist: str) -> list[str]:
+    """The site's blocklist: one word or phrase per line (commas separate too), folded."""
+    entries = []
+    for raw in re.split(r"[\n,]", blocklist or ""):
+        entry = " ".join(fold(raw).split())
+        if entry and entry not in entries:
+            entries.append(entry)
+    return entries
+
+
+@lru_cache(maxsize=256)
+def _blocklist_pattern(blocklist: str) -> re.Pattern[str] | None:
+    entries = blocklist_entries(blocklist)
+    if not entries:
+        return None
+    # Whole words: no word character may touch either end; any run of spaces between words.
+    alternatives = sorted((r"\s+".join(map(re.escape, e.split())) for e in entries),
+                          key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")
+
+
+def blocked_phrase(blocklist: str, body: str) -> str | None:
+    """The first blocklisted word or phrase in body (whole words, any case or accents)."""
+    pattern = _blocklist_pattern(blocklist or "")
+    if pattern is None:
+        return None
+    match = pattern.search(fold(body))
+    return " ".join(match.group(0).split()) if match else None
+
+
+def count_links(body: str) -> int:
+    return len(_LINK_RE.findall(body))
+
+
+def _same_author(actor: Actor, email_key: str, editing: Comment | None):
+    if editing is not None:
+        if editing.user_id is not None:
+            return Comment.user_id == editing.user_id
+        keys = [(Comment.guest_key_hash, editing.guest_key_hash),
+                (Comment.guest_email_key, editing.guest_email_key),
+                (Comment.ip_hash, editing.ip_hash)]
+    else:
+        if actor.user is not None:
+            return Comment.user_id == actor.user.id
+        keys = [(Comment.guest_key_hash, actor.guest_key_hash),
+                (Comment.guest_email_key, email_key), (Comment.ip_hash, actor.ip_hash)]
+    clauses = [column == value for column, value in keys if value]
+    if not clauses:
+        return None
+    return (Comment.user_id.is_(None)) & or_(*clauses)
+
+
+def check_duplicate(site: Site, actor: Actor, body: str, *, email_key: str, now: datetime,
+                    editing: Comment | None = None) -> None:
+    """Refuse the same body from the same author within an hour (a double submit or a bot)."""
+    from discuss.comments import body_fingerprint  # comments imports this module
+
+    author = _same_author(actor, email_key, editing)
+    if author is None:
+        return
+    query = select(Comment.id).where(
+        Comment.site_id == site.id, author,
+        Comment.body_hash == body_fingerprint(body),
+        Comment.created_at >= now - DUPLICATE_WINDOW,
+        Comment.status != Status.DELETED,
+    )
+    if editing is not None:
+        query = query.where(Comment.id != editing.id)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise Conflict("You already posted this.", {"body": "duplicate"}, code="duplicate")
+
+
+def check_form(site: Site, form: dict, verdict: Verdict) -> None:
+    """The honeypot and the minimum time between showing the form and sending it."""
+    if site.honeypot and str(form.get("website") or "").strip():
+        verdict.hold(SPAM, "honeypot", "the hidden website field was filled in")
+    if site.min_submit_seconds and site.min_submit_seconds > 0 and "form_age_seconds" in form:
+        age = form.get("form_age_seconds")
+        if not isinstance(age, int | float) or isinstance(age, bool):
+            verdict.hold(PENDING, "timing", "the form's timestamp is missing or forged")
+        elif age < site.min_submit_seconds:
+            verdict.hold(SPAM, "timing", f"sent {max(age, 0):.1f}s after the form was shown "
+                                         f"(minimum {site.min_submit_seconds}s)")
+
+
 def check_comment(site: Site, actor: Actor, body: str, *, form: dict | None,
                   email_key: str = "", now: datetime,
                   editing: Comment | None = None) -> Verdict:
-    """Run the site's spam rules on a body (form is None for API writes and edits)."""
-    return Verdict()
+    """Run the site's spam rules on a body (form is None or empty for API writes and edits)."""
+    check_duplicate(site, actor, body, email_key=email_key, now=now, editing=editing)
+    verdict = Verdict()
+    if actor.moderates(site):
+        return verdict  # moderators are trusted; only the double-post guard applies
+    if form:
+        check_form(site, form, verdict)
+    if site.max_links is not None and site.max_links >= 0:
+        links = count_links(body)
+        if links > site.max_links:
+            verdict.hold(PENDING, "links", f"{links} links (more than {site.max_links})")
+    phrase = blocked_phrase(site.blocklist, body)
+    if phrase is not None:
+        action = SPAM if site.blocklist_action == BlocklistAction.SPAM else PENDING
+        verdict.hold(action, "blocklist", phrase)
+    return verdict

@@ -6,9 +6,28 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from discuss.web import api, errors, pages, security
+    from discuss.web import api, assets, compression, errors, health, pages, requestid, security
 
+    # after_request hooks run last-registered first: compression must see the final body.
+    compression.init_app(app)
+    requestid.init_app(app)
+    assets.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)
+    from discuss.web import embed
+
+    app.register_blueprint(embed.bp)
+    from discuss.web import demo
+
+    app.register_blueprint(demo.bp)
+    from discuss.web import api_account, auth, sessions
+
+    sessions.init_app(app)
+    app.register_blueprint(api_account.bp)
+    app.register_blueprint(auth.bp)
+    from discuss.web import moderate
+
+    moderate.init_app(app)

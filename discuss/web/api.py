@@ -6,11 +6,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from discuss import comments
+from discuss import comments, votes
 from discuss.errors import InvalidInput, NotFound
 from discuss.extensions import db
 from discuss.openapi import openapi_document
-from discuss.web.present import comment_json, page_json
+from discuss.web.antispam import checked_form
+from discuss.web.caching import json_for_viewer, not_modified, thread_etag
+from discuss.web.limits import limit_posting
+from discuss.web.present import comment_json, iter_nodes, page_json
 from discuss.web.security import current_actor, ensure_guest_key
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,17 +43,30 @@ def get_thread() -> Response:
     site = comments.get_site(_query_arg("site"))
     thread = comments.get_thread(site, _query_arg("key"))
     actor = current_actor()
-    page = comments.load_thread_page(
-        thread, actor,
-        sort=request.args.get("sort", "oldest"),
-        cursor=request.args.get("cursor") or None,
-        page_size=current_app.config["DISCUSS_PAGE_SIZE"],
-        secret=current_app.config["SECRET_KEY"],
-    )
-    return jsonify(page_json(page, my_votes=None))
+    sort = request.args.get("sort", "oldest")
+    cursor = request.args.get("cursor") or None
+    page_size = current_app.config["DISCUSS_PAGE_SIZE"]
+    etag = thread_etag(thread, actor, "json", sort, cursor, page_size)
+    unchanged = not_modified(etag, actor)
+    if unchanged is not None:
+        return unchanged
+
+    def build() -> dict:
+        page = comments.load_thread_page(
+            thread, actor, sort=sort, cursor=cursor, page_size=page_size,
+            secret=current_app.config["SECRET_KEY"],
+        )
+        my_votes = None
+        if actor.user is not None:
+            my_votes = votes.my_votes(actor.user,
+                                      [n.comment.id for n in iter_nodes(page.nodes)])
+        return page_json(page, my_votes=my_votes)
+
+    return json_for_viewer(etag, actor, build)
 
 
 @bp.post("/comments")
+@limit_posting
 def post_comment() -> tuple[Response, int]:
     data = json_body()
     actor = current_actor()
@@ -62,13 +78,14 @@ def post_comment() -> tuple[Response, int]:
     comment = comments.post_comment(
         thread, actor, data.get("body"), data.get("parent_id"),
         name=data.get("name"), email=data.get("email"), notify=data.get("notify", False),
-        form=data.get("form") if isinstance(data.get("form"), dict) else None,
+        form=checked_form(data.get("form")),
     )
     db.session.commit()
     return jsonify(comment_json(comment, mine=True)), 201
 
 
 @bp.patch("/comments/<int:comment_id>")
+@limit_posting
 def edit_comment(comment_id: int) -> Response:
     data = json_body()
     comment = comments.get_comment(comment_id)
@@ -97,7 +114,13 @@ def counts() -> Response:
         raise InvalidInput(f"At most {MAX_COUNT_KEYS} keys per request.", {"key": "too_many"})
     for key in keys:
         comments.check_key(key)
-    return jsonify({"counts": comments.count_comments(site, keys)})
+    # Article lists on any origin read counts (no cookies); the same answer for everyone, so
+    # shared caches may keep it briefly and browsers revalidate with the ETag.
+    response = jsonify({"counts": comments.count_comments(site, keys)})
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=30"
+    response.add_etag(weak=True)
+    return response.make_conditional(request)
 
 
 @bp.get("/openapi.json")

@@ -6,8 +6,11 @@ import hashlib
 import hmac
 
 from flask import current_app, url_for
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
 
 from discuss.comments import Node, ThreadPage, author_name
+from discuss.extensions import db
 from discuss.models import Comment, Status, Thread, User
 
 
@@ -38,7 +41,15 @@ def iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _load_author(comment: Comment) -> None:
+    # A commit expires the comment's author; fetch it (usually from the identity map) rather
+    # than trip lazy="raise".
+    if comment.user_id is not None and "author" in sa_inspect(comment).unloaded:
+        set_committed_value(comment, "author", db.session.get(User, comment.user_id))
+
+
 def author_json(comment: Comment) -> dict:
+    _load_author(comment)
     user = comment.author if comment.user_id is not None else None
     return {
         "name": author_name(comment),

@@ -11,12 +11,12 @@ import hmac
 import re
 import secrets
 
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from discuss import accounts
-from discuss.extensions import csrf, login_manager
+from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
 from discuss.models import User
 from discuss.permissions import Actor
 
@@ -72,6 +72,7 @@ def ensure_guest_key(actor: Actor) -> str:
 
 
 def _check_csrf() -> None:
+    sqlite_write_intent.set(request.method in UNSAFE_METHODS)
     if request.method not in UNSAFE_METHODS or not current_app.config["WTF_CSRF_ENABLED"]:
         return
     if bearer_token() is not None or not request.cookies:
@@ -115,18 +116,45 @@ def _csrf_context() -> dict:
     return {"csrf_token": generate_csrf}
 
 
+# The Flask session (cookie) holds the raw session token next to Flask-Login's user id: a
+# cookie counts only while its token is live (not signed out, expired or outdated by a
+# password change).
+SESSION_TOKEN_KEY = "discuss_token"  # noqa: S105 - a key name
+
+
+def _user_of_live_token(raw: str | None) -> User | None:
+    token = accounts.live_token(raw) if raw else None
+    if token is None:
+        return None
+    if accounts.needs_touch(token):
+        g.touch_token = token.id
+    return token.user
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return accounts.get_user(int(user_id)) if user_id.isdigit() else None
+    if bearer_token() is not None:
+        return None  # an explicit bearer token names the user, not the ambient cookie
+    user = _user_of_live_token(session.get(SESSION_TOKEN_KEY))
+    return user if user is not None and str(user.id) == user_id else None
 
 
 @login_manager.request_loader
 def _load_user_from_bearer(req: Request) -> User | None:
-    token = bearer_token()
-    return accounts.user_for_token(token) if token else None
+    return _user_of_live_token(bearer_token())
+
+
+def _touch_token(response: Response) -> Response:
+    # "Last used" is written at most once a minute per token, after the view's own commit.
+    token_id = g.pop("touch_token", None)
+    if token_id is not None:
+        accounts.touch_token_id(token_id)
+        db.session.commit()
+    return response
 
 
 def init_app(app: Flask) -> None:
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
+    app.after_request(_touch_token)
     app.context_processor(_csrf_context)

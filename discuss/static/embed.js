@@ -1,0 +1,151 @@
+/* discuss embed loader: each div#discuss-thread, [data-discuss-thread] or .discuss-thread
+   (data-site, data-key; data-url, data-title, data-theme, data-lang) gets an iframe of the
+   service. One global: DiscussEmbed.load() scans again (single-page apps). */
+(function () {
+  "use strict";
+  if (window.DiscussEmbed) return;
+
+  var script = document.currentScript || document.querySelector('script[src$="/embed.js"]');
+  var service = new URL(script ? script.src : location.href).origin;
+  var SELECTOR = "#discuss-thread, [data-discuss-thread], .discuss-thread";
+  var TIMEOUT = 15000; // no word from the frame at all
+  var GRACE = 3000; // loaded but silent: an error page
+  var embeds = [];
+  var dark = window.matchMedia ? matchMedia("(prefers-color-scheme: dark)") : null;
+  var hash = /^#comment-\d{1,18}$/.test(location.hash) ? location.hash : "";
+
+  function say(box, text, cls) {
+    var p = box.appendChild(document.createElement("p"));
+    p.className = cls;
+    p.setAttribute("role", "status");
+    p.textContent = text;
+    return p;
+  }
+
+  function themeOf(embed) {
+    return embed.theme === "auto" ? (dark && dark.matches ? "dark" : "light") : embed.theme;
+  }
+
+  function canonical() {
+    var link = document.querySelector('link[rel="canonical"]');
+    return link && link.href ? link.href : location.href.split("#")[0];
+  }
+
+  function fail(embed, text) {
+    clearTimeout(embed.timer);
+    embed.failed = true;
+    embed.box.textContent = "";
+    say(embed.box, text || "Comments could not be loaded.", "discuss-error");
+  }
+
+  function build(embed) {
+    if (embed.frame) return;
+    var d = embed.box.dataset;
+    var q = new URLSearchParams({ key: d.key, url: d.url || canonical(),
+      title: d.title || document.title, theme: themeOf(embed) });
+    var lang = d.lang || document.documentElement.lang;
+    if (lang) q.set("lang", lang);
+    var frame = document.createElement("iframe");
+    frame.title = "Comments";
+    frame.src = service + "/embed/" + encodeURIComponent(d.site) + "?" + q + hash;
+    frame.setAttribute("width", "100%");
+    frame.style.cssText = "width:100%;border:0;display:block;overflow:hidden;height:0";
+    embed.frame = frame;
+    embed.box.appendChild(frame);
+    embed.timer = setTimeout(function () { fail(embed); }, TIMEOUT);
+    frame.addEventListener("load", function () {
+      if (embed.heard) return;
+      clearTimeout(embed.timer);
+      embed.timer = setTimeout(function () { fail(embed); }, GRACE);
+    });
+  }
+
+  function scrollTo(embed, top) {
+    window.scrollTo(0, Math.max(0, embed.frame.getBoundingClientRect().top + pageYOffset + top - 16));
+  }
+
+  function onMessage(event) {
+    var data = event.data;
+    if (event.origin !== service || !data || typeof data !== "object") return;
+    for (var i = 0; i < embeds.length; i++) {
+      var embed = embeds[i];
+      if (!embed.frame || event.source !== embed.frame.contentWindow || embed.failed) continue;
+      if (!embed.heard) {
+        embed.heard = true;
+        clearTimeout(embed.timer);
+        embed.note.remove();
+      }
+      if (data.discuss === "resize" && data.height >= 0) {
+        embed.frame.style.height = Math.ceil(Number(data.height)) + "px";
+        if (embed.top != null) scrollTo(embed, embed.top);
+        embed.top = null;
+      } else if (data.discuss === "keep-token" || data.discuss === "need-token") {
+        keepToken(embed, data);
+      } else if (data.discuss === "scroll-to" && hash && data.top >= 0) {
+        if (embed.frame.offsetHeight > data.top) scrollTo(embed, Number(data.top));
+        else embed.top = Number(data.top);
+      }
+      return;
+    }
+  }
+
+  // The frame has no storage of its own (third-party storage blocked): keep its token here.
+  function keepToken(embed, data) {
+    var key = "discuss.token@" + service;
+    var token = null;
+    try {
+      if (data.discuss === "keep-token") {
+        if (typeof data.token === "string" && data.token) localStorage.setItem(key, data.token);
+        else localStorage.removeItem(key);
+        return;
+      }
+      token = localStorage.getItem(key);
+    } catch (e) { /* the host page has no storage either */ }
+    embed.frame.contentWindow.postMessage({ discuss: "token", token: token }, service);
+  }
+
+  function onScheme() {
+    embeds.forEach(function (e) {
+      if (e.theme === "auto" && e.frame && e.frame.contentWindow) {
+        e.frame.contentWindow.postMessage({ discuss: "theme", theme: themeOf(e) }, service);
+      }
+    });
+  }
+
+  var observer = "IntersectionObserver" in window && !hash ?
+    new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (!entry.isIntersecting) return;
+        observer.unobserve(entry.target);
+        embeds.forEach(function (e) { if (e.box === entry.target) build(e); });
+      });
+    }, { rootMargin: "600px 0px" }) : null;
+
+  function load() {
+    var boxes = document.querySelectorAll(SELECTOR);
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (box.hasAttribute("data-discuss-loaded")) continue;
+      box.setAttribute("data-discuss-loaded", "");
+      var d = box.dataset;
+      var embed = { box: box, theme: /^(light|dark)$/.test(d.theme) ? d.theme : "auto" };
+      embeds.push(embed);
+      box.textContent = "";
+      if (!d.site || !d.key) {
+        fail(embed, "Comments could not be loaded: this page does not say which " +
+          "discussion to show (data-site and data-key).");
+      } else if (d.key.length > 512) {
+        fail(embed, "Comments could not be loaded: the discussion key is longer than 512 characters.");
+      } else {
+        embed.note = say(box, "Loading comments…", "discuss-loading");
+        if (observer) observer.observe(box); else build(embed);
+      }
+    }
+  }
+
+  window.addEventListener("message", onMessage);
+  if (dark) dark.addEventListener ? dark.addEventListener("change", onScheme) : dark.addListener(onScheme);
+  window.DiscussEmbed = { load: load, origin: service };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", load);
+  else load();
+})();

@@ -1,0 +1,223 @@
+"""The site admin pages under /admin: list, create and edit sites, snippets, moderators.
+
+Only admins (``User.is_admin``) see these pages; everyone else, signed in or not, gets a 404 so
+the pages do not reveal that they exist. Forms check their shape (Flask-WTF); the rules live in
+``discuss.sites``, which every way in (these pages, the CLI) goes through.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from discuss import comments, sites
+from discuss.errors import DiscussError
+from discuss.extensions import db
+from discuss.models import ModerationPolicy, Site
+from discuss.permissions import Actor, can
+from discuss.web.security import current_actor
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+POLICIES = [
+    (ModerationPolicy.FIRST.value, "First comment waits (authors are trusted once approved)"),
+    (ModerationPolicy.PRE.value, "Every comment waits for a moderator"),
+    (ModerationPolicy.POST.value, "Published at once (spam rules still hold comments)"),
+]
+
+
+def _origins_valid(form: FlaskForm, field: TextAreaField) -> None:
+    try:
+        sites.check_origins(field.data.splitlines())
+    except DiscussError as exc:
+        raise ValidationError(exc.message) from exc
+
+
+def _edit_window_valid(form: FlaskForm, field: StringField) -> None:
+    try:
+        sites.check_edit_window(field.data)
+    except DiscussError as exc:
+        raise ValidationError(exc.message) from exc
+
+
+class SiteSettingsForm(FlaskForm):
+    """The settings a site's edit page changes (the slug never changes: embeds name it)."""
+
+    class Meta:
+        csrf = False  # checked for every cookie-carrying POST by discuss.web.security
+
+    name = StringField("Name", validators=[Optional(), Length(max=sites.MAX_NAME)],
+                       description="Shown to moderators; defaults to the slug.")
+    origins = TextAreaField("Origins allowed to embed the site", validators=[_origins_valid],
+                            description="One per line, like https://news.example.com. "
+                                        "Empty: any page may embed it.")
+    moderation = SelectField("Moderation", choices=POLICIES,
+                             validate_choice=True)
+    allow_guests = BooleanField("Guests may comment without an account")
+    require_guest_name = BooleanField("Guests must give a name")
+    edit_window = StringField("Edit window in seconds", validators=[_edit_window_valid],
+                              description="How long authors may edit or delete their "
+                                          "comments: 0 to 86400. Empty: the service's "
+                                          "default.")
+
+    def settings(self) -> dict:
+        return {"name": self.name.data or "", "origins": (self.origins.data or "").splitlines(),
+                "moderation": self.moderation.data, "allow_guests": self.allow_guests.data,
+                "require_guest_name": self.require_guest_name.data,
+                "edit_window": self.edit_window.data}
+
+
+class NewSiteForm(SiteSettingsForm):
+    slug = StringField("Slug", validators=[
+        DataRequired("Give the site a slug."),
+        Regexp(r"^[a-z0-9-]{1,64}$", message="The slug must be 1–64 characters of a-z, 0-9 "
+                                              "and -.")],
+        description="Used in the embed snippet: a-z, 0-9 and -, at most 64 characters.")
+
+
+class ModeratorForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    username = StringField("Username", validators=[DataRequired("Give a username."),
+                                                   Length(max=32)])
+
+
+def _admin() -> Actor:
+    actor = current_actor()
+    if not can(actor, "admin", None):
+        abort(404)  # the admin pages do not exist for anyone else
+    return actor
+
+
+def _site(slug: str) -> Site:
+    try:
+        return comments.get_site(slug)
+    except DiscussError:
+        abort(404)
+
+
+def _mark_field(form: FlaskForm, exc: DiscussError) -> None:
+    """Put a domain error next to the field it names (or above the form)."""
+    db.session.rollback()
+    name = next(iter(exc.fields), "")
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def snippets(site: Site) -> dict[str, str]:
+    """The embed and count snippets of the SPEC, for this site on this service."""
+    service = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
+    article = (site.origins[0] if site.origins else "https://news.example.com") + "/ARTICLE-PATH"
+    embed = (f'<div id="discuss-thread" data-site="{site.slug}" data-key="ARTICLE-ID"\n'
+             f'     data-title="ARTICLE TITLE" data-url="{article}"></div>\n'
+             f'<script async src="{service}/embed.js"></script>')
+    count = (f'<a href="{article}#comments"><span data-discuss-count data-site="{site.slug}" '
+             f'data-key="ARTICLE-ID"></span></a>\n'
+             f'<script async src="{service}/count.js"></script>')
+    return {"embed": embed, "count": count}
+
+
+def _edit_page(site: Site, form: SiteSettingsForm, moderator_form: ModeratorForm,
+               status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "admin/site.html", site=site, form=form, moderator_form=moderator_form,
+        moderators=sites.list_moderators(site), snippets=snippets(site),
+        default_window=current_app.config["DISCUSS_EDIT_WINDOW"]), status
+
+
+@bp.get("")
+def index() -> str:
+    _admin()
+    return render_template("admin/index.html", rows=sites.list_sites())
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+def new_site() -> Response | tuple[str, int]:
+    _admin()
+    form = NewSiteForm()
+    if request.method == "GET":
+        form.allow_guests.data = True
+        form.require_guest_name.data = True
+        form.moderation.data = ModerationPolicy.FIRST.value
+        return render_template("admin/new.html", form=form), 200
+    if not form.validate():
+        return render_template("admin/new.html", form=form), 400
+    try:
+        site = sites.create_site(form.slug.data, **form.settings())
+        db.session.commit()
+    except DiscussError as exc:
+        _mark_field(form, exc)
+        return render_template("admin/new.html", form=form), exc.status
+    flash(f"Site {site.slug} was created. Paste its snippets into your article pages.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug), 303)
+
+
+@bp.route("/sites/<slug>", methods=["GET", "POST"])
+def site(slug: str) -> Response | tuple[str, int]:
+    _admin()
+    site = _site(slug)
+    if request.method == "GET":
+        return _edit_page(site, _settings_form(site), ModeratorForm(formdata=None))
+    form = SiteSettingsForm()
+    if not form.validate():
+        return _edit_page(site, form, ModeratorForm(formdata=None), 400)
+    try:
+        sites.update_site(site, **form.settings())
+        db.session.commit()
+    except DiscussError as exc:
+        _mark_field(form, exc)
+        return _edit_page(_site(slug), form, ModeratorForm(formdata=None), exc.status)
+    flash(f"The settings of {site.slug} were saved.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug), 303)
+
+
+def _settings_form(site: Site) -> SiteSettingsForm:
+    return SiteSettingsForm(formdata=None, data={
+        "name": site.name, "origins": "\n".join(site.origins),
+        "moderation": site.moderation.value, "allow_guests": site.allow_guests,
+        "require_guest_name": site.require_guest_name,
+        "edit_window": "" if site.edit_window is None else str(site.edit_window)})
+
+
+@bp.post("/sites/<slug>/moderators")
+def appoint(slug: str) -> Response | tuple[str, int]:
+    _admin()
+    site = _site(slug)
+    form = ModeratorForm()
+    if not form.validate():
+        return _edit_page(site, _settings_form(site), form, 400)
+    try:
+        user = sites.appoint_moderator(site, form.username.data)
+        db.session.commit()
+    except DiscussError as exc:
+        _mark_field(form, exc)
+        site = _site(slug)
+        return _edit_page(site, _settings_form(site), form, exc.status)
+    flash(f"{user.username} now moderates {site.slug}.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug, _anchor="moderators"), 303)
+
+
+@bp.post("/sites/<slug>/moderators/<int:user_id>/remove")
+def remove(slug: str, user_id: int) -> Response:
+    _admin()
+    site = _site(slug)
+    sites.remove_moderator(site, user_id)  # not a moderator: the app's 404 page
+    db.session.commit()
+    flash("The moderator was removed.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug, _anchor="moderators"), 303)

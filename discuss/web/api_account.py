@@ -1,0 +1,160 @@
+"""The JSON API of accounts under /api/v1: sign-in, sign-up, sign-out, me, votes, reports,
+personal API tokens, and the reader's own data (export, delete).
+
+Parse, call one domain function, commit once, present. The iframe's script signs in here and
+keeps the returned token for `Authorization: Bearer` (works where third-party cookies are
+blocked); the session cookie is set as well for browsers that keep it.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from discuss import account_data, accounts, comments, reports, votes
+from discuss.errors import NotSignedIn
+from discuss.extensions import db
+from discuss.models import AuthToken, User
+from discuss.web.api import json_body
+from discuss.web.limits import limit_reporting, limit_voting
+from discuss.web.present import avatar_url, iso
+from discuss.web.security import current_actor
+from discuss.web.sessions import limit_signin_attempts, link_builder, sign_in, sign_out
+
+bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
+
+CHECK_INBOX = ("Check your inbox: we sent a link to confirm your email address. "
+               "You can sign in now.")
+RESET_SENT = "If an account has that username or address, we sent it a link to reset the password."
+
+
+def user_json(user: User, *, private: bool = True) -> dict:
+    data = {
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "display_name": user.display_name,
+        "avatar_url": avatar_url(user=user),
+        "is_admin": user.is_admin,
+        "moderator_of": sorted(s.slug for s in user.moderated_sites),
+        "created_at": iso(user.created_at),
+    }
+    if private:
+        data["email"] = user.email
+        data["email_verified"] = user.email_verified_at is not None
+    return data
+
+
+def token_json(token: AuthToken) -> dict:
+    return {"id": token.id, "name": token.name, "created_at": iso(token.created_at),
+            "expires_at": iso(token.expires_at), "last_used_at": iso(token.last_used_at)}
+
+
+def _signed_in_user() -> User:
+    user = current_actor().user
+    if user is None:
+        raise NotSignedIn("Sign in first.")
+    return user
+
+
+@bp.post("/auth/login")
+@limit_signin_attempts
+def login() -> Response:
+    data = json_body()
+    user = accounts.authenticate(data.get("login"), data.get("password"))
+    remember = data.get("remember", True) is not False
+    token = sign_in(user, remember=remember, user_agent=request.user_agent.string or "")
+    db.session.commit()
+    return jsonify({"token": token, "user": user_json(user)})
+
+
+@bp.post("/auth/register")
+@limit_signin_attempts
+def register() -> tuple[Response, int]:
+    data = json_body()
+    accounts.register(data.get("username"), data.get("email"), data.get("password"),
+                      secret=current_app.config["SECRET_KEY"], link=link_builder())
+    db.session.commit()
+    return jsonify({"message": CHECK_INBOX}), 202
+
+
+@bp.post("/auth/reset")
+@limit_signin_attempts
+def request_reset() -> tuple[Response, int]:
+    data = json_body()
+    accounts.request_password_reset(data.get("login"), secret=current_app.config["SECRET_KEY"],
+                                    link=link_builder())
+    db.session.commit()
+    return jsonify({"message": RESET_SENT}), 202
+
+
+@bp.post("/auth/logout")
+def logout() -> tuple[str, int]:
+    sign_out()
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/me")
+def me() -> Response:
+    user = current_actor().user
+    return jsonify(user_json(user) if user is not None else None)
+
+
+@bp.get("/me/export")
+def export_me() -> Response:
+    response = jsonify(account_data.export_user_data(_signed_in_user()))
+    response.headers["Content-Disposition"] = 'attachment; filename="discuss-my-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.delete("/me")
+def delete_me() -> tuple[str, int]:
+    data = json_body()
+    account_data.delete_account(_signed_in_user(), data.get("password"))
+    sign_out()
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/comments/<int:comment_id>/vote")
+@limit_voting
+def vote(comment_id: int) -> Response:
+    data = json_body()
+    comment = comments.get_comment(comment_id)
+    score, my_vote = votes.vote(comment, current_actor(), data.get("value"))
+    db.session.commit()
+    return jsonify({"score": score, "my_vote": my_vote})
+
+
+@bp.post("/comments/<int:comment_id>/report")
+@limit_reporting
+def report(comment_id: int) -> tuple[Response, int]:
+    data = json_body()
+    comment = comments.get_comment(comment_id)
+    reports.report_comment(comment, current_actor(), data.get("reason"), data.get("note"),
+                           default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"])
+    db.session.commit()
+    return jsonify({"reported": True}), 202
+
+
+@bp.get("/tokens")
+def list_tokens() -> Response:
+    tokens = accounts.list_api_tokens(_signed_in_user())
+    return jsonify({"tokens": [token_json(t) for t in tokens]})
+
+
+@bp.post("/tokens")
+def create_token() -> tuple[Response, int]:
+    data = json_body()
+    raw, token = accounts.create_api_token(_signed_in_user(), data.get("name"),
+                                           days=current_app.config["DISCUSS_TOKEN_DAYS"])
+    db.session.commit()
+    return jsonify({**token_json(token), "token": raw}), 201
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int) -> tuple[str, int]:
+    accounts.revoke_api_token(_signed_in_user(), token_id)
+    db.session.commit()
+    return "", 204

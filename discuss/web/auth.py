@@ -1,0 +1,321 @@
+"""The account pages under /auth/: sign in, sign up, sign out, password reset, email
+confirmation, and the account page (profile, password, email, API tokens, data, deletion).
+
+Plain HTML forms that work without JavaScript; inside the embed iframe, account.js turns the
+sign-in form into an API call that keeps a bearer token (for browsers blocking third-party
+cookies). ``next`` only ever leads to a path on this service. Each view parses the form,
+calls one domain function, commits once, and on a DiscussError shows the form again with
+the message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from discuss import account_data, accounts
+from discuss.errors import DiscussError
+from discuss.extensions import db
+from discuss.models import Site, User
+from discuss.web.present import avatar_url
+from discuss.web.security import current_actor
+from discuss.web.sessions import (
+    limit_signin_attempts,
+    link_builder,
+    safe_next,
+    sign_in,
+    sign_out,
+)
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+EMBED_PATH_RE = re.compile(r"^/embed/([a-z0-9-]{1,64})(?:[/?]|$)")
+
+
+def _next() -> str:
+    return safe_next(request.values.get("next"))
+
+
+def _allow_framing_for(target: str) -> None:
+    """Pages reached from the embed iframe may be framed by that site's article origins."""
+    match = EMBED_PATH_RE.match(target)
+    if match:
+        origins = db.session.scalar(select(Site.origins).where(Site.slug == match.group(1)))
+        if origins:
+            g.frame_ancestors = list(origins)
+
+
+def _page(template: str, status: int = 200, **context) -> tuple[str, int]:
+    context.setdefault("next", _next())
+    return render_template(template, **context), status
+
+
+def _form_page(template: str, action: Callable[[], Response], **context):
+    """Run ``action`` for a POST; on a DiscussError show the form again with its message."""
+    if request.method == "POST":
+        try:
+            return action()
+        except DiscussError as exc:
+            db.session.rollback()
+            return _page(template, exc.status, error=exc.message, fields=exc.fields,
+                         form=request.form, **context)
+    return _page(template, form=request.args, **context)
+
+
+def _signed_in() -> User | None:
+    return current_actor().user
+
+
+def _require_user() -> User | Response:
+    user = _signed_in()
+    if user is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return user
+
+
+# ---------------------------------------------------------------- signing in and out
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limit_signin_attempts
+def login():
+    target = _next()
+    _allow_framing_for(target)
+
+    def act() -> Response:
+        user = accounts.authenticate(request.form.get("login"), request.form.get("password"))
+        sign_in(user, remember=request.form.get("remember") == "1",
+                user_agent=request.user_agent.string or "")
+        db.session.commit()
+        return redirect(target)
+
+    return _form_page("auth/login.html", act)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limit_signin_attempts
+def register():
+    _allow_framing_for(_next())
+
+    def act():
+        accounts.register(request.form.get("username"), request.form.get("email"),
+                          request.form.get("password"),
+                          secret=current_app.config["SECRET_KEY"], link=link_builder())
+        db.session.commit()
+        return _page("auth/registered.html", 201, username=request.form.get("username", ""))
+
+    return _form_page("auth/register.html", act)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    target = _next()
+    _allow_framing_for(target)
+    if request.method == "POST":
+        sign_out()
+        db.session.commit()
+        return redirect(target if target != url_for("auth.account") else url_for("auth.login"))
+    return _page("auth/logout.html", user=_signed_in())
+
+
+# ---------------------------------------------------------------- links sent by mail
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limit_signin_attempts
+def request_reset():
+    _allow_framing_for(_next())
+
+    def act():
+        accounts.request_password_reset(request.form.get("login"),
+                                        secret=current_app.config["SECRET_KEY"],
+                                        link=link_builder())
+        db.session.commit()
+        return _page("auth/message.html", title="Check your inbox",
+                     message="If an account has that username or address, we sent it a link "
+                             "to choose a new password. The link works for one hour.")
+
+    return _form_page("auth/reset_request.html", act)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limit_signin_attempts
+def reset(token: str):
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        accounts.check_reset_token(token, secret=secret)
+    except DiscussError as exc:
+        return _page("auth/message.html", exc.status, title="This link does not work",
+                     message=exc.message, retry_reset=True)
+
+    def act():
+        user = accounts.reset_password(token, request.form.get("password"), secret=secret)
+        sign_in(user, remember=False, user_agent=request.user_agent.string or "")
+        db.session.commit()
+        return _page("auth/message.html", title="Password changed",
+                     message="Your new password is set and you are signed in. Every other "
+                             "session of your account was signed out.")
+
+    return _form_page("auth/reset.html", act, token=token)
+
+
+def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
+    """GET shows a button (mail scanners may open links), POST spends the link."""
+    if request.method == "POST":
+        try:
+            confirm(token, secret=current_app.config["SECRET_KEY"])
+            db.session.commit()
+        except DiscussError as exc:
+            db.session.rollback()
+            return _page("auth/message.html", exc.status, title="This link does not work",
+                         message=exc.message)
+        return _page("auth/message.html", title="Email address confirmed",
+                     message="Thank you: your email address is confirmed.")
+    return _page("auth/confirm.html", token=token, purpose=purpose)
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify(token: str):
+    return _confirm_link(token, "verify", accounts.verify_email)
+
+
+@bp.route("/email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    return _confirm_link(token, "email-change", accounts.confirm_email_change)
+
+
+@bp.post("/verify")
+def resend_verification():
+    user = _require_user()
+    if isinstance(user, Response):
+        return user
+    if user.email_verified_at is None:
+        accounts.send_verification(user, secret=current_app.config["SECRET_KEY"],
+                                   link=link_builder())
+        db.session.commit()
+    return _account_page(user, notice="We sent a new confirmation link.")
+
+
+# ---------------------------------------------------------------- the account page
+
+
+def _account_page(user: User, status: int = 200, *, new_token: str | None = None,
+                  notice: str | None = None, error: str | None = None,
+                  fields: dict | None = None, form=None):
+    return _page("auth/account.html", status, user=user, avatar=avatar_url(user=user),
+                 tokens=accounts.list_api_tokens(user), new_token=new_token, notice=notice,
+                 error=error, fields=fields or {}, form=form or {})
+
+
+def _account_action(act: Callable[[User], object], notice: str):
+    user = _require_user()
+    if isinstance(user, Response):
+        return user
+    try:
+        result = act(user)
+        db.session.commit()
+    except DiscussError as exc:
+        db.session.rollback()
+        user = _signed_in() or user
+        return _account_page(user, exc.status, error=exc.message, fields=exc.fields,
+                             form=request.form)
+    return _account_page(user, new_token=result if isinstance(result, str) else None,
+                         notice=notice)
+
+
+@bp.get("/account")
+def account():
+    user = _require_user()
+    return user if isinstance(user, Response) else _account_page(user)
+
+
+@bp.post("/account/profile")
+def update_profile():
+    return _account_action(
+        lambda u: accounts.update_profile(u, display_name=request.form.get("display_name")),
+        "Your profile is saved.")
+
+
+@bp.post("/account/password")
+def change_password():
+    def act(user: User) -> None:
+        accounts.change_password(user, request.form.get("current_password"),
+                                 request.form.get("new_password"))
+        # Every session died with the old password; this browser gets a fresh one.
+        sign_in(user, remember=False, user_agent=request.user_agent.string or "")
+
+    return _account_action(act, "Your password is changed; your other sessions were signed "
+                                "out.")
+
+
+@bp.post("/account/email")
+def change_email():
+    return _account_action(
+        lambda u: accounts.request_email_change(
+            u, request.form.get("current_password"), request.form.get("email"),
+            secret=current_app.config["SECRET_KEY"], link=link_builder()),
+        "We sent a confirmation link to the new address; it takes effect once opened.")
+
+
+@bp.post("/account/sessions/end")
+def end_other_sessions():
+    def act(user: User) -> None:
+        accounts.end_all_sessions(user)
+        sign_in(user, remember=False, user_agent=request.user_agent.string or "")
+
+    return _account_action(act, "Every other session of your account is signed out.")
+
+
+@bp.post("/account/tokens")
+def create_token():
+    return _account_action(
+        lambda u: accounts.create_api_token(
+            u, request.form.get("name"), days=current_app.config["DISCUSS_TOKEN_DAYS"])[0],
+        "Your new token is below. Copy it now: it is not shown again.")
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):
+    return _account_action(lambda u: accounts.revoke_api_token(u, token_id),
+                           "The token is revoked.")
+
+
+@bp.get("/account/export")
+def export_data():
+    user = _require_user()
+    if isinstance(user, Response):
+        return user
+    body = json.dumps(account_data.export_user_data(user), indent=2, ensure_ascii=False)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": 'attachment; filename="discuss-my-data.json"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/account/delete", methods=["GET", "POST"])
+def delete_account():
+    user = _require_user()
+    if isinstance(user, Response):
+        return user
+
+    def act():
+        account_data.delete_account(user, request.form.get("password"))
+        sign_out()
+        db.session.commit()
+        return _page("auth/message.html", title="Account deleted",
+                     message="Your account is deleted. Your comments remain in their "
+                             "discussions as \u201cdeleted user\u201d.")
+
+    return _form_page("auth/delete.html", act, user=user)

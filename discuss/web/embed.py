@@ -1,0 +1,433 @@
+"""The discussion page inside the iframe: ``/embed/<site>`` and its plain HTML form posts.
+
+Works without JavaScript (forms post here, answers are 303 redirects back to the thread, errors
+re-render the page with the form message and the typed text); ``static/discuss.js`` enhances
+the same markup through the JSON API and ``…/fragment``. Views parse, call one domain function,
+commit once and render; a GET never writes (a thread is created by its first comment).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy.orm import joinedload
+
+from discuss import comments
+from discuss.comments import Node
+from discuss.errors import DiscussError, InvalidInput, NotFound
+from discuss.extensions import db
+from discuss.models import Comment, Site, Status, utcnow
+from discuss.permissions import Actor, can, edit_window
+from discuss.web.present import avatar_url, iso, iter_nodes
+from discuss.web.security import current_actor, ensure_guest_key
+
+bp = Blueprint("embed", __name__, url_prefix="/embed")
+
+# Replies indent up to this depth; deeper ones keep their place and say whom they answer.
+MAX_INDENT = 4
+THEMES = ("light", "dark", "auto")
+LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
+# A site that lists no origins may be embedded on any web page (CSP source "http:"/"https:").
+ANY_WEB_ORIGIN = ["http:", "https:"]
+# Form fields the views read themselves; every other field goes to the spam rules as `form`.
+OWN_FIELDS = frozenset({"csrf_token", "body", "name", "email", "notify", "parent_id", "key",
+                        "url", "title", "sort", "theme", "lang"})
+SESSION_NAME = "discuss_guest_name"
+SESSION_EMAIL = "discuss_guest_email"
+
+
+@dataclass
+class Context:
+    """What every link and form of a thread page carries back: the article and the display."""
+
+    site: Site
+    key: str
+    url: str = ""
+    title: str = ""
+    sort: str = "oldest"
+    theme: str = "auto"
+    lang: str = ""
+
+    def params(self) -> dict[str, str]:
+        values = {"key": self.key, "url": self.url, "title": self.title}
+        if self.sort != "oldest":
+            values["sort"] = self.sort
+        if self.theme != "auto":
+            values["theme"] = self.theme
+        if self.lang:
+            values["lang"] = self.lang
+        return {name: value for name, value in values.items() if value}
+
+    def page_url(self, **extra: Any) -> str:
+        """This thread page, with extra query parameters (reply, edit, cursor, sort…)."""
+        values: dict[str, Any] = self.params()
+        values.update(extra)
+        return url_for("embed.thread_page", site_slug=self.site.slug,
+                       **{k: v for k, v in values.items() if v not in (None, "")})
+
+
+@dataclass
+class FormError:
+    """A refused form: where its message goes and what the reader had typed."""
+
+    target: str  # "new", "reply", "edit" or "page" (the form is not on the page)
+    message: str
+    target_id: int | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CommentView:
+    """What ``_comment.html`` needs beyond the comment: who looks, and which form is open.
+
+    Other pages (the moderation queue) may pass ``view=None`` to the macro for a read-only
+    rendering."""
+
+    ctx: Context
+    actor: Actor
+    now: datetime
+    window: Any
+    closed: bool = False
+    reply_id: int | None = None
+    edit_id: int | None = None
+    report_id: int | None = None
+    error: FormError | None = None
+    max_indent: int = MAX_INDENT
+    guest_name: str = ""
+    guest_email: str = ""
+
+    @property
+    def site(self) -> Site:
+        return self.ctx.site
+
+    @property
+    def signed_in(self) -> bool:
+        return self.actor.user is not None
+
+    def can_edit(self, comment: Comment) -> bool:
+        return not self.closed and can(self.actor, "edit_comment", comment, now=self.now,
+                                       window=self.window)
+
+    def can_delete(self, comment: Comment) -> bool:
+        return can(self.actor, "delete_comment", comment, now=self.now, window=self.window)
+
+    def can_vote(self, comment: Comment) -> bool:
+        return can(self.actor, "vote", comment)
+
+    def can_reply(self, node: Node) -> bool:
+        may_post = self.signed_in or self.site.allow_guests
+        return (may_post and not self.closed and not node.placeholder
+                and node.comment.status == Status.APPROVED)
+
+    def error_for(self, target: str, target_id: int | None = None) -> FormError | None:
+        error = self.error
+        if error is not None and error.target == target and error.target_id == target_id:
+            return error
+        return None
+
+
+# ---------------------------------------------------------------- template helpers
+
+
+def has_endpoint(name: str) -> bool:
+    """True when another area (auth, reports) has registered the endpoint a link needs."""
+    return name in current_app.view_functions
+
+
+def relative_time(then: datetime | None, now: datetime | None = None) -> str:
+    """'3 hours ago' in English; discuss.js keeps it fresh in the browser."""
+    if then is None:
+        return ""
+    seconds = max(0, int(((now or utcnow()) - then).total_seconds()))
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400),
+                       ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "1 minute ago"  # 45–59 seconds
+
+
+def exact_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+
+
+@bp.record_once
+def _register_template_helpers(state) -> None:
+    env = state.app.jinja_env
+    env.globals.update(has_endpoint=has_endpoint, avatar_url=avatar_url,
+                       author_name=comments.author_name, MAX_INDENT=MAX_INDENT)
+    env.filters.update(relative_time=relative_time, exact_time=exact_time, iso=iso)
+
+
+@bp.url_value_preprocessor
+def _frame_anywhere_until_site_known(endpoint: str | None, values: dict | None) -> None:
+    # Error pages (unknown site, expired form) carry no actions, so they may show in any
+    # frame; every view narrows this to the site's origins once the site is known.
+    g.frame_ancestors = ANY_WEB_ORIGIN
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _site(slug: str) -> Site:
+    site = comments.get_site(slug)
+    g.frame_ancestors = list(site.origins) or ANY_WEB_ORIGIN
+    return site
+
+
+def _context(site: Site, values, key: str | None = None) -> Context:
+    """The thread page's parameters from a query string or a form, checked like the API does."""
+    key = comments.check_key(values.get("key") if key is None else key)
+    url = comments.check_url(site, values.get("url") or "")
+    title = comments.clean_line(values.get("title") or "", comments.MAX_TITLE_LENGTH, "title")
+    sort = values.get("sort") or "oldest"
+    theme = values.get("theme") or "auto"
+    lang = values.get("lang") or ""
+    return Context(
+        site=site, key=key, url=url, title=title,
+        sort=sort if sort in comments.SORTS else "oldest",
+        theme=theme if theme in THEMES else "auto",
+        lang=lang if LANG_RE.match(lang) else "",
+    )
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def _parent_id(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput("The comment you reply to is not in this thread.",
+                           {"parent_id": "invalid"})
+    return int(raw)
+
+
+def _typed_values() -> dict[str, Any]:
+    form = request.form
+    return {"body": form.get("body", ""), "name": form.get("name", ""),
+            "email": form.get("email", ""), "notify": bool(form.get("notify"))}
+
+
+def _spam_form() -> dict[str, str]:
+    """Fields the views do not read themselves (honeypot, timing…), for the spam rules."""
+    return {k: v for k, v in request.form.items() if k not in OWN_FIELDS}
+
+
+def _comment_of(site: Site, comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.author)])
+    if comment is None or comment.site_id != site.id:
+        raise NotFound("No such comment.", code="unknown_comment")
+    return comment
+
+
+def _edit_window(site: Site):
+    return edit_window(site, current_app.config["DISCUSS_EDIT_WINDOW"])
+
+
+def _view(ctx: Context, *, closed: bool, **kwargs: Any) -> CommentView:
+    actor = current_actor()
+    return CommentView(
+        ctx=ctx, actor=actor, now=utcnow(), window=_edit_window(ctx.site), closed=closed,
+        guest_name=session.get(SESSION_NAME, "") if actor.user is None else "",
+        guest_email=session.get(SESSION_EMAIL, "") if actor.user is None else "",
+        **kwargs,
+    )
+
+
+def _no_store(response: Response) -> Response:
+    # Every page holds a CSRF token and the viewer's own held comments: never shared-cached.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------- the page
+
+
+def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = None,
+                  reply_id: int | None = None, edit_id: int | None = None,
+                  report_id: int | None = None, cursor: str | None = None,
+                  posted_id: int | None = None) -> Response:
+    """The thread page (or its empty state when the thread does not exist yet)."""
+    thread = comments.find_thread(ctx.site, ctx.key)
+    actor = current_actor()
+    nodes: list[Node] = []
+    next_cursor = None
+    if thread is not None:
+        page = comments.load_thread_page(
+            thread, actor, sort=ctx.sort, cursor=cursor,
+            page_size=current_app.config["DISCUSS_PAGE_SIZE"],
+            secret=current_app.config["SECRET_KEY"],
+        )
+        nodes, next_cursor = page.nodes, page.next_cursor
+    closed = thread is not None and thread.closed
+    view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id)
+    shown = {n.comment.id: n for n in iter_nodes(nodes) if not n.placeholder}
+
+    if error is not None and not _form_is_shown(error, view, shown):
+        error.target, error.target_id = "page", None
+    view.error = error
+
+    posted = None
+    if posted_id is not None and posted_id not in shown:
+        posted = _own_node(ctx.site, posted_id, actor)
+
+    html = render_template(
+        "embed/thread.html", ctx=ctx, view=view, thread=thread, nodes=nodes,
+        next_cursor=next_cursor, posted=posted, theme=ctx.theme, lang="en",
+        title=(thread.title if thread is not None and thread.title else ctx.title),
+        comment_count=thread.comment_count if thread is not None else 0,
+        cursor=cursor,
+    )
+    return _no_store(Response(html, status=status, mimetype="text/html"))
+
+
+def _form_is_shown(error: FormError, view: CommentView, shown: dict[int, Node]) -> bool:
+    if view.closed or not (view.signed_in or view.site.allow_guests):
+        return False
+    if error.target == "new":
+        return True
+    node = shown.get(error.target_id or 0)
+    if error.target == "reply":
+        return node is not None and view.can_reply(node)
+    if error.target == "edit":
+        return node is not None and view.can_edit(node.comment)
+    return False
+
+
+def _own_node(site: Site, comment_id: int, actor: Actor) -> Node | None:
+    """The reader's just-posted comment when it is not on the page they are sent back to."""
+    comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.author)])
+    if comment is None or comment.site_id != site.id or not actor.owns(comment):
+        return None
+    if not comments._is_visible(comment, actor):
+        return None
+    return Node(comment, mine=True)
+
+
+@bp.get("/<site_slug>")
+def thread_page(site_slug: str) -> Response:
+    site = _site(site_slug)
+    ctx = _context(site, request.args)
+    return render_thread(
+        ctx, reply_id=_int_arg("reply"), edit_id=_int_arg("edit"),
+        report_id=_int_arg("report"), cursor=request.args.get("cursor") or None,
+        posted_id=_int_arg("posted"),
+    )
+
+
+@bp.get("/<site_slug>/comments/<int:comment_id>/fragment")
+def comment_fragment(site_slug: str, comment_id: int) -> Response:
+    """One comment as an ``<li>`` (no replies), for discuss.js after a post or an edit.
+
+    ``?edit=1`` opens its edit form. The query carries the page's context (key, url, …)."""
+    site = _site(site_slug)
+    comment = _comment_of(site, comment_id)
+    thread = comments.thread_of(comment)
+    ctx = _context(site, request.args, key=thread.key)
+    actor = current_actor()
+    if not comments._is_visible(comment, actor):
+        raise NotFound("No such comment.", code="unknown_comment")
+    reply_to = ""
+    if comment.parent_id is not None and comment.depth > MAX_INDENT:
+        parent = _comment_of(site, comment.parent_id)
+        if comments._is_visible(parent, actor):
+            reply_to = comments.author_name(parent)
+    view = _view(ctx, closed=thread.closed,
+                 edit_id=comment.id if request.args.get("edit") == "1" else None)
+    node = Node(comment, mine=actor.owns(comment), reply_to=reply_to)
+    html = render_template("embed/fragment.html", node=node, view=view, depth=comment.depth)
+    return _no_store(Response(html, mimetype="text/html"))
+
+
+# ---------------------------------------------------------------- form posts
+
+
+def _back_to(ctx: Context, anchor: str, **extra: Any) -> Response:
+    return redirect(ctx.page_url(**extra) + "#" + anchor, code=303)
+
+
+@bp.post("/<site_slug>/comments")
+def post_comment(site_slug: str) -> Response:
+    """A new comment or reply from the plain form; 303 back to it, or the page with a message."""
+    site = _site(site_slug)
+    ctx = _context(site, request.form)
+    actor = current_actor()
+    values = _typed_values()
+    raw_parent = request.form.get("parent_id") or None
+    try:
+        parent_id = _parent_id(raw_parent)
+        thread = comments.get_or_create_thread(site, ctx.key, ctx.url, ctx.title)
+        if actor.user is None:
+            ensure_guest_key(actor)
+        comment = comments.post_comment(
+            thread, actor, values["body"], parent_id,
+            name=values["name"] if actor.user is None else None,
+            email=values["email"] if actor.user is None else None,
+            notify=values["notify"], form=_spam_form(),
+        )
+        db.session.commit()
+    except DiscussError as exc:
+        db.session.rollback()
+        target_id = int(raw_parent) if raw_parent and raw_parent.isdigit() and \
+            len(raw_parent) < 19 else None
+        error = FormError("reply" if target_id else "new", exc.message, target_id,
+                          exc.fields, values)
+        return render_thread(ctx, status=exc.status, error=error, reply_id=target_id)
+    if actor.user is None:
+        # Remembered for the next comment (without JavaScript; discuss.js uses localStorage).
+        session[SESSION_NAME] = values["name"].strip()[: comments.MAX_NAME_LENGTH]
+        session[SESSION_EMAIL] = values["email"].strip()[:254]
+    return _back_to(ctx, f"comment-{comment.id}", posted=comment.id)
+
+
+@bp.post("/<site_slug>/comments/<int:comment_id>/edit")
+def edit_comment(site_slug: str, comment_id: int) -> Response:
+    site = _site(site_slug)
+    comment = _comment_of(site, comment_id)
+    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    values = _typed_values()
+    try:
+        comments.edit_comment(comment, current_actor(), values["body"],
+                              default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
+        db.session.commit()
+    except DiscussError as exc:
+        db.session.rollback()
+        error = FormError("edit", exc.message, comment_id, exc.fields, values)
+        return render_thread(ctx, status=exc.status, error=error, edit_id=comment_id)
+    return _back_to(ctx, f"comment-{comment_id}")
+
+
+@bp.post("/<site_slug>/comments/<int:comment_id>/delete")
+def delete_comment(site_slug: str, comment_id: int) -> Response:
+    site = _site(site_slug)
+    comment = _comment_of(site, comment_id)
+    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    parent_id = comment.parent_id
+    try:
+        comments.delete_comment(comment, current_actor(),
+                                default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
+        db.session.commit()
+    except DiscussError as exc:
+        db.session.rollback()
+        return render_thread(ctx, status=exc.status, error=FormError("page", exc.message))
+    return _back_to(ctx, f"comment-{parent_id}" if parent_id else "discuss-comments")

@@ -1,0 +1,316 @@
+"""The moderators' pages under /moderate: dashboard, queues, audit log, bans, thread controls.
+
+Pages answer 404 for a site the user does not moderate (they do not reveal what is there) and
+send someone not signed in to the sign-in page. The forms work without JavaScript; moderate.js
+adds keyboard shortcuts and acts through the JSON API without reloading.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import event
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from discuss import audit, comments, moderation, queues
+from discuss.comments import Node
+from discuss.errors import DiscussError
+from discuss.extensions import db
+from discuss.models import BanKind, Comment, Site, Thread, utcnow
+from discuss.permissions import Actor, can
+from discuss.web.antispam import rendered_at_token
+from discuss.web.api_moderation import expiry
+from discuss.web.security import current_actor
+
+bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+
+RESULT_WORDS = {"ok": "done", "conflict": "already handled by someone else",
+                "not_found": "not found", "forbidden": "not yours to moderate",
+                "invalid": "not possible"}
+
+
+class _SignIn(Exception):
+    """Raised to send someone who is not signed in to the sign-in page."""
+
+
+def _moderator() -> Actor:
+    actor = current_actor()
+    if actor.user is None:
+        raise _SignIn
+    return actor
+
+
+def _site(slug: str) -> tuple[Site, Actor]:
+    actor = _moderator()
+    try:
+        site = comments.get_site(slug)
+    except DiscussError:
+        abort(404)
+    if not can(actor, "moderate", site):
+        abort(404)  # another site's queue does not exist as far as this user can tell
+    return site, actor
+
+
+def _comment(site: Site, comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.site_id != site.id:
+        abort(404)
+    return comment
+
+
+def _thread(site: Site, thread_id: int) -> Thread:
+    thread = db.session.get(Thread, thread_id)
+    if thread is None or thread.site_id != site.id:
+        abort(404)
+    return thread
+
+
+@bp.errorhandler(_SignIn)
+def _to_sign_in(exc: _SignIn) -> Response:
+    if "auth.login" in current_app.view_functions:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    raise HTTPNotFound()
+
+
+def _back(site: Site, default_queue: str = "pending") -> Response:
+    target = request.form.get("next", "")
+    # Only our own queue pages: never an open redirect.
+    if not target.startswith(f"/moderate/{site.slug}/") or "//" in target or "\\" in target:
+        target = url_for("moderate.queue", slug=site.slug, queue=default_queue)
+    return redirect(target, 303)
+
+
+def _flash_error(exc: DiscussError) -> None:
+    db.session.rollback()
+    flash(exc.message, "error")
+
+
+@bp.get("")
+def dashboard() -> str:
+    actor = _moderator()
+    sites = queues.dashboard(actor)
+    if not sites:
+        abort(404)
+    return render_template("moderate/dashboard.html", sites=sites, now=utcnow())
+
+
+@bp.get("/<slug>")
+def site_home(slug: str) -> Response:
+    _site(slug)
+    return redirect(url_for("moderate.queue", slug=slug, queue="pending"))
+
+
+@bp.get("/<slug>/<any(pending, reported, spam):queue>")
+def queue(slug: str, queue: str) -> str | tuple[str, int]:
+    site, actor = _site(slug)
+    args = request.args
+    try:
+        page = queues.list_queue(
+            site, queue, secret=current_app.config["SECRET_KEY"],
+            order=args.get("order", "oldest"), cursor=args.get("cursor") or None,
+            thread_key=args.get("thread") or None, author=args.get("author") or None)
+    except DiscussError as exc:
+        return render_template("error.html", status=exc.status, message=exc.message), 400
+    sizes = next((q for q in queues.dashboard(actor) if q.site.id == site.id), None)
+    return render_template(
+        "moderate/queue.html", site=site, page=page, sizes=sizes, now=utcnow(),
+        nodes={item.comment.id: Node(item.comment) for item in page.items},
+        filters={k: args.get(k, "") for k in ("thread", "author")},
+        order=page.order, all_sites=queues.moderated_sites(actor),
+    )
+
+
+@bp.post("/<slug>/actions")
+def act(slug: str) -> Response:
+    site, actor = _site(slug)
+    form = request.form
+    raw_ids = form.getlist("ids")
+    action = form.get("action")
+    one = form.get("one", "")
+    if one:  # a single comment's own button (no JavaScript): "<id>:<action>"
+        one_id, _, action = one.partition(":")
+        raw_ids = [one_id]
+    if not raw_ids:
+        flash("Select at least one comment.", "error")
+        return _back(site)
+    try:
+        ids = [int(i) for i in raw_ids if i.isdigit() and len(i) < 19]
+        if len(ids) != len(raw_ids):
+            raise ValueError("not an id")
+    except ValueError:
+        flash("The selection is not valid.", "error")
+        return _back(site)
+    expected = {i: form[f"expected_{i}"] for i in ids if form.get(f"expected_{i}")}
+    try:
+        results = moderation.act_on_comments(ids, action, actor,
+                                             note=form.get("note"), expected=expected)
+        db.session.commit()
+    except DiscussError as exc:
+        _flash_error(exc)
+        return _back(site)
+    done = sum(r.result == "ok" for r in results)
+    flash(f"{action}: {done} of {len(results)} comment(s) done.",
+          "ok" if done == len(results) else "error")
+    for r in results:
+        if r.result != "ok":
+            flash(f"Comment {r.id}: {RESULT_WORDS.get(r.result, r.result)}. {r.message}",
+                  "error")
+    return _back(site)
+
+
+@bp.post("/<slug>/threads/<int:thread_id>/<any(close, reopen):what>")
+def thread_control(slug: str, thread_id: int, what: str) -> Response:
+    site, actor = _site(slug)
+    thread = _thread(site, thread_id)
+    try:
+        moderation.set_thread_closed(thread, actor, what == "close", note=request.form.get("note"))
+        db.session.commit()
+        flash(f"The discussion “{thread.title or thread.key}” is now "
+              f"{'closed' if thread.closed else 'open'}.", "ok")
+    except DiscussError as exc:
+        _flash_error(exc)
+    return _back(site)
+
+
+@bp.route("/<slug>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+def edit(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
+    site, actor = _site(slug)
+    comment = _comment(site, comment_id)
+    error = None
+    if request.method == "POST":
+        try:
+            moderation.edit_as_moderator(comment, actor, request.form.get("body"),
+                                         note=request.form.get("note"),
+                                         default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
+            db.session.commit()
+            flash(f"Comment {comment.id} was edited.", "ok")
+            return _back(site)
+        except DiscussError as exc:
+            db.session.rollback()
+            error = exc.message
+    body = request.form.get("body", comment.body) if request.method == "POST" else comment.body
+    return render_template("moderate/edit.html", site=site, comment=comment, body=body,
+                           error=error, back=request.values.get("next", "")), \
+        (400 if error else 200)
+
+
+@bp.post("/<slug>/comments/<int:comment_id>/ban-author")
+def ban_author(slug: str, comment_id: int) -> Response:
+    site, actor = _site(slug)
+    comment = _comment(site, comment_id)
+    form = request.form
+    try:
+        now = utcnow()
+        bans, removed = moderation.ban_author(
+            comment, actor, remove=form.get("remove") or None, shadow=form.get("shadow") == "1",
+            reason=form.get("reason"), expires_at=expiry(form, now), now=now)
+        db.session.commit()
+        flash(f"Banned the author ({len(bans)} ban(s)); {removed} comment(s) removed.", "ok")
+    except DiscussError as exc:
+        _flash_error(exc)
+    return _back(site)
+
+
+@bp.route("/<slug>/bans", methods=["GET", "POST"])
+def bans(slug: str) -> Response | str:
+    site, actor = _site(slug)
+    if request.method == "POST":
+        form = request.form
+        try:
+            now = utcnow()
+            moderation.ban(site, actor, form.get("kind"), form.get("value"),
+                           shadow=form.get("shadow") == "1", reason=form.get("reason"),
+                           expires_at=expiry(form, now), now=now)
+            db.session.commit()
+            flash("The ban is in force.", "ok")
+        except DiscussError as exc:
+            _flash_error(exc)
+        return redirect(url_for("moderate.bans", slug=site.slug), 303)
+    now = utcnow()
+    return render_template("moderate/bans.html", site=site, now=now, kinds=list(BanKind),
+                           bans=moderation.list_bans(site, now=now),
+                           is_active=moderation.is_active)
+
+
+@bp.post("/<slug>/bans/<int:ban_id>/lift")
+def lift_ban(slug: str, ban_id: int) -> Response:
+    site, actor = _site(slug)
+    try:
+        ban = moderation.get_ban(ban_id)
+        if ban.site_id not in (None, site.id):
+            abort(404)
+        moderation.lift_ban(ban, actor, note=request.form.get("note"))
+        db.session.commit()
+        flash("The ban was lifted.", "ok")
+    except DiscussError as exc:
+        _flash_error(exc)
+    return redirect(url_for("moderate.bans", slug=site.slug), 303)
+
+
+@bp.get("/<slug>/audit")
+def audit_log(slug: str) -> str | tuple[str, int]:
+    site, _ = _site(slug)
+    args = request.args
+    try:
+        page = audit.list_entries(site, secret=current_app.config["SECRET_KEY"],
+                                  action=args.get("action") or None,
+                                  moderator=args.get("moderator") or None,
+                                  cursor=args.get("cursor") or None)
+    except DiscussError as exc:
+        return render_template("error.html", status=exc.status, message=exc.message), 400
+    return render_template("moderate/audit.html", site=site, page=page, actions=audit.ACTIONS,
+                           filters={k: args.get(k, "") for k in ("action", "moderator")})
+
+
+def age(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, shortly: '5 min', '3 h', '2 d'."""
+    if value is None:
+        return "—"
+    seconds = max(0, int(((now or utcnow()) - value).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def _mail_queue_watchers(session, *args) -> None:
+    # Mail the moderators of sites whose queue grew, as part of the transaction being
+    # committed: the outbox sends only once it has been committed.
+    site_ids = session.info.pop(moderation.QUEUED_SITES_KEY, None)
+    if not site_ids:
+        return
+    from flask import has_app_context
+
+    if not has_app_context():
+        return
+    config = current_app.config
+    moderation.notify_moderators(site_ids, every_minutes=config["DISCUSS_QUEUE_MAIL_MINUTES"],
+                                 link=config["DISCUSS_PUBLIC_URL"])
+
+
+def _forget_queue_watchers(session, *args) -> None:
+    session.info.pop(moderation.QUEUED_SITES_KEY, None)
+
+
+def init_app(app: Flask) -> None:
+    from discuss.web import api_moderation
+
+    app.register_blueprint(bp)
+    app.register_blueprint(api_moderation.bp)
+    app.jinja_env.globals["rendered_at_token"] = rendered_at_token
+    app.jinja_env.filters["age"] = age
+    if not event.contains(db.session, "before_commit", _mail_queue_watchers):
+        event.listen(db.session, "before_commit", _mail_queue_watchers)
+        event.listen(db.session, "after_rollback", _forget_queue_watchers)

@@ -1,0 +1,149 @@
+"""Signing in and out at the web edge, safe `next` targets, mailed links, and the outbox flush.
+
+Shared by the HTML pages (discuss.web.auth) and the JSON API (discuss.web.api_account): both
+create a server-side session token (accounts.start_session); the cookie session stores it and
+the API also returns it for `Authorization: Bearer`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from urllib.parse import urljoin, urlsplit
+
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_request_context,
+    request,
+    session,
+    url_for,
+)
+from flask_login import login_user, logout_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from discuss import accounts, mail
+from discuss.extensions import db, limiter
+from discuss.models import OutboxMessage, User
+from discuss.web.security import SESSION_TOKEN_KEY, bearer_token, current_actor
+
+log = logging.getLogger(__name__)
+
+# A browser-session cookie (no "remember me") still ends server-side after this long.
+SHORT_SESSION_DAYS = 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+LINK_ENDPOINTS = {"verify": "auth.verify", "email-change": "auth.confirm_email",
+                  "reset": "auth.reset"}
+
+
+def sign_in(user: User, *, remember: bool, user_agent: str = "") -> str:
+    """Start a session for ``user`` in a fresh Flask session (no session fixation); returns
+    the raw session token (the API hands it out as the bearer token)."""
+    days = current_app.config["DISCUSS_SESSION_DAYS"] if remember else SHORT_SESSION_DAYS
+    raw = accounts.start_session(user, days=days, user_agent=user_agent)
+    session.clear()
+    session.permanent = remember
+    session[SESSION_TOKEN_KEY] = raw
+    login_user(user, remember=False, fresh=True)
+    g.pop("actor", None)
+    return raw
+
+
+def sign_out() -> None:
+    """End the session this request came with: its bearer token, else its cookie session."""
+    raw = bearer_token() or session.get(SESSION_TOKEN_KEY)
+    if raw:
+        accounts.end_session(raw)
+    if not bearer_token():
+        logout_user()
+        session.clear()
+    g.pop("actor", None)
+
+
+def current_user_or_none() -> User | None:
+    return current_actor().user
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """A redirect target on this service only: a path, never another origin (open redirect)."""
+    fallback = default or url_for("auth.account")
+    if not target or not isinstance(target, str) or len(target) > 2048:
+        return fallback
+    if _CONTROL.search(target) or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    parts = urlsplit(target)
+    joined = urlsplit(urljoin("http://service.invalid/", target))
+    if parts.scheme or parts.netloc or joined.netloc != "service.invalid":
+        return fallback
+    return target
+
+
+def link_builder():
+    """Build absolute links for mails from DISCUSS_PUBLIC_URL (never from the Host header)."""
+    origin = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
+
+    def build(purpose: str, token: str) -> str:
+        return origin + url_for(LINK_ENDPOINTS[purpose], token=token)
+
+    return build
+
+
+def _flush_outbox(app: Flask) -> None:
+    with app.app_context():
+        try:
+            mail.send_due(app.config)
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception("sending queued mail failed; `flask discuss send-mail` will retry")
+
+
+def _send_mail_after_response(response: Response) -> Response:
+    if g.pop("mail_queued", False):
+        app = current_app._get_current_object()
+        response.call_on_close(lambda: _flush_outbox(app))
+    return response
+
+
+def _note_queued_mail(db_session, flush_context, instances) -> None:
+    # The outbox is flushed once the request that queued mail has answered (after its commit).
+    # Outside a request (CLI), `flask discuss send-mail` sends it.
+    if has_request_context() and any(isinstance(o, OutboxMessage) for o in db_session.new):
+        g.mail_queued = True
+
+
+def init_app(app: Flask) -> None:
+    from sqlalchemy import event
+
+    app.after_request(_send_mail_after_response)
+    if not event.contains(db.session, "before_flush", _note_queued_mail):
+        event.listen(db.session, "before_flush", _note_queued_mail)
+
+
+def _signin_target() -> str:
+    """The account a sign-in, sign-up or reset attempt aims at (hashed, never stored raw)."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    login = (data.get("login") or data.get("username") or "") if hasattr(data, "get") else ""
+    if not isinstance(login, str):
+        login = ""
+    digest = hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
+    return f"login-target:{digest}"
+
+
+def limit_signin_attempts(view):
+    """DISCUSS_RATELIMIT_LOGIN per IP (shared with limits.limit_signin) and per target account,
+    on POST only: guessing one reader's password from many addresses is limited too."""
+    from discuss.web import limits
+
+    def limit_value() -> str:
+        return current_app.config["DISCUSS_RATELIMIT_LOGIN"]
+
+    def disabled() -> bool:
+        return not current_app.config.get("DISCUSS_RATELIMIT_ENABLED", True)
+
+    view = limiter.shared_limit(limit_value, scope="login:target", key_func=_signin_target,
+                                exempt_when=disabled, methods=["POST"])(view)
+    return limiter.shared_limit(limit_value, scope="login:ip", key_func=limits.ip_key,
+                                exempt_when=disabled, methods=["POST"])(view)

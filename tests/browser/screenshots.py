@@ -1,0 +1,179 @@
+"""`make screenshots`: the demo article with a seeded discussion, and the moderation queue.
+
+Starts the service on a free port with a fresh SQLite database, seeds the `demo` site with a
+realistic discussion through the domain functions, and saves PNGs of the demo page (light and
+dark, 1280 px and 375 px wide) and, where the moderation area exists, of the moderation queue:
+to docs/screenshots/ (committed, shown in the README) and tests/artifacts/ (git-ignored).
+
+    python -m tests.browser.screenshots
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from discuss import accounts, comments, sites
+from discuss.models import Status, utcnow
+from discuss.permissions import Actor
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_service
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DOCS = ROOT / "docs" / "screenshots"
+KEY = "2016/jessica-jones-season-2"
+MODERATOR = ("mara", "mara@news.example.com", "queue-keeper-4-demo-screens")
+
+# (author, minutes ago, body, index of the comment it answers or None)
+DISCUSSION: list[tuple[str, int, str, int | None]] = [
+    ("Priya", 300, "They shared *one* scene in season 1 and it carried half the show. "
+                   "If Luke Cage doesn't at least **mention** her I'll be disappointed.", None),
+    ("Sam O.", 280, "Mention, sure. A cameo would step on Luke's own story though — "
+                    "let him have his season first.", 0),
+    ("Priya", 270, "Fair. A phone call that he doesn't pick up would be very on brand.", 1),
+    ("Dev", 240, "The producers said in an interview that the shows share a timeline but "
+                 "not a plot. I'd read that as *no crossover until The Defenders*.", None),
+    ("Lena", 200, "> share a timeline but not a plot\n\nThat's what they said about "
+                  "Daredevil too, and then Claire showed up in every single series.", 3),
+    ("Marco", 150, "Honestly I just want more of Trish. Give her the second season.", None),
+    ("Ana", 90, "Jessica walking into Pop's barbershop, ordering nothing and leaving. "
+                "That's the cameo. Nothing else needed.", None),
+    ("Joe", 45, "Counting the days. The first season was the best thing on TV last year.",
+     None),
+]
+# Held for moderation, for the queue screenshot.
+HELD = [
+    ("Visitor 42", "BEST STREAMING DEALS here >>> cheap-tv.example", None),
+    ("Kim", "Wasn't Luke supposed to be in Jessica's season 2 as well? Anyone know?", 6),
+]
+
+
+def fake_ip_hash(seed_text: str) -> str:
+    """Looks like the keyed hash the service stores for a real address."""
+    return hashlib.sha256(seed_text.encode()).hexdigest()[:32]
+
+
+def seed(service_url: str) -> None:
+    site = sites.create_site("demo", origins=[service_url, "https://news.example.com"],
+                             moderation="first", name="The Example News")
+    thread = comments.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
+                                           "Jessica Jones Season 2")
+    posted = []
+    now = utcnow()
+    for n, (name, minutes, body, parent) in enumerate(DISCUSSION):
+        reader = Actor(guest_key=f"reader{n}".ljust(40, "r"), ip_hash=fake_ip_hash(f"reader{n}"))
+        comment = comments.post_comment(
+            thread, reader, body, posted[parent].id if parent is not None else None,
+            name=name, now=now - timedelta(minutes=minutes))
+        if comment.status != Status.APPROVED:
+            comments.set_status(comment, Status.APPROVED)
+        posted.append(comment)
+    for n, (name, body, parent) in enumerate(HELD):
+        reader = Actor(guest_key=f"held{n}".ljust(40, "h"), ip_hash=fake_ip_hash(f"held{n}"))
+        comment = comments.post_comment(
+            thread, reader, body, posted[parent].id if parent is not None else None,
+            name=name, now=now - timedelta(minutes=20 - n))
+        if comment.status != Status.PENDING:
+            comments.set_status(comment, Status.PENDING)
+    username, email, password = MODERATOR
+    accounts.create_user(username, email, password, verified=True, moderator_of=[site])
+
+
+def save(image: bytes, name: str) -> None:
+    for folder in (DOCS, ARTIFACTS):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(image)
+    print(f"saved docs/screenshots/{name}")
+
+
+def shoot_thread(browser, service_url: str, scheme: str, width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  color_scheme=scheme, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(service_url + "/")
+    page.locator("#discuss-thread").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const f = document.querySelector('#discuss-thread iframe');"
+        " return f && f.offsetHeight > 300; }", timeout=20000)
+    page.wait_for_timeout(300)  # the last resize message and web fonts settle
+    page.evaluate("() => window.scrollTo(0, 0)")
+    size = "desktop" if width >= 1000 else "mobile"
+    save(page.screenshot(full_page=True), f"thread-{scheme}-{size}.png")
+    context.close()
+
+
+def moderation_url(service) -> str | None:
+    """The moderation queue's URL for the demo site, when the moderation area is built."""
+    from flask import url_for
+
+    candidates = sorted(
+        (rule for rule in service.app.url_map.iter_rules()
+         if rule.rule.startswith("/moderate") and "GET" in (rule.methods or ())
+         and len(rule.arguments) <= 1),
+        # The one site's queue (/moderate/<slug>) before an overview of every site.
+        key=lambda rule: (-len(rule.arguments), len(rule.rule)))
+    for rule in candidates:
+        with service.app.test_request_context():
+            if not rule.arguments:
+                return service.url + url_for(rule.endpoint, site="demo")
+            (name,) = rule.arguments
+            if "site" in name or "slug" in name:
+                return service.url + url_for(rule.endpoint, **{name: "demo"})
+    return None
+
+
+def shoot_queue(browser, service) -> None:
+    url = moderation_url(service)
+    if url is None:
+        print("no /moderate pages in this build: skipped the moderation queue screenshot")
+        return
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    username, _, password = MODERATOR
+    signed_in = page.request.post(service.url + "/api/v1/auth/login",
+                                  data={"login": username, "password": password})
+    if not signed_in.ok:
+        print(f"could not sign in the moderator ({signed_in.status}): skipped the queue")
+        context.close()
+        return
+    response = page.goto(url)
+    if response is None or not response.ok:
+        print(f"{url} answered {response.status if response else 'nothing'}: skipped the queue")
+    else:
+        page.wait_for_timeout(300)
+        save(page.screenshot(full_page=True), "moderation-queue.png")
+    context.close()
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    if not CHROMIUM.exists():
+        print(f"{CHROMIUM} is missing: no screenshots", file=sys.stderr)
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="discuss-screens-"))
+    service, stop = start_service(workdir)
+    try:
+        service.run(lambda: seed(service.url))
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+            for scheme in ("light", "dark"):
+                for width in (1280, 375):
+                    shoot_thread(browser, service.url, scheme, width)
+            shoot_queue(browser, service)
+            browser.close()
+    finally:
+        stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
