@@ -15,7 +15,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
@@ -103,6 +103,13 @@ def find_thread(site: Site, key: str) -> Thread | None:
 
 def get_thread(site: Site, key: object) -> Thread:
     thread = find_thread(site, check_key(key))
+    if thread is None:
+        raise NotFound("No such thread.", code="unknown_thread")
+    return thread
+
+
+def get_thread_by_id(thread_id: int) -> Thread:
+    thread = db.session.get(Thread, thread_id)
     if thread is None:
         raise NotFound("No such thread.", code="unknown_thread")
     return thread
@@ -516,16 +523,63 @@ def build_tree(comments: Iterable[Comment], actor: Actor) -> list[Node]:
     return prune(roots)
 
 
-def count_comments(site: Site, keys: Sequence[str]) -> dict[str, int]:
-    """Approved comments per thread key, in one query; unknown keys count 0."""
+# Built once: constructing a statement costs more than running it on these hot read paths.
+_COUNTS = (
+    select(Site.id, Thread.key, Thread.comment_count)
+    .select_from(Site)
+    .outerjoin(Thread, and_(Thread.site_id == Site.id,
+                            Thread.key.in_(bindparam("keys", expanding=True))))
+    .where(Site.slug == bindparam("slug"))
+)
+_THREAD_STATE = (
+    select(Thread.id, Thread.site_id, Thread.created_at, Thread.version,
+           Thread.comment_count, Thread.closed, Thread.title, Thread.url)
+    .join(Site, Site.id == Thread.site_id)
+    .where(Site.slug == bindparam("slug"), Thread.key == bindparam("key"))
+)
+
+
+def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
+    """Approved comments per thread key of a site, in one query; unknown keys count 0.
+
+    Read straight from the engine (no ORM session): article lists ask for this on every view.
+    """
+    if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
+        raise NotFound("No such site.", code="unknown_site")
+    with db.engine.connect() as connection:
+        rows = connection.execute(_COUNTS, {"slug": site_slug, "keys": list(set(keys))}).all()
+    if not rows:
+        raise NotFound("No such site.", code="unknown_site")
     counts = dict.fromkeys(keys, 0)
-    if keys:
-        rows = db.session.execute(
-            select(Thread.key, Thread.comment_count)
-            .where(Thread.site_id == site.id, Thread.key.in_(list(set(keys))))
-        )
-        counts.update({key: count for key, count in rows})
+    counts.update({key: count for _, key, count in rows if key is not None})
     return counts
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """What a thread's ETag is made of, read without loading the ORM objects."""
+
+    id: int
+    site_id: int
+    created_at: datetime
+    version: int
+    comment_count: int
+    closed: bool
+    title: str
+    url: str
+
+
+def thread_state(site_slug: object, key: object) -> ThreadState:
+    """The state of the thread (site, key) in one query, or NotFound for the site or thread."""
+    if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
+        raise NotFound("No such site.", code="unknown_site")
+    key = check_key(key)
+    with db.engine.connect() as connection:
+        row = connection.execute(_THREAD_STATE, {"slug": site_slug, "key": key}).first()
+    if row is None:
+        get_site(site_slug)  # says which of the two is unknown
+        raise NotFound("No such thread.", code="unknown_thread")
+    return ThreadState(*row)
 
 
 def user_history(user: User) -> dict[str, int]:

@@ -40,18 +40,20 @@ def _query_arg(name: str) -> str:
 
 @bp.get("/threads")
 def get_thread() -> Response:
-    site = comments.get_site(_query_arg("site"))
-    thread = comments.get_thread(site, _query_arg("key"))
+    # The ETag comes from one light query; most readers then get a 304 or a cached body, and
+    # only a change to the thread (or a viewer of their own) builds the tree again.
+    state = comments.thread_state(_query_arg("site"), _query_arg("key"))
     actor = current_actor()
     sort = request.args.get("sort", "oldest")
     cursor = request.args.get("cursor") or None
     page_size = current_app.config["DISCUSS_PAGE_SIZE"]
-    etag = thread_etag(thread, actor, "json", sort, cursor, page_size)
+    etag = thread_etag(state, actor, "json", sort, cursor, page_size)
     unchanged = not_modified(etag, actor)
     if unchanged is not None:
         return unchanged
 
     def build() -> dict:
+        thread = comments.get_thread_by_id(state.id)
         page = comments.load_thread_page(
             thread, actor, sort=sort, cursor=cursor, page_size=page_size,
             secret=current_app.config["SECRET_KEY"],
@@ -106,7 +108,7 @@ def delete_comment(comment_id: int) -> tuple[str, int]:
 
 @bp.get("/counts")
 def counts() -> Response:
-    site = comments.get_site(_query_arg("site"))
+    slug = _query_arg("site")
     keys = request.args.getlist("key")
     if not keys:
         raise InvalidInput("Give at least one 'key' parameter.", {"key": "required"})
@@ -116,7 +118,7 @@ def counts() -> Response:
         comments.check_key(key)
     # Article lists on any origin read counts (no cookies); the same answer for everyone, so
     # shared caches may keep it briefly and browsers revalidate with the ETag.
-    response = jsonify({"counts": comments.count_comments(site, keys)})
+    response = jsonify({"counts": comments.count_comments(slug, keys)})
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "public, max-age=30"
     response.add_etag(weak=True)

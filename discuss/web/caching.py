@@ -13,6 +13,7 @@ when the request began, in whichever process and for whichever writer.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import threading
@@ -21,8 +22,10 @@ from collections.abc import Callable
 
 from flask import Response, current_app, request
 
+from discuss.comments import ThreadState
 from discuss.models import Thread
 from discuss.permissions import Actor
+from discuss.web.compression import LEVEL, MIN_SIZE, accepts_gzip
 
 # Bump when the JSON or HTML shape of a thread changes, so old tags stop matching.
 FORMAT = "1"
@@ -38,7 +41,7 @@ def viewer_key(actor: Actor) -> str:
     return "anyone"
 
 
-def thread_etag(thread: Thread, actor: Actor, *listing: object) -> str:
+def thread_etag(thread: Thread | ThreadState, actor: Actor, *listing: object) -> str:
     """The tag of one listing (sort, cursor, page size, …) of a thread, as one viewer sees it."""
     # created_at tells apart a thread that reuses the id of a deleted one (or a restored
     # database): a tag must never match a different thread's state.
@@ -103,12 +106,27 @@ def _bodies() -> BodyCache:
 
 
 def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Response:
-    """The JSON body for this tag: from the cache for anyone-viewers, else ``build()``."""
+    """The JSON body for this tag: from the cache for anyone-viewers, else ``build()``.
+
+    The cache keeps the gzip-compressed body beside the plain one, so a popular thread is
+    compressed once per change rather than once per reader.
+    """
     shared = viewer_key(actor) == "anyone"
     cache = _bodies()
-    body = cache.get(etag) if shared else None
+    gzipped = accepts_gzip()
+    cache_key = etag + (".gz" if gzipped else "")
+    body = cache.get(cache_key) if shared else None
     if body is None:
         body = json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
+        if gzipped and len(body) >= MIN_SIZE:
+            body = gzip.compress(body, compresslevel=LEVEL, mtime=0)
+        else:
+            gzipped = False
+            cache_key = etag
         if shared:
-            cache.put(etag, body)
-    return cache_headers(Response(body, mimetype="application/json"), etag, actor)
+            cache.put(cache_key, body)
+    response = Response(body, mimetype="application/json")
+    response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return cache_headers(response, etag, actor)

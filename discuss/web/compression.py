@@ -18,7 +18,7 @@ LEVEL = 5
 COMPRESSIBLE = ("application/json", "text/", "application/javascript", "image/svg+xml")
 
 
-def _accepts_gzip() -> bool:
+def accepts_gzip() -> bool:
     for part in request.headers.get("Accept-Encoding", "").split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() == "gzip":
@@ -35,7 +35,7 @@ def _compress(response: Response) -> Response:
     ):
         return response
     response.vary.add("Accept-Encoding")
-    if not _accepts_gzip():
+    if not accepts_gzip():
         return response
     data = response.get_data()
     if len(data) < MIN_SIZE:
