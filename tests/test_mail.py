@@ -79,3 +79,24 @@ def test_send_mail_command_flushes_the_outbox(app, runner, mailbox):
     assert result.exit_code == 0
     assert "Sent 2 message(s)." in result.output
     assert runner.invoke(args=["discuss", "send-mail"]).output.strip() == "Sent 0 message(s)."
+
+
+def test_the_outbox_survives_a_restart(app, database_url, tmp_path, mailbox):
+    """Mail queued while the mail server was down is sent by a process started later."""
+    from tests.conftest import make_app
+
+    now = utcnow()
+    mail.queue_mail("later@example.org", "Still here", "Body", now=now)
+    db.session.commit()
+    working_port = app.config["DISCUSS_MAIL_PORT"]
+    app.config["DISCUSS_MAIL_PORT"] = free_port()  # the mail server is down
+    assert mail.send_due(app.config, now=now) == 0
+
+    restarted = make_app(database_url, tmp_path, DISCUSS_MAIL_HOST="127.0.0.1",
+                         DISCUSS_MAIL_PORT=working_port)
+    mailbox.expect(1)
+    with restarted.app_context():
+        assert mail.send_due(restarted.config, now=now + timedelta(minutes=2)) == 1
+        db.session.remove()
+        db.engine.dispose()
+    assert mailbox.last_to("later@example.org")["Subject"] == "Still here"
