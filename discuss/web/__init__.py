@@ -31,3 +31,6 @@ def register_web(app: Flask) -> None:
     from discuss.web import moderate
 
     moderate.init_app(app)
+    from discuss.web import admin
+
+    app.register_blueprint(admin.bp)

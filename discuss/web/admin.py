@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from discuss import comments, sites
@@ -32,9 +33,11 @@ from discuss.web.security import current_actor
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 POLICIES = [
-    (ModerationPolicy.FIRST.value, "First comment waits (authors are trusted once approved)"),
-    (ModerationPolicy.PRE.value, "Every comment waits for a moderator"),
-    (ModerationPolicy.POST.value, "Published at once (spam rules still hold comments)"),
+    SelectChoice(ModerationPolicy.FIRST.value,
+                 "first: a new author's comments wait until one is approved"),
+    SelectChoice(ModerationPolicy.PRE.value, "pre: every comment waits for a moderator"),
+    SelectChoice(ModerationPolicy.POST.value,
+                 "post: published at once (spam rules still hold comments)"),
 ]
 
 
