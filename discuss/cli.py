@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, comments, mail, sites
+from discuss import accounts, comments, mail, sites, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
 
@@ -165,3 +168,52 @@ def backup_command(destination: str) -> None:
     except DiscussError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Backed up the database to {destination} ({size:,} bytes).")
+
+
+@discuss_cli.command("export")
+@click.argument("slug")
+@click.option("-o", "--output", type=click.File("w"), default="-",
+              help="Where to write the JSON (default: standard output).")
+def export_command(slug: str, output) -> None:
+    """Export a site's threads and comments (every status) as JSON."""
+    try:
+        site = comments.get_site(slug)
+    except DiscussError as exc:
+        _fail(exc)
+    total = transfer.count_threads(site)
+    output.write(json.dumps({"format": transfer.FORMAT, "version": transfer.VERSION,
+                             "site": site.slug})[:-1] + ', "threads": [\n')
+    with click.progressbar(transfer.export_threads(site), length=total,
+                           label="Exporting threads", file=sys.stderr) as bar:
+        for n, thread in enumerate(bar):
+            output.write((",\n" if n else "") + json.dumps(thread, ensure_ascii=False))
+    output.write("\n]}\n")
+    click.echo(f"Exported {total} threads of {site.slug}.", err=True)
+
+
+@discuss_cli.command("import")
+@click.argument("slug")
+@click.argument("source", type=click.File("r"))
+def import_command(slug: str, source) -> None:
+    """Import an export file into a site: one transaction per thread, errors listed at the end."""
+    try:
+        site = comments.get_site(slug)
+        threads = transfer.check_document(json.load(source))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"The file is not valid JSON: {exc}") from exc
+    except DiscussError as exc:
+        _fail(exc)
+    added, failures = 0, []
+    with click.progressbar(threads, label="Importing threads",
+                           file=sys.stderr) as bar:
+        for data in bar:
+            try:
+                added += transfer.import_thread(site, data)
+                db.session.commit()
+            except DiscussError as exc:
+                db.session.rollback()
+                failures.append(f"{data.get('key')!r}: {exc.message}")
+    click.echo(f"Imported {added} comments in {len(threads) - len(failures)} threads.")
+    if failures:
+        raise click.ClickException("These threads were not imported:\n  "
+                                   + "\n  ".join(failures))

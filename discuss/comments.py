@@ -224,22 +224,45 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
     verdict = spam.check_comment(site, actor, body, form=form or {}, email_key=email_key,
                                  now=now)
 
+    comment = _insert_comment(
+        thread, parent, body, user=actor.user, guest_name=guest_name, guest_email=guest_email,
+        guest_key_hash=actor.guest_key_hash if actor.user is None else "",
+        created_at=now, notify=bool(notify), ip_hash=actor.ip_hash,
+        held_reasons=verdict.reasons,
+    )
+    status = moderation.initial_status(site, actor, comment, verdict, now=now)
+    comment.shadowed = moderation.is_shadow_banned(site, actor, email_key, now=now)
+    set_status(comment, status, thread=thread)
+    if status == Status.PENDING:
+        # Nobody else sees it, but its author does: their view of the thread (its ETag) changed.
+        thread.version = (thread.version or 0) + 1
+    db.session.flush()
+    return comment
+
+
+def _insert_comment(thread: Thread, parent: Comment | None, body: str, *, user: User | None,
+                    guest_name: str, guest_email: str, guest_key_hash: str,
+                    created_at: datetime, notify: bool = False, ip_hash: str = "",
+                    held_reasons: list | None = None) -> Comment:
+    """Insert a checked comment (status pending until the caller sets it) and place it in the
+    tree; the one place a comment row is built."""
+    _, email_key = normalize_email(guest_email)
     comment = Comment(
-        site_id=site.id,
+        site_id=thread.site_id,
         thread_id=thread.id,
         parent_id=parent.id if parent else None,
         depth=parent.depth + 1 if parent else 0,
-        user_id=actor.user.id if actor.user else None,
-        author=actor.user,
+        user_id=user.id if user else None,
+        author=user,
         guest_name=guest_name,
         guest_email=guest_email,
         guest_email_key=email_key,
-        guest_key_hash=actor.guest_key_hash if actor.user is None else "",
+        guest_key_hash=guest_key_hash,
         status=Status.PENDING,
-        created_at=now,
-        notify=bool(notify),
-        ip_hash=actor.ip_hash,
-        held_reasons=verdict.reasons,
+        created_at=created_at,
+        notify=notify,
+        ip_hash=ip_hash,
+        held_reasons=held_reasons or [],
         upvotes=0, downvotes=0, score=0, rank=0.0, report_count=0,
         pinned=False, shadowed=False, edited_by_moderator=False,
     )
@@ -247,13 +270,25 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
     db.session.add(comment)
     db.session.flush()
     comment.root_id = parent.root_id if parent else comment.id
+    return comment
 
-    status = moderation.initial_status(site, actor, comment, verdict, now=now)
-    comment.shadowed = moderation.is_shadow_banned(site, actor, email_key, now=now)
+
+def import_comment(thread: Thread, body: object, *, parent: Comment | None, name: object,
+                   email: object, status: Status, created_at: datetime,
+                   edited_at: datetime | None = None, pinned: bool = False) -> Comment:
+    """A comment as it stood in another service (admin import): its time and status are kept,
+    and neither the site's policy nor the spam rules apply; it is checked like any other."""
+    if parent is not None and parent.thread_id != thread.id:
+        raise InvalidInput("The parent is not in this thread.", {"parent_id": "not_in_thread"})
+    guest_email, _ = normalize_email(email)
+    comment = _insert_comment(
+        thread, parent, check_body(body), user=None,
+        guest_name=clean_line(name, MAX_NAME_LENGTH, "name") or "Anonymous",
+        guest_email=guest_email, guest_key_hash="", created_at=created_at,
+    )
+    comment.edited_at = edited_at
+    comment.pinned = pinned
     set_status(comment, status, thread=thread)
-    if status == Status.PENDING:
-        # Nobody else sees it, but its author does: their view of the thread (its ETag) changed.
-        thread.version = (thread.version or 0) + 1
     db.session.flush()
     return comment
 

@@ -1,0 +1,82 @@
+"""An admin exports a site's discussions and imports them into another site."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from discuss import comments, sites
+from discuss.extensions import db
+from discuss.models import Comment, Status, Thread
+from tests.conftest import guest, make_thread, post
+
+
+def _seed(site):
+    thread = make_thread(site, "jj-s2")
+    top = post(thread, "Do you think *Jessica* will appear?", name="Priya")
+    reply = post(thread, "Only as a cameo.", parent=top, name="Sam",
+                 actor=guest("s" * 40))
+    comments.set_status(post(thread, "BUY NOW", name="Spammer"), Status.SPAM)
+    top.pinned = True
+    db.session.commit()
+    return thread, top, reply
+
+
+def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_path):
+    _seed(site)
+    sites.create_site("copy", moderation="pre")
+    db.session.commit()
+    out = tmp_path / "demo.json"
+    result = runner.invoke(args=["discuss", "export", "demo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    assert document["format"] == "discuss-export"
+    assert [c["name"] for c in document["threads"][0]["comments"]] == ["Priya", "Sam", "Spammer"]
+
+    result = runner.invoke(args=["discuss", "import", "copy", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 3 comments in 1 threads." in result.output
+    copy = comments.get_site("copy")
+    thread = db.session.scalar(select(Thread).where(Thread.site_id == copy.id))
+    assert thread.comment_count == 2
+    imported = db.session.scalars(select(Comment).where(Comment.thread_id == thread.id)
+                                  .order_by(Comment.id)).all()
+    assert [c.status for c in imported] == [Status.APPROVED, Status.APPROVED, Status.SPAM]
+    assert imported[1].parent_id == imported[0].id
+    assert imported[0].pinned is True
+    assert imported[0].html == "<p>Do you think <em>Jessica</em> will appear?</p>"
+
+
+def test_a_broken_thread_is_reported_and_the_others_are_imported(runner, site, tmp_path):
+    document = {"format": "discuss-export", "version": 1, "site": "x", "threads": [
+        {"key": "good", "comments": [{"id": 1, "parent_id": None, "name": "A", "body": "ok",
+                                      "status": "approved",
+                                      "created_at": "2026-01-01T00:00:00+00:00"}]},
+        {"key": "bad", "comments": [
+            {"id": 1, "parent_id": None, "name": "A", "body": "fine", "status": "approved",
+             "created_at": "2026-01-01T00:00:00+00:00"},
+            {"id": 2, "parent_id": 99, "name": "B", "body": "orphan", "status": "approved",
+             "created_at": "2026-01-01T00:00:00+00:00"}]},
+    ]}
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(document))
+    result = runner.invoke(args=["discuss", "import", "demo", str(path)])
+    assert result.exit_code != 0
+    assert "'bad'" in result.output
+    assert "parent 99" in result.output
+    keys = db.session.scalars(select(Thread.key)).all()
+    assert keys == ["good"]
+    assert db.session.query(Comment).count() == 1
+
+
+def test_import_refuses_files_that_are_not_exports(runner, site, tmp_path):
+    path = tmp_path / "x.json"
+    for content, message in [("{not json", "not valid JSON"),
+                             ('{"format": "isso"}', "not a discuss export"),
+                             ('{"format": "discuss-export", "version": 9}', "Unsupported")]:
+        path.write_text(content)
+        result = runner.invoke(args=["discuss", "import", "demo", str(path)])
+        assert result.exit_code != 0
+        assert message in result.output
+    assert db.session.query(Comment).count() == 0
