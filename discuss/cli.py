@@ -217,3 +217,66 @@ def import_command(slug: str, source) -> None:
     if failures:
         raise click.ClickException("These threads were not imported:\n  "
                                    + "\n  ".join(failures))
+
+
+@discuss_cli.command("site-settings")
+@click.argument("slug")
+@click.option("--honeypot/--no-honeypot", default=None,
+              help="The hidden honeypot field of comment forms (filled in → spam).")
+@click.option("--min-submit-seconds", metavar="N",
+              help="A comment form sent sooner after it was shown is spam (0–3600; 0 = off).")
+@click.option("--max-links", metavar="N",
+              help="More links than this and a comment waits (0–100; -1 = off).")
+@click.option("--blocklist-file", type=click.File("r", encoding="utf-8"), metavar="PATH",
+              help="Blocked words or phrases, one per line ('-' reads standard input; an "
+                   "empty file clears the list).")
+@click.option("--blocklist-action", type=click.Choice(["pending", "spam"]),
+              help="What a blocklist match does to a comment.")
+@click.option("--report-threshold", metavar="N",
+              help="Distinct readers' reports that hide a comment (1–1000; 'default' = "
+                   "DISCUSS_REPORT_THRESHOLD).")
+@click.option("--deleted-user-text", type=click.Choice(["keep", "remove"]),
+              help="Keep or remove the text of a deleted account's comments.")
+@click.option("--moderation", type=click.Choice(["first", "pre", "post"]))
+@click.option("--guests/--no-guests", default=None, help="Whether guests may comment.")
+def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: str | None,
+                          max_links: str | None, blocklist_file, blocklist_action: str | None,
+                          report_threshold: str | None, deleted_user_text: str | None,
+                          moderation: str | None, guests: bool | None) -> None:
+    """Change a site's spam rules, reports and policy; print its settings (all, without options)."""
+    from flask import current_app
+
+    changes = {"honeypot": honeypot, "min_submit_seconds": min_submit_seconds,
+               "max_links": max_links, "blocklist_action": blocklist_action,
+               "deleted_user_text": deleted_user_text, "moderation": moderation,
+               "allow_guests": guests}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    if blocklist_file is not None:
+        changes["blocklist"] = blocklist_file.read()
+    if report_threshold is not None:
+        changes["report_threshold"] = (None if report_threshold.strip().lower() == "default"
+                                       else report_threshold)
+    try:
+        site = comments.get_site(slug)
+        sites.update_site(site, **changes)
+    except DiscussError as exc:
+        _fail(exc)
+    db.session.commit()
+    rules = sites.spam_settings(site)
+    entries = rules["blocklist"].splitlines()
+    threshold = rules["report_threshold"]
+    lines = {
+        "moderation": site.moderation.value,
+        "guests": "allowed" if site.allow_guests else "not allowed",
+        "honeypot": "on" if rules["honeypot"] else "off",
+        "min_submit_seconds": rules["min_submit_seconds"] or "0 (off)",
+        "max_links": "-1 (off)" if rules["max_links"] < 0 else rules["max_links"],
+        "blocklist": f"{len(entries)} entries" + (f": {', '.join(entries)}" if entries else ""),
+        "blocklist_action": rules["blocklist_action"],
+        "report_threshold": threshold if threshold is not None
+        else f"default ({current_app.config['DISCUSS_REPORT_THRESHOLD']})",
+        "deleted_user_text": rules["deleted_user_text"],
+    }
+    click.echo(f"Settings of site {site.slug}" + (" (saved)" if changes else "") + ":")
+    for name, value in lines.items():
+        click.echo(f"  {name}: {value}")

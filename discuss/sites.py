@@ -1,9 +1,12 @@
-"""Sites: creating and changing a publisher's settings (origins, policy, guests, edit window)."""
+"""Sites: creating and changing a publisher's settings (origins, policy, guests, edit window,
+spam rules and reports)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import case, delete, func, select
@@ -11,10 +14,37 @@ from sqlalchemy import case, delete, func, select
 from discuss.comments import SLUG_RE
 from discuss.errors import Conflict, InvalidInput, NotFound
 from discuss.extensions import db
-from discuss.models import Comment, ModerationPolicy, Site, SiteModerator, Status, User
+from discuss.models import (
+    BlocklistAction,
+    Comment,
+    DeletedUserText,
+    ModerationPolicy,
+    Site,
+    SiteModerator,
+    Status,
+    User,
+)
+from discuss.spam import blocklist_entries
 
 MAX_EDIT_WINDOW = 86400  # a day: longer would let authors rewrite settled discussions
 MAX_NAME = 200
+# Spam-rule bounds: wide enough for any real site, narrow enough that a typo is caught.
+MAX_SUBMIT_SECONDS = 3600  # nobody waits an hour for a form to unlock
+MAX_LINKS = 100
+MAX_REPORT_THRESHOLD = 1000
+MAX_BLOCKLIST_CHARS = 5000  # the list is compiled into one regex per comment check
+MAX_BLOCKLIST_ENTRIES = 500
+_WHOLE_NUMBER = re.compile(r"\s*-?\d{1,9}\s*")
+
+
+class _Unchanged:
+    """The default of update_site's keywords: that setting stays as it is."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
 
 
 def normalize_origin(origin: str) -> str:
@@ -71,6 +101,98 @@ def check_name(name: object) -> str:
     return name.strip()
 
 
+def _whole_number(value: object) -> int | None:
+    """An int, or text that spells one; None for anything else (bools included)."""
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def check_flag(value: object, field: str) -> bool:
+    """A yes/no setting: only a real boolean (a typo like "no" must not read as yes)."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{field} must be true or false.", {field: "invalid"})
+    return value
+
+
+def check_min_submit_seconds(value: object) -> int:
+    """Seconds (0–3600) a comment form must be shown before it is sent; 0 switches it off."""
+    seconds = _whole_number(value)
+    if seconds is None or not 0 <= seconds <= MAX_SUBMIT_SECONDS:
+        raise InvalidInput(f"The minimum time must be 0–{MAX_SUBMIT_SECONDS} seconds "
+                           "(0 switches the rule off).", {"min_submit_seconds": "invalid"})
+    return seconds
+
+
+def check_max_links(value: object) -> int:
+    """Links (0–100) a comment may carry before it waits; -1 switches the rule off."""
+    links = _whole_number(value)
+    if links is None or not -1 <= links <= MAX_LINKS:
+        raise InvalidInput(f"The most links must be -1–{MAX_LINKS} "
+                           "(-1 switches the rule off).", {"max_links": "invalid"})
+    return links
+
+
+def check_report_threshold(value: object) -> int | None:
+    """Reports (1–1000) that hide a comment; None or empty uses DISCUSS_REPORT_THRESHOLD."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    reports = _whole_number(value)
+    if reports is None or not 1 <= reports <= MAX_REPORT_THRESHOLD:
+        raise InvalidInput(f"The report threshold must be 1–{MAX_REPORT_THRESHOLD} reports, "
+                           "or empty for the default.", {"report_threshold": "invalid"})
+    return reports
+
+
+def check_blocklist(value: object) -> str:
+    """The blocklist as stored: one word or phrase per line, spaces tidied, repeats dropped.
+
+    Commas separate entries too, as the spam rule reads them; at most 500 entries and 5,000
+    characters.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput("The blocklist must be text.", {"blocklist": "invalid"})
+    entries: list[str] = []
+    seen: set[str] = set()
+    # Blank lines and spaces are tidied away before the limit applies, up to a point.
+    for raw in re.split(r"[\r\n,]", value[:MAX_BLOCKLIST_CHARS * 4]):
+        entry = " ".join(raw.split())
+        folded = " ".join(blocklist_entries(entry))
+        if folded and folded not in seen:
+            seen.add(folded)
+            entries.append(entry)
+    text = "\n".join(entries)
+    if len(value) > MAX_BLOCKLIST_CHARS * 4 or len(text) > MAX_BLOCKLIST_CHARS:
+        raise InvalidInput(f"The blocklist must be at most {MAX_BLOCKLIST_CHARS:,} characters.",
+                           {"blocklist": "too_long"})
+    if len(entries) > MAX_BLOCKLIST_ENTRIES:
+        raise InvalidInput(f"The blocklist must have at most {MAX_BLOCKLIST_ENTRIES} words or "
+                           f"phrases (it has {len(entries)}).", {"blocklist": "too_many"})
+    return text
+
+
+def check_blocklist_action(value: object) -> BlocklistAction:
+    """``pending`` (hold for a moderator) or ``spam`` when the blocklist matches."""
+    try:
+        return BlocklistAction(value)
+    except ValueError as exc:
+        raise InvalidInput("The blocklist action must be pending or spam.",
+                           {"blocklist_action": "invalid"}) from exc
+
+
+def check_deleted_user_text(value: object) -> DeletedUserText:
+    """``keep`` or ``remove`` the text of a deleted account's comments."""
+    try:
+        return DeletedUserText(value)
+    except ValueError as exc:
+        raise InvalidInput("What happens to a deleted account's comments must be keep or "
+                           "remove.", {"deleted_user_text": "invalid"}) from exc
+
+
 def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "first",
                 allow_guests: bool = True, name: str = "", require_guest_name: bool = True,
                 edit_window: int | str | None = None) -> Site:
@@ -92,22 +214,54 @@ def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "fi
     return site
 
 
-def update_site(site: Site, *, name: str, origins: Iterable[str], moderation: str,
-                allow_guests: bool, require_guest_name: bool,
-                edit_window: int | str | None) -> Site:
-    """Change a site's settings; every value is checked before any is applied."""
-    name = check_name(name)
-    cleaned = check_origins(origins)
-    policy = check_policy(moderation)
-    window = check_edit_window(edit_window)
-    site.name = name or site.slug
-    site.origins = cleaned
-    site.moderation = policy
-    site.allow_guests = bool(allow_guests)
-    site.require_guest_name = bool(require_guest_name)
-    site.edit_window = window
+def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
+                moderation: Any = UNCHANGED, allow_guests: Any = UNCHANGED,
+                require_guest_name: Any = UNCHANGED, edit_window: Any = UNCHANGED,
+                honeypot: Any = UNCHANGED, min_submit_seconds: Any = UNCHANGED,
+                max_links: Any = UNCHANGED, blocklist: Any = UNCHANGED,
+                blocklist_action: Any = UNCHANGED, report_threshold: Any = UNCHANGED,
+                deleted_user_text: Any = UNCHANGED) -> Site:
+    """Change the given settings of a site (the others stay); all are checked before any is set.
+
+    ``edit_window`` and ``report_threshold`` take None (or empty text) for the service's
+    default; ``allow_guests`` and ``require_guest_name`` take anything truthy, as before.
+    """
+    checks = {
+        "name": check_name, "origins": check_origins, "moderation": check_policy,
+        "allow_guests": bool, "require_guest_name": bool, "edit_window": check_edit_window,
+        "honeypot": lambda value: check_flag(value, "honeypot"),
+        "min_submit_seconds": check_min_submit_seconds, "max_links": check_max_links,
+        "blocklist": check_blocklist, "blocklist_action": check_blocklist_action,
+        "report_threshold": check_report_threshold,
+        "deleted_user_text": check_deleted_user_text,
+    }
+    given = {"name": name, "origins": origins, "moderation": moderation,
+             "allow_guests": allow_guests, "require_guest_name": require_guest_name,
+             "edit_window": edit_window, "honeypot": honeypot,
+             "min_submit_seconds": min_submit_seconds, "max_links": max_links,
+             "blocklist": blocklist, "blocklist_action": blocklist_action,
+             "report_threshold": report_threshold, "deleted_user_text": deleted_user_text}
+    cleaned = {field: checks[field](value) for field, value in given.items()
+               if value is not UNCHANGED}
+    if "name" in cleaned:
+        cleaned["name"] = cleaned["name"] or site.slug
+    for field, value in cleaned.items():
+        setattr(site, field, value)
     db.session.flush()
     return site
+
+
+SPAM_SETTINGS = ("honeypot", "min_submit_seconds", "max_links", "blocklist", "blocklist_action",
+                 "report_threshold", "deleted_user_text")
+
+
+def spam_settings(site: Site) -> dict[str, Any]:
+    """A site's spam rules and report settings as plain values (for the CLI and the forms)."""
+    return {"honeypot": site.honeypot, "min_submit_seconds": site.min_submit_seconds,
+            "max_links": site.max_links, "blocklist": site.blocklist or "",
+            "blocklist_action": BlocklistAction(site.blocklist_action).value,
+            "report_threshold": site.report_threshold,
+            "deleted_user_text": DeletedUserText(site.deleted_user_text).value}
 
 
 @dataclass

@@ -19,14 +19,21 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
 
 from discuss import comments, sites
 from discuss.errors import DiscussError
 from discuss.extensions import db
-from discuss.models import ModerationPolicy, Site
+from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
 from discuss.permissions import Actor, can
 from discuss.web.security import current_actor
 
@@ -38,6 +45,17 @@ POLICIES = [
     SelectChoice(ModerationPolicy.PRE.value, "pre: every comment waits for a moderator"),
     SelectChoice(ModerationPolicy.POST.value,
                  "post: published at once (spam rules still hold comments)"),
+]
+
+
+BLOCKLIST_ACTIONS = [
+    SelectChoice(BlocklistAction.PENDING.value, "pending: hold the comment for a moderator"),
+    SelectChoice(BlocklistAction.SPAM.value, "spam: send the comment to the spam queue"),
+]
+DELETED_USER_TEXTS = [
+    SelectChoice(DeletedUserText.KEEP.value, 'keep: their text stays, signed "deleted user"'),
+    SelectChoice(DeletedUserText.REMOVE.value,
+                 "remove: their text is replaced by a note that it was removed"),
 ]
 
 
@@ -80,6 +98,76 @@ class SiteSettingsForm(FlaskForm):
                 "moderation": self.moderation.data, "allow_guests": self.allow_guests.data,
                 "require_guest_name": self.require_guest_name.data,
                 "edit_window": self.edit_window.data}
+
+
+def _spam_rule(check):
+    """A WTForms validator running a discuss.sites check, when the spam fieldset was sent."""
+
+    def validate(form: SiteEditForm, field) -> None:
+        if not form.has_spam_rules:
+            raise StopValidation()  # an older form without the fieldset: those stay as they are
+        try:
+            check(field.data)
+        except DiscussError as exc:
+            raise ValidationError(exc.message) from exc
+
+    return validate
+
+
+class SiteEditForm(SiteSettingsForm):
+    """The edit page's settings: the ones above plus the site's spam rules and reports."""
+
+    # The fieldset sends spam_rules=1: an unticked box then means "off", while a form posted
+    # without the fieldset leaves the spam rules alone.
+    spam_rules = HiddenField()
+    honeypot = BooleanField(
+        "Honeypot: a hidden field in comment forms",
+        description="People never see it; a bot that fills it in is marked as spam. "
+                    "Untick to switch the rule off.")
+    min_submit_seconds = StringField(
+        "Seconds a comment form must be shown before it is sent",
+        validators=[_spam_rule(sites.check_min_submit_seconds)],
+        description="A form sent sooner is marked as spam (people take longer to type); one "
+                    "whose timestamp is missing or forged waits for a moderator. 0 to "
+                    f"{sites.MAX_SUBMIT_SECONDS}; 0 switches the rule off.")
+    max_links = StringField(
+        "Most links in a comment",
+        validators=[_spam_rule(sites.check_max_links)],
+        description="A comment with more links waits for a moderator. 0 to "
+                    f"{sites.MAX_LINKS}; -1 switches the rule off.")
+    blocklist = TextAreaField(
+        "Blocked words and phrases",
+        validators=[_spam_rule(sites.check_blocklist)],
+        description="One per line (or separated by commas), matched as whole words whatever "
+                    f"the case or accents. At most {sites.MAX_BLOCKLIST_ENTRIES} entries and "
+                    f"{sites.MAX_BLOCKLIST_CHARS:,} characters; empty switches the rule off.")
+    blocklist_action = SelectField(
+        "When a comment contains a blocked word", choices=BLOCKLIST_ACTIONS,
+        default=BlocklistAction.PENDING.value, validate_choice=True)
+    report_threshold = StringField(
+        "Reports that hide a comment",
+        validators=[_spam_rule(sites.check_report_threshold)],
+        description="When this many different readers report a comment, it is hidden until a "
+                    f"moderator decides: 1 to {sites.MAX_REPORT_THRESHOLD}. Empty: the "
+                    "service's default.")
+    deleted_user_text = SelectField(
+        "Comments of a reader who deletes their account", choices=DELETED_USER_TEXTS,
+        default=DeletedUserText.KEEP.value, validate_choice=True)
+
+    @property
+    def has_spam_rules(self) -> bool:
+        return self.spam_rules.data == "1"
+
+    def spam_settings(self) -> dict:
+        """The spam rules to save; none when the form was sent without their fieldset."""
+        if not self.has_spam_rules:
+            return {}
+        return {"honeypot": bool(self.honeypot.data),
+                "min_submit_seconds": self.min_submit_seconds.data,
+                "max_links": self.max_links.data, "blocklist": self.blocklist.data or "",
+                "blocklist_action": self.blocklist_action.data,
+                "report_threshold": self.report_threshold.data,
+                "deleted_user_text": self.deleted_user_text.data}
 
 
 class NewSiteForm(SiteSettingsForm):
@@ -136,12 +224,13 @@ def snippets(site: Site) -> dict[str, str]:
     return {"embed": embed, "count": count}
 
 
-def _edit_page(site: Site, form: SiteSettingsForm, moderator_form: ModeratorForm,
+def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
                status: int = 200) -> tuple[str, int]:
     return render_template(
         "admin/site.html", site=site, form=form, moderator_form=moderator_form,
         moderators=sites.list_moderators(site), snippets=snippets(site),
-        default_window=current_app.config["DISCUSS_EDIT_WINDOW"]), status
+        default_window=current_app.config["DISCUSS_EDIT_WINDOW"],
+        default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"]), status
 
 
 @bp.get("")
@@ -177,11 +266,11 @@ def site(slug: str) -> Response | tuple[str, int]:
     site = _site(slug)
     if request.method == "GET":
         return _edit_page(site, _settings_form(site), ModeratorForm(formdata=None))
-    form = SiteSettingsForm()
+    form = SiteEditForm()
     if not form.validate():
         return _edit_page(site, form, ModeratorForm(formdata=None), 400)
     try:
-        sites.update_site(site, **form.settings())
+        sites.update_site(site, **form.settings(), **form.spam_settings())
         db.session.commit()
     except DiscussError as exc:
         _mark_field(form, exc)
@@ -190,12 +279,17 @@ def site(slug: str) -> Response | tuple[str, int]:
     return redirect(url_for("admin.site", slug=site.slug), 303)
 
 
-def _settings_form(site: Site) -> SiteSettingsForm:
-    return SiteSettingsForm(formdata=None, data={
+def _settings_form(site: Site) -> SiteEditForm:
+    rules = sites.spam_settings(site)
+    return SiteEditForm(formdata=None, data={
         "name": site.name, "origins": "\n".join(site.origins),
         "moderation": site.moderation.value, "allow_guests": site.allow_guests,
         "require_guest_name": site.require_guest_name,
-        "edit_window": "" if site.edit_window is None else str(site.edit_window)})
+        "edit_window": "" if site.edit_window is None else str(site.edit_window),
+        **rules, "min_submit_seconds": str(rules["min_submit_seconds"]),
+        "max_links": str(rules["max_links"]),
+        "report_threshold": "" if rules["report_threshold"] is None
+        else str(rules["report_threshold"])})
 
 
 @bp.post("/sites/<slug>/moderators")
