@@ -43,6 +43,7 @@ LINK_MAX_AGE = {
     "verify": timedelta(days=2),
     "email-change": timedelta(days=2),
     "reset": timedelta(hours=1),
+    "guest-email": timedelta(days=2),
 }
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)

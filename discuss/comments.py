@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from discuss import moderation, spam
+from discuss import moderation, notifications, spam
 from discuss.errors import Forbidden, InvalidInput, NotFound
 from discuss.extensions import db
 from discuss.models import Comment, Site, Status, Thread, User, utcnow
@@ -233,6 +233,8 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
     status = moderation.initial_status(site, actor, comment, verdict, now=now)
     comment.shadowed = moderation.is_shadow_banned(site, actor, email_key, now=now)
     set_status(comment, status, thread=thread)
+    if email_key:
+        notifications.note_guest_email(comment.id)
     if status == Status.PENDING:
         # Nobody else sees it, but its author does: their view of the thread (its ETag) changed.
         thread.version = (thread.version or 0) + 1
@@ -288,7 +290,8 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
     )
     comment.edited_at = edited_at
     comment.pinned = pinned
-    set_status(comment, status, thread=thread)
+    comment.parent_notified = True  # an import tells nobody, now or when approved later
+    set_status(comment, status, thread=thread, record=False)
     db.session.flush()
     return comment
 
@@ -358,13 +361,19 @@ def delete_comment(comment: Comment, actor: Actor, *, default_window: int = 900,
     db.session.flush()
 
 
-def set_status(comment: Comment, status: Status, *, thread: Thread | None = None) -> Status:
-    """Change a comment's status, keeping the thread's approved count exact. Returns the old."""
+def set_status(comment: Comment, status: Status, *, thread: Thread | None = None,
+               record: bool = True) -> Status:
+    """Change a comment's status, keeping the thread's approved count exact. Returns the old.
+
+    A reply that becomes approved is noted for reply notifications (sent at commit) unless
+    ``record`` is false (admin imports tell nobody)."""
     old = comment.status
     thread = thread or thread_of(comment)
     if old == status:
         return old
     comment.status = status
+    if status == Status.APPROVED and record and comment.parent_id is not None:
+        notifications.note_approved(comment.id)
     delta = (status == Status.APPROVED) - (old == Status.APPROVED)
     if delta:
         # An UPDATE … SET n = n + 1 stays exact when two requests change the same thread.

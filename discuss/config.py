@@ -7,6 +7,7 @@ Flask-Limiter, cookies) from them. Nothing else reads ``os.environ``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -47,7 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCUSS_REDIS_URL", str, None,
             "redis://host:6379/0 to share rate-limit counters and caches between processes"),
     Setting("DISCUSS_PUBLIC_URL", str, "http://127.0.0.1:5000",
-            "The service's own origin as readers reach it; https enables Secure cookies and HSTS"),
+            "The service's own origin as readers reach it; https (or a loopback host) enables "
+            "Secure; SameSite=None; Partitioned cookies, https also HSTS"),
     Setting("DISCUSS_DB_POOL_SIZE", int, 5, "PostgreSQL connection pool size per process"),
     Setting("DISCUSS_DB_POOL_TIMEOUT", int, 5,
             "Seconds a request waits for a pooled database connection before a 503"),
@@ -113,6 +115,33 @@ def persisted_secret_key(instance_path: str) -> str:
     return key
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """Browsers treat http://localhost and loopback addresses as secure contexts, so Secure
+    cookies work there over plain http (https://w3c.github.io/webappsec-secure-contexts/)."""
+    if not host:
+        return False
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cookie_flags(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The flags of every cookie the service sets (session, remember, guest key).
+
+    Inside a cross-site iframe only ``SameSite=None`` cookies are sent, browsers accept those
+    only when ``Secure``, and where third-party cookies are blocked only ``Partitioned`` ones
+    (CHIPS: kept per embedding site) are kept. Without a secure context (plain http on a real
+    host) the cookie is first-party only (Lax) and the iframe's bearer token carries the session.
+    """
+    secure = bool(config["DISCUSS_COOKIE_SECURE"])
+    return {"httponly": True, "secure": secure, "samesite": "None" if secure else "Lax",
+            "partitioned": secure}
+
+
 def apply_settings(config: dict, values: dict, instance_path: str) -> None:
     """Store the settings in Flask's config and derive what the libraries read."""
     config.update(values)
@@ -147,17 +176,19 @@ def apply_settings(config: dict, values: dict, instance_path: str) -> None:
         raise ConfigError("DISCUSS_PUBLIC_URL must be an http(s) origin")
     secure = public.scheme == "https"
     config["DISCUSS_PUBLIC_ORIGIN"] = f"{public.scheme}://{public.netloc}"
-    config["DISCUSS_SECURE"] = secure
+    config["DISCUSS_SECURE"] = secure  # served over https: HSTS
+    config["DISCUSS_COOKIE_SECURE"] = secure or is_loopback_host(public.hostname)
+    flags = cookie_flags(config)
     config["SESSION_COOKIE_NAME"] = "discuss_session"
-    config["SESSION_COOKIE_HTTPONLY"] = True
-    config["SESSION_COOKIE_SECURE"] = secure
-    # Inside a cross-site iframe only SameSite=None cookies are sent, and browsers accept
-    # those only when Secure; on plain http the bearer token carries the session instead.
-    config["SESSION_COOKIE_SAMESITE"] = "None" if secure else "Lax"
-    config["SESSION_COOKIE_PARTITIONED"] = secure
-    config["REMEMBER_COOKIE_HTTPONLY"] = True
-    config["REMEMBER_COOKIE_SECURE"] = secure
-    config["REMEMBER_COOKIE_SAMESITE"] = "None" if secure else "Lax"
+    config["SESSION_COOKIE_HTTPONLY"] = flags["httponly"]
+    config["SESSION_COOKIE_SECURE"] = flags["secure"]
+    config["SESSION_COOKIE_SAMESITE"] = flags["samesite"]
+    config["SESSION_COOKIE_PARTITIONED"] = flags["partitioned"]
+    # Flask-Login's remember cookie is never set (sign_in keeps "remember me" in the
+    # session cookie's lifetime) and cannot be partitioned; its flags follow the rule anyway.
+    config["REMEMBER_COOKIE_HTTPONLY"] = flags["httponly"]
+    config["REMEMBER_COOKIE_SECURE"] = flags["secure"]
+    config["REMEMBER_COOKIE_SAMESITE"] = flags["samesite"]
     config["MAX_CONTENT_LENGTH"] = 256 * 1024
 
     # CSRF is checked by discuss.web.security, only for requests that carry cookies.

@@ -268,6 +268,8 @@ class Comment(db.Model):
     held_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
     body_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The parent's author was already mailed about this reply (at most once, ever).
+    parent_notified: Mapped[bool] = mapped_column(Boolean, default=False)
 
     author: Mapped[User | None] = relationship(lazy="raise")
     thread: Mapped[Thread] = relationship(lazy="raise")

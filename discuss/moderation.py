@@ -45,18 +45,22 @@ QUEUED_SITES_KEY = "discuss.queued_sites"
 
 
 def is_known_author(site: Site, actor: Actor, email_key: str) -> bool:
-    """An author with an approved comment on this site: a user, or a guest by confirmed email."""
+    """An author with an approved comment on this site: a user, or a guest by confirmed email.
+
+    A guest's approved comment counts only from the same browser (its guest key), so typing
+    someone else's confirmed address is not enough to skip the queue."""
     if actor.user is not None:
         return bool(db.session.scalar(select(exists().where(
             Comment.site_id == site.id, Comment.user_id == actor.user.id,
             Comment.status == Status.APPROVED,
         ))))
-    if not email_key:
+    if not email_key or not actor.guest_key_hash:
         return False
     return bool(db.session.scalar(select(
         exists().where(ConfirmedEmail.email_key == email_key)
         & exists().where(Comment.site_id == site.id, Comment.user_id.is_(None),
                          Comment.guest_email_key == email_key,
+                         Comment.guest_key_hash == actor.guest_key_hash,
                          Comment.status == Status.APPROVED)
     )))
 

@@ -143,6 +143,22 @@ def test_sign_in_by_username_or_email_and_sign_out_ends_the_token(client):
     assert client.get("/api/v1/me", headers=bearer(token)).get_json() is None
 
 
+def test_api_sign_in_sets_a_partitioned_session_cookie_that_sign_out_clears(client):
+    # The iframe stays signed in across reloads through this cookie where it has no storage.
+    make_user()
+    response = client.post("/api/v1/auth/login", json={"login": "reader", "password": PASSWORD})
+    token = response.get_json()["token"]
+    [cookie] = [h for h in response.headers.getlist("Set-Cookie")
+                if h.startswith("discuss_session=")]
+    for flag in ("Secure", "HttpOnly", "Partitioned", "SameSite=None"):
+        assert flag in cookie
+    assert client.get("/api/v1/me").get_json()["username"] == "reader"  # the cookie alone
+    response = client.post("/api/v1/auth/logout", headers=bearer(token))
+    assert response.status_code == 204
+    assert any(h.startswith("discuss_session=;") for h in response.headers.getlist("Set-Cookie"))
+    assert client.get("/api/v1/me").get_json() is None
+
+
 def test_only_the_hash_of_a_session_token_is_stored(client):
     make_user()
     token = api_login(client)

@@ -55,3 +55,28 @@ def test_https_public_url_makes_cookies_work_inside_a_cross_site_iframe(tmp_path
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_PARTITIONED"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+@pytest.mark.parametrize("public_url", ["http://127.0.0.1:5000", "http://localhost:8000",
+                                        "http://[::1]:5000"])
+def test_loopback_public_url_gets_partitioned_cookies_but_no_hsts(tmp_path, monkeypatch,
+                                                                   public_url):
+    # Browsers treat loopback as a secure context: Secure cookies work there over http.
+    monkeypatch.setenv("DISCUSS_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"DISCUSS_DATABASE_URL": "sqlite://", "DISCUSS_PUBLIC_URL": public_url})
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "None"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_PARTITIONED"] is True
+    assert app.config["DISCUSS_SECURE"] is False
+    response = app.test_client().get("/embed.js")
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_plain_http_on_a_real_host_keeps_cookies_first_party(tmp_path, monkeypatch):
+    monkeypatch.setenv("DISCUSS_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"DISCUSS_DATABASE_URL": "sqlite://",
+                      "DISCUSS_PUBLIC_URL": "http://comments.example.net"})
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["SESSION_COOKIE_PARTITIONED"] is False
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True

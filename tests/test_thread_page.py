@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
+from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, votes
 from discuss.extensions import db
-from discuss.models import Comment, ModerationPolicy, Site, Thread, utcnow
+from discuss.models import Comment, ModerationPolicy, Report, Site, Thread, Vote, utcnow
 from discuss.permissions import Actor
+from discuss.web.antispam import form_age, rendered_at_token
 from tests.conftest import guest, make_thread, post
 
 ARTICLE = {"key": "article-1", "url": "https://news.example.com/a", "title": "An article"}
@@ -149,7 +152,8 @@ def test_signed_in_reader_sees_their_name_and_may_vote_on_others(client, site, a
     assert signed_in.status_code == 200
     page = html_of(client.get(PAGE))  # the session cookie, as without JavaScript
     assert "Signed in as <strong>carol</strong>" in page
-    assert f'class="discuss-vote" data-comment-id="{other.id}" data-value="1"' in page
+    assert re.search(rf'class="discuss-vote" name="value" value="1"\s+'
+                     rf'data-comment-id="{other.id}" data-value="1"', page)
     assert "discuss-name-new" not in page  # no guest fields for an account
     bearer = {"Authorization": "Bearer " + signed_in.get_json()["token"]}
     assert "Signed in as" in html_of(app.test_client().get(PAGE, headers=bearer))
@@ -445,3 +449,319 @@ def test_page_query_count_does_not_grow_with_the_thread(app, site, count_queries
     assert "Comment 199" in page
     assert small.count >= 4  # site, thread, roots, subtrees
     assert big.count == small.count
+
+
+# ---------------------------------------------------------------- spam fields of the form
+
+
+def aged_token(seconds: float) -> str:
+    """A ``rendered_at`` token as if the form had been shown ``seconds`` ago."""
+    with mock.patch("itsdangerous.timed.time") as clock:
+        clock.time.return_value = time.time() - seconds
+        return rendered_at_token()
+
+
+def field_value(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert match, f"no {name} field"
+    return match.group(1)
+
+
+@pytest.fixture
+def timed_site(site) -> Site:
+    """The module's site with the production default: forms need 3 seconds."""
+    site.min_submit_seconds = 3
+    db.session.commit()
+    return site
+
+
+def only_comment() -> Comment:
+    db.session.expire_all()
+    return db.session.scalars(select(Comment)).one()
+
+
+def test_comment_forms_carry_the_honeypot_and_a_signed_time_shown(client, site):
+    thread = make_thread(site)
+    parent = post(thread, "Question?")
+    db.session.commit()
+    page = html_of(client.get(PAGE + f"&reply={parent.id}"))
+    assert page.count('name="website" type="text" tabindex="-1"') == 2  # new comment, reply
+    assert page.count('name="rendered_at"') == 2
+    assert 'name="started"' not in page
+    age = form_age({"rendered_at": field_value(page, "rendered_at")})
+    assert age is not None
+    assert 0 <= age < 5
+
+
+def test_form_sent_at_once_after_it_was_shown_goes_to_spam(client, timed_site):
+    page = html_of(client.get(PAGE))
+    response = client.post("/embed/demo/comments", data={
+        "csrf_token": csrf_of(page), **ARTICLE, "body": "Buy now", "name": "Bot",
+        "website": "", "rendered_at": field_value(page, "rendered_at")})
+    assert response.status_code == 303
+    comment = only_comment()
+    assert comment.status == "spam"
+    assert comment.held_reasons[0]["rule"] == "timing"
+    assert "Buy now" not in html_of(client.get(PAGE))
+
+
+def test_form_sent_after_the_minimum_time_is_published(client, timed_site):
+    response = submit(client, "/embed/demo/comments", {
+        "body": "Thoughtful words", "name": "Ann", "website": "",
+        "rendered_at": aged_token(10)})
+    assert response.status_code == 303
+    assert only_comment().status == "approved"
+    assert "Thoughtful words" in html_of(client.get(PAGE))
+
+
+def test_form_without_its_time_shown_waits_for_a_moderator(client, timed_site):
+    response = submit(client, "/embed/demo/comments", {"body": "No stamp", "name": "Ann"})
+    assert response.status_code == 303
+    assert only_comment().status == "pending"
+
+
+def test_filled_honeypot_from_the_form_goes_to_spam(client, timed_site):
+    response = submit(client, "/embed/demo/comments", {
+        "body": "Visit my shop", "name": "Bot", "website": "http://shop.example",
+        "rendered_at": aged_token(10)})
+    assert response.status_code == 303
+    comment = only_comment()
+    assert comment.status == "spam"
+    assert [r["rule"] for r in comment.held_reasons] == ["honeypot"]
+
+
+# ---------------------------------------------------------------- rate limits on the forms
+
+
+@pytest.mark.parametrize("app_settings", [{"DISCUSS_RATELIMIT_POST": "2/minute"}])
+def test_posting_too_often_shows_a_readable_message_and_keeps_the_text(client, app, site):
+    # One comment through the API (as discuss.js posts) and one through the form share a counter.
+    script = app.test_client(use_cookies=False)
+    assert script.post("/api/v1/comments", json={**ARTICLE, "site": "demo", "body": "Via API",
+                                                 "name": "Ann"}).status_code == 201
+    assert submit(client, "/embed/demo/comments",
+                  {"body": "Via form", "name": "Ann"}).status_code == 303
+
+    response = submit(client, "/embed/demo/comments", {"body": "One too many", "name": "Ann"})
+
+    assert response.status_code == 429
+    assert response.mimetype == "text/html"
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    page = html_of(response)
+    assert "Too many requests. Please wait a little and try again." in page
+    assert 'role="alert" id="discuss-error-new">Too many' in page
+    assert ">One too many</textarea>" in page
+    assert response.headers["Content-Security-Policy"].endswith(
+        "frame-ancestors https://news.example.com")
+    assert comment_count() == 2
+
+
+@pytest.mark.parametrize("app_settings", [{"DISCUSS_RATELIMIT_POST": "2/minute"}])
+def test_edits_through_the_form_count_with_posts(client, site):
+    submit(client, "/embed/demo/comments", {"body": "Frist", "name": "Ann"})
+    comment = only_comment()
+    assert submit(client, f"/embed/demo/comments/{comment.id}/edit",
+                  {"body": "First"}).status_code == 303
+    response = submit(client, f"/embed/demo/comments/{comment.id}/edit", {"body": "First!"})
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+    page = html_of(response)
+    assert f'id="discuss-error-edit-{comment.id}"' in page
+    assert ">First!</textarea>" in page
+    assert only_comment().body == "First"
+
+
+# ---------------------------------------------------------------- votes and reports
+
+
+def sign_in(client, username: str = "carol") -> Actor:
+    password = "tangerine-violin-88-orbit"
+    user = accounts.create_user(username, f"{username}@example.com", password)
+    db.session.commit()
+    assert client.post("/api/v1/auth/login",
+                       json={"login": username, "password": password}).status_code == 200
+    return Actor(user=user)
+
+
+def vote_buttons(page: str, comment_id: int) -> dict[str, tuple[str, str]]:
+    """data-value → (value sent, aria-pressed) of the comment's vote buttons."""
+    found = re.findall(r'class="discuss-vote" name="value" value="(-?\d)"\s+'
+                       rf'data-comment-id="{comment_id}" data-value="(-?1)" '
+                       r'aria-pressed="(true|false)"', page)
+    return {direction: (value, pressed) for value, direction, pressed in found}
+
+
+def score_shown(page: str, comment_id: int) -> str:
+    match = re.search(rf'class="discuss-score" data-comment-id="{comment_id}"\s+'
+                      r'aria-label="Score -?\d+">(-?\d+)</span>', page)
+    assert match
+    return match.group(1)
+
+
+def test_page_shows_the_readers_own_votes(client, site):
+    reader = sign_in(client)
+    thread = make_thread(site)
+    liked, disliked, untouched = post(thread), post(thread), post(thread)
+    votes.vote(liked, reader, 1)
+    votes.vote(disliked, reader, -1)
+    db.session.commit()
+
+    page = html_of(client.get(PAGE))
+
+    assert vote_buttons(page, liked.id) == {"1": ("0", "true"), "-1": ("-1", "false")}
+    assert vote_buttons(page, disliked.id) == {"1": ("1", "false"), "-1": ("0", "true")}
+    assert vote_buttons(page, untouched.id) == {"1": ("1", "false"), "-1": ("-1", "false")}
+    assert score_shown(page, liked.id) == "1"
+    assert score_shown(page, disliked.id) == "-1"
+
+
+
+def test_a_readers_votes_cost_one_query_whatever_the_thread_size(client, site, count_queries):
+    reader = sign_in(client)
+    thread = make_thread(site)
+    for n in range(40):
+        comment = post(thread)
+        if n < 3:
+            votes.vote(comment, reader, 1)
+    db.session.commit()
+    client.get(PAGE)
+    with count_queries() as q:
+        page = html_of(client.get(PAGE))
+    assert page.count('aria-pressed="true"') == 3
+    assert sum("FROM votes" in s for s in q.statements) == 1
+
+
+def test_signed_in_reader_votes_and_takes_the_vote_back_without_javascript(client, site):
+    reader = sign_in(client)
+    thread = make_thread(site)
+    other = post(thread, "Worth a vote")
+    post(thread, "Carol's own", actor=reader)
+    db.session.commit()
+
+    response = submit(client, f"/embed/demo/comments/{other.id}/vote", {"value": "1"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"#comment-{other.id}")
+    page = html_of(client.get(response.headers["Location"]))
+    assert score_shown(page, other.id) == "1"
+    assert vote_buttons(page, other.id)["1"] == ("0", "true")
+
+    # Pressing the pressed button sends 0: the vote is taken back.
+    assert submit(client, f"/embed/demo/comments/{other.id}/vote",
+                  {"value": "0"}).status_code == 303
+    assert score_shown(html_of(client.get(PAGE)), other.id) == "0"
+    assert db.session.scalar(select(func.count()).select_from(Vote)) == 0
+
+
+@pytest.mark.parametrize(
+    ("who", "value", "status", "message"),
+    [
+        ("guest", "1", 401, "Sign in to vote."),
+        ("author", "1", 403, "You cannot vote on your own comment."),
+        ("twice", "1", 409, "You voted on this comment already."),
+        ("reader", "5", 400, "value must be 1, -1 or 0."),
+    ],
+)
+def test_refused_vote_comes_back_as_a_message_at_the_comment(client, site, who, value, status,
+                                                             message):
+    thread = make_thread(site)
+    if who == "author":
+        comment = post(thread, "Mine", actor=sign_in(client))
+    else:
+        comment = post(thread, "Theirs")
+        if who != "guest":
+            reader = sign_in(client)
+            if who == "twice":
+                votes.vote(comment, reader, 1)
+    db.session.commit()
+
+    response = submit(client, f"/embed/demo/comments/{comment.id}/vote", {"value": value})
+
+    assert response.status_code == status
+    page = html_of(response)
+    assert f'<p class="discuss-form-error discuss-vote-error" role="alert">{message}</p>' in page
+    # The message sits under the comment it is about.
+    assert page.index(f'id="comment-{comment.id}"') < page.index(message)
+
+
+def test_guests_see_the_score_but_no_vote_buttons(client, site):
+    thread = make_thread(site)
+    comment = post(thread, "Scored")
+    db.session.commit()
+    page = html_of(client.get(PAGE))
+    assert score_shown(page, comment.id) == "0"
+    assert 'class="discuss-vote"' not in page
+    assert "/vote" not in page
+
+
+def test_guest_reports_a_comment_without_javascript(client, site):
+    thread = make_thread(site)
+    comment = post(thread, "Rude words")
+    db.session.commit()
+
+    page = html_of(client.get(PAGE + f"&report={comment.id}"))
+    assert f'action="/embed/demo/comments/{comment.id}/report"' in page
+    assert '<option value="off-topic">Off-topic</option>' in page
+
+    response = submit(client, f"/embed/demo/comments/{comment.id}/report",
+                      {"reason": "abuse", "note": "Insults another reader"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"#comment-{comment.id}")
+    assert f"reported={comment.id}" in response.headers["Location"]
+    assert "Thanks, a moderator will look at it." in html_of(client.get(
+        response.headers["Location"]))
+    report = db.session.scalars(select(Report)).one()
+    assert (report.reason, report.note, report.user_id) == ("abuse", "Insults another reader",
+                                                            None)
+    assert report.reporter_key.startswith("ip:")
+
+    again = submit(client, f"/embed/demo/comments/{comment.id}/report", {"reason": "spam"})
+    assert again.status_code == 409
+    assert "You already reported this comment." in html_of(again)
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 1
+
+
+def test_report_without_a_reason_asks_for_one_and_keeps_the_note(client, site):
+    thread = make_thread(site)
+    comment = post(thread, "Hmm")
+    db.session.commit()
+    response = submit(client, f"/embed/demo/comments/{comment.id}/report",
+                      {"reason": "", "note": "Looks like an ad"})
+    assert response.status_code == 400
+    page = html_of(response)
+    assert f'id="discuss-error-report-{comment.id}">Choose why a moderator' in page
+    assert 'value="Looks like an ad"' in page
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+def test_no_report_link_on_ones_own_comment(client, site):
+    submit(client, "/embed/demo/comments", {"body": "My own", "name": "Ann"})
+    comment = only_comment()
+    page = html_of(client.get(PAGE))
+    assert f'class="discuss-action discuss-report" data-comment-id="{comment.id}"' not in page
+    response = submit(client, f"/embed/demo/comments/{comment.id}/report", {"reason": "spam"})
+    assert response.status_code == 403
+    assert "You cannot report your own comment." in html_of(response)
+
+
+@pytest.mark.parametrize("app_settings", [{"DISCUSS_RATELIMIT_REPORT": "1/minute"}])
+def test_reporting_too_often_is_refused_with_429(client, site):
+    thread = make_thread(site)
+    first, second = post(thread), post(thread)
+    db.session.commit()
+    assert submit(client, f"/embed/demo/comments/{first.id}/report",
+                  {"reason": "spam"}).status_code == 303
+    response = submit(client, f"/embed/demo/comments/{second.id}/report", {"reason": "spam"})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"]
+    assert f'id="discuss-error-report-{second.id}">Too many requests' in html_of(response)
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 1
+
+
+def test_fragment_opens_the_report_form_for_discuss_js(client, site):
+    thread = make_thread(site)
+    comment = post(thread, "Suspicious")
+    db.session.commit()
+    fragment = html_of(client.get(
+        f"/embed/demo/comments/{comment.id}/fragment?report=1&" + urlencode(ARTICLE)))
+    assert 'class="discuss-form discuss-report-form"' in fragment
+    assert f'id="discuss-reason-{comment.id}"' in fragment

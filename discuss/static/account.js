@@ -1,85 +1,38 @@
 // discuss account.js: signing in, and staying signed in, inside the embed iframe.
 //
-// A cross-site iframe may get no cookies at all (Safari, or Chromium with third-party cookies
-// blocked), so the sign-in form is sent to POST /api/v1/auth/login and the session token it
-// returns is kept in this origin's own storage (localStorage "discuss.token") and sent as
-// `Authorization: Bearer`. A page the iframe navigates to carries no such header, so when a
-// token is held and the server-rendered page shows nobody signed in, the page is fetched
-// again with the header and its content swapped in; the "discuss:refreshed" event then tells
-// other scripts (discuss.js) to attach to the new content.
+// The sign-in form is sent to POST /api/v1/auth/login, which answers with a session token and
+// also sets the session cookie. The token is kept in this origin's own storage (localStorage
+// "discuss.token") and sent as `Authorization: Bearer`. Where a cross-site iframe gets no
+// storage (Safari, Chromium with third-party cookies blocked) the token lives in memory for
+// the page's lifetime only, and across reloads the session cookie carries the sign-in: it is
+// `SameSite=None; Secure; Partitioned; HttpOnly`, a partitioned (CHIPS) cookie such browsers
+// still keep for this embedding site. The token is never handed to the embedding page.
+// A page the iframe navigates to carries no Authorization header, so when a token is held
+// and the server-rendered page shows nobody signed in (no cookie), the page is fetched again
+// with the header and its content swapped in; the "discuss:refreshed" event then tells other
+// scripts (discuss.js) to attach to the new content.
 (() => {
   "use strict";
 
   const TOKEN_KEY = "discuss.token";
   let memoryToken = null; // when storage is refused, the token lives as long as the page
 
-  function hasStorage() {
-    try {
-      return Boolean(window.localStorage);
-    } catch (err) {
-      return false; // Chromium with third-party cookies blocked: "Access is denied"
-    }
-  }
-
   function readToken() {
     try {
       return window.localStorage.getItem(TOKEN_KEY) || memoryToken;
     } catch (err) {
-      return memoryToken;
-    }
-  }
-
-  // The embedding page's origin: only it may be handed the token for safekeeping.
-  function hostOrigin() {
-    const ancestors = window.location.ancestorOrigins;
-    if (ancestors && ancestors.length) return ancestors[0];
-    const main = document.getElementById("discuss");
-    let article = main ? main.dataset.url : "";
-    if (!article) {
-      const next = new URLSearchParams(window.location.search).get("next") || "";
-      article = new URLSearchParams(next.split("?")[1] || "").get("url") || "";
-    }
-    try {
-      return article ? new URL(article).origin : null;
-    } catch (err) {
-      return null;
+      return memoryToken; // Chromium with third-party storage blocked: "Access is denied"
     }
   }
 
   function storeToken(token) {
-    memoryToken = token;
-    if (hasStorage()) {
+    memoryToken = token || null;
+    try {
       if (token) window.localStorage.setItem(TOKEN_KEY, token);
       else window.localStorage.removeItem(TOKEN_KEY);
-      return;
+    } catch (err) {
+      // no storage of our own: memory for now, the partitioned session cookie across reloads
     }
-    // No storage of our own: the host page's embed.js keeps it (see embed.js keepToken).
-    const origin = hostOrigin();
-    if (isFramed() && origin) {
-      window.parent.postMessage({ discuss: "keep-token", token: token || null }, origin);
-    }
-  }
-
-  // Ask embed.js for the token it keeps for us; resolves to null after a short wait.
-  function tokenFromHost() {
-    const origin = hostOrigin();
-    if (hasStorage() || !isFramed() || !origin) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      const timer = window.setTimeout(() => done(null), 1500);
-      function done(token) {
-        window.clearTimeout(timer);
-        window.removeEventListener("message", onMessage);
-        resolve(token);
-      }
-      function onMessage(event) {
-        const data = event.data;
-        if (event.source !== window.parent || event.origin !== origin || !data ||
-            data.discuss !== "token") return;
-        done(typeof data.token === "string" && data.token ? data.token : null);
-      }
-      window.addEventListener("message", onMessage);
-      window.parent.postMessage({ discuss: "need-token" }, origin);
-    });
   }
 
   function csrfToken() {
@@ -158,16 +111,23 @@
     }
   }
 
-  async function signOut(next) {
+  // Ends the session on the server (bearer token or cookie, with the CSRF token) and forgets
+  // the token here; if the server could not be told, the plain sign-out form takes over.
+  async function signOut(next, form) {
+    const target = safePath(next, window.location.pathname + window.location.search);
+    let ended = false;
     try {
-      await fetch("/api/v1/auth/logout", {
+      const response = await fetch("/api/v1/auth/logout", {
         method: "POST", credentials: "same-origin", headers: headers(),
       });
+      ended = response.ok;
     } catch (err) {
-      // signed out locally below either way
+      // offline: the plain sign-out page below says so
     }
     storeToken(null);
-    window.location.assign(safePath(next, window.location.pathname + window.location.search));
+    if (ended) window.location.assign(target);
+    else if (form) form.submit(); // the plain form post (no submit event, so no loop)
+    else window.location.assign("/auth/logout?next=" + encodeURIComponent(target));
   }
 
   function isFramed() {
@@ -209,9 +169,7 @@
 
   async function checkSession() {
     if (document.querySelector("[data-discuss-auth]")) return;
-    if (!readToken()) memoryToken = await tokenFromHost();
-    const token = readToken();
-    if (!token) return;
+    if (!readToken()) return; // a cookie session (if any) is already on the page
     try {
       const response = await fetch("/api/v1/me", {
         credentials: "same-origin", headers: headers(),
@@ -228,7 +186,7 @@
     }
   }
 
-  // discuss.js asks here for the token when the iframe has no storage of its own.
+  // discuss.js asks here for the token (held in memory when the iframe has no storage).
   window.discussAccount = Object.freeze({ token: readToken });
 
   document.addEventListener("submit", (event) => {
@@ -240,7 +198,7 @@
     } else if (isLogoutTarget(new URL(form.action, window.location.href))) {
       event.preventDefault();
       const next = form.querySelector('input[name="next"]');
-      signOut(next ? next.value : form.dataset.next);
+      signOut(next ? next.value : form.dataset.next, form);
     }
   });
 
@@ -248,7 +206,7 @@
     const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
     if (!link) return;
     const url = new URL(link.href, window.location.href);
-    if (isLogoutTarget(url) && readToken()) {
+    if (isLogoutTarget(url) && (readToken() || pageShowsSignedIn())) {
       event.preventDefault();
       signOut(url.searchParams.get("next"));
     }

@@ -5,6 +5,9 @@
  * GET /embed/<site>/comments/<id>/fragment, so a comment is only ever rendered by the one
  * server-side template (no HTML is built from reader text here).
  *
+ * Votes and reports go through the same API (POST /api/v1/comments/<id>/vote and …/report); the
+ * report form itself is the server's, fetched as the comment's fragment with ?report=1.
+ *
  * localStorage keys: discuss.token (bearer token, set by the sign-in code), discuss.guest (this
  * browser's guest key, from the X-Discuss-Guest-Key response header), discuss.name and
  * discuss.email (remembered guest fields).
@@ -14,7 +17,8 @@
   "use strict";
 
   const KEYS = { token: "discuss.token", guest: "discuss.guest", name: "discuss.name", email: "discuss.email" };
-  const OWN_FIELDS = new Set(["csrf_token", "body", "name", "email", "notify", "parent_id", "key", "url", "title", "sort", "theme", "lang"]);
+  // The spam fields of a comment form: the honeypot and the signed time the form was shown.
+  const SPAM_FIELDS = ["website", "rendered_at"];
 
   const store = {
     get(key) { try { return window.localStorage.getItem(key); } catch { return null; } },
@@ -126,6 +130,8 @@
     if (!response.ok) {
       const error = new Error((data && data.error && data.error.message) || `The request failed (${response.status}). Please try again.`);
       error.fields = (data && data.error && data.error.fields) || {};
+      error.code = (data && data.error && data.error.code) || "";
+      error.status = response.status;
       throw error;
     }
     return data;
@@ -248,8 +254,9 @@
       payload.name = data.get("name") || "";
       payload.email = data.get("email") || "";
     }
-    for (const [name, value] of data.entries()) {
-      if (!OWN_FIELDS.has(name) && typeof value === "string") payload.form[name] = value;
+    for (const name of SPAM_FIELDS) {
+      const value = data.get(name);
+      if (typeof value === "string") payload.form[name] = value;
     }
     return payload;
   }
@@ -370,6 +377,96 @@
     announce("Your comment was deleted.");
   }
 
+  // ------------------------------------------------------------ votes
+
+  // Show a comment's score and the reader's vote: the pressed button, and what each button
+  // sends next (pressing the vote already given sends 0 and takes it back).
+  function showVote(commentId, score, myVote) {
+    for (const element of document.querySelectorAll(`.discuss-score[data-comment-id="${commentId}"]`)) {
+      element.textContent = String(score);
+      element.setAttribute("aria-label", `Score ${score}`);
+    }
+    for (const button of document.querySelectorAll(`button.discuss-vote[data-comment-id="${commentId}"]`)) {
+      const value = Number(button.dataset.value);
+      button.setAttribute("aria-pressed", String(value === myVote));
+      button.value = String(value === myVote ? 0 : value);
+    }
+  }
+
+  function showCommentMessage(commentId, text) {
+    const article = itemOf(commentId) && articleOf(itemOf(commentId));
+    if (!article) return;
+    let box = article.querySelector(":scope > .discuss-vote-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "discuss-form-error discuss-vote-error";
+      box.setAttribute("role", "alert");
+      const footer = article.querySelector(":scope > footer");
+      if (footer) footer.after(box); else article.append(box);
+    }
+    box.textContent = text;
+  }
+
+  async function submitVote(button) {
+    const commentId = button.dataset.commentId;
+    const pressed = button.getAttribute("aria-pressed") === "true";
+    const value = pressed ? 0 : Number(button.dataset.value);
+    const buttons = document.querySelectorAll(`button.discuss-vote[data-comment-id="${commentId}"]`);
+    for (const b of buttons) b.disabled = true;
+    try {
+      const result = await api("POST", `${page().dataset.commentsUrl}/${commentId}/vote`, { value });
+      showVote(commentId, result.score, result.my_vote);
+      itemOf(commentId)?.querySelector(".discuss-vote-error")?.remove();
+      announce(result.my_vote === 0 ? `Vote taken back. Score ${result.score}.`
+        : `Voted ${result.my_vote > 0 ? "up" : "down"}. Score ${result.score}.`);
+    } catch (error) {
+      showCommentMessage(commentId, error.message);
+      announce(error.message);
+    } finally {
+      for (const b of buttons) if (b.isConnected) b.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------ reports
+
+  async function openReport(commentId) {
+    const item = itemOf(commentId);
+    if (!item) return;
+    const article = articleOf(item);
+    let form = article.querySelector(":scope > form.discuss-report-form");
+    if (!form) {
+      const fresh = await fetchComment(commentId, { report: "1" });
+      form = fresh.querySelector("form.discuss-report-form");
+      if (!form) throw new Error("This comment cannot be reported.");
+      article.querySelector(":scope > .discuss-reported")?.remove();
+      article.append(form);
+    }
+    form.querySelector("select")?.focus();
+  }
+
+  function closeReport(form) {
+    const commentId = form.dataset.commentId;
+    form.remove();
+    itemOf(commentId)?.querySelector(".discuss-report")?.focus();
+  }
+
+  async function submitReport(form) {
+    const commentId = form.dataset.commentId;
+    const data = new FormData(form);
+    try {
+      await api("POST", `${page().dataset.commentsUrl}/${commentId}/report`,
+        { reason: data.get("reason") || "", note: data.get("note") || "" });
+    } catch (error) {
+      if (error.code === "already_reported") error.message = "You already reported this comment.";
+      throw error;
+    }
+    const thanks = document.createElement("p");
+    thanks.className = "discuss-notice discuss-reported";
+    thanks.setAttribute("role", "status");
+    thanks.textContent = "Thanks, a moderator will look at it.";
+    form.replaceWith(thanks);
+  }
+
   // ------------------------------------------------------------ more comments
 
   async function showMore(link) {
@@ -413,13 +510,28 @@
     } else if (kind === "delete") {
       event.preventDefault();
       guarded(form, () => submitDelete(form));
+    } else if (kind === "report") {
+      event.preventDefault();
+      guarded(form, () => submitReport(form));
+    } else if (kind === "vote") {
+      // Enter in no field here; a vote button's click is handled below.
+      event.preventDefault();
     }
   });
 
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target.closest("a, button") : null;
     if (!target || !target.closest("#discuss")) return;
-    if (target.classList.contains("discuss-reply-link")) {
+    if (target.classList.contains("discuss-vote")) {
+      event.preventDefault();
+      if (!target.disabled) submitVote(target);
+    } else if (target.classList.contains("discuss-report")) {
+      event.preventDefault();
+      guarded(null, () => openReport(target.dataset.commentId));
+    } else if (target.classList.contains("discuss-cancel") && target.closest(".discuss-report-form")) {
+      event.preventDefault();
+      closeReport(target.closest(".discuss-report-form"));
+    } else if (target.classList.contains("discuss-reply-link")) {
       if (openReply(target.dataset.commentId)) event.preventDefault();
     } else if (target.dataset.discussCancelReply) {
       const box = document.getElementById(`reply-${target.dataset.discussCancelReply}`);

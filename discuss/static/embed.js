@@ -79,29 +79,12 @@
         embed.frame.style.height = Math.ceil(Number(data.height)) + "px";
         if (embed.top != null) scrollTo(embed, embed.top);
         embed.top = null;
-      } else if (data.discuss === "keep-token" || data.discuss === "need-token") {
-        keepToken(embed, data);
       } else if (data.discuss === "scroll-to" && hash && data.top >= 0) {
         if (embed.frame.offsetHeight > data.top) scrollTo(embed, Number(data.top));
         else embed.top = Number(data.top);
       }
       return;
     }
-  }
-
-  // The frame has no storage of its own (third-party storage blocked): keep its token here.
-  function keepToken(embed, data) {
-    var key = "discuss.token@" + service;
-    var token = null;
-    try {
-      if (data.discuss === "keep-token") {
-        if (typeof data.token === "string" && data.token) localStorage.setItem(key, data.token);
-        else localStorage.removeItem(key);
-        return;
-      }
-      token = localStorage.getItem(key);
-    } catch (e) { /* the host page has no storage either */ }
-    embed.frame.contentWindow.postMessage({ discuss: "token", token: token }, service);
   }
 
   function onScheme() {

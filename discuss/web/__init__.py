@@ -34,3 +34,6 @@ def register_web(app: Flask) -> None:
     from discuss.web import admin
 
     app.register_blueprint(admin.bp)
+    from discuss.web import notify
+
+    notify.init_app(app)

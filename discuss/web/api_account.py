@@ -2,8 +2,9 @@
 personal API tokens, and the reader's own data (export, delete).
 
 Parse, call one domain function, commit once, present. The iframe's script signs in here and
-keeps the returned token for `Authorization: Bearer` (works where third-party cookies are
-blocked); the session cookie is set as well for browsers that keep it.
+keeps the returned token in the iframe's own storage (or memory) for `Authorization: Bearer`;
+the session cookie (partitioned where the public URL is https or loopback) is set as well and
+carries the sign-in across reloads where the iframe has no storage.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Works without JavaScript (forms post here, answers are 303 redirects back to the thread, errors
 re-render the page with the form message and the typed text); ``static/discuss.js`` enhances
 the same markup through the JSON API and ``…/fragment``. Views parse, call one domain function,
-commit once and render; a GET never writes (a thread is created by its first comment).
+commit once and render; a GET never writes (a thread is created by its first comment). Posting,
+editing, voting and reporting share their rate limits with the JSON API; a breach re-renders the
+page with the message at the form (429, Retry-After).
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from flask import (
 )
 from sqlalchemy.orm import joinedload
 
-from discuss import comments
+from discuss import comments, reports, votes
 from discuss.comments import Node
 from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db
 from discuss.models import Comment, Site, Status, utcnow
 from discuss.permissions import Actor, can, edit_window
+from discuss.web.antispam import checked_form
+from discuss.web.errors import error_response
+from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
 from discuss.web.security import current_actor, ensure_guest_key
 
@@ -84,7 +89,7 @@ class Context:
 class FormError:
     """A refused form: where its message goes and what the reader had typed."""
 
-    target: str  # "new", "reply", "edit" or "page" (the form is not on the page)
+    target: str  # "new", "reply", "edit", "vote", "report" or "page" (not on the page)
     message: str
     target_id: int | None = None
     fields: dict[str, str] = field(default_factory=dict)
@@ -106,10 +111,13 @@ class CommentView:
     reply_id: int | None = None
     edit_id: int | None = None
     report_id: int | None = None
+    reported_id: int | None = None
     error: FormError | None = None
     max_indent: int = MAX_INDENT
     guest_name: str = ""
     guest_email: str = ""
+    # The signed-in reader's votes on the comments shown: comment id → 1 or -1.
+    my_votes: dict[int, int] = field(default_factory=dict)
 
     @property
     def site(self) -> Site:
@@ -127,7 +135,15 @@ class CommentView:
         return can(self.actor, "delete_comment", comment, now=self.now, window=self.window)
 
     def can_vote(self, comment: Comment) -> bool:
-        return can(self.actor, "vote", comment)
+        return (not self.closed and comment.status == Status.APPROVED
+                and can(self.actor, "vote", comment))
+
+    def my_vote(self, comment: Comment) -> int:
+        return self.my_votes.get(comment.id, 0)
+
+    def can_report(self, node: Node) -> bool:
+        return (not node.mine and not node.placeholder
+                and node.comment.status == Status.APPROVED)
 
     def can_reply(self, node: Node) -> bool:
         may_post = self.signed_in or self.site.allow_guests
@@ -266,7 +282,7 @@ def _no_store(response: Response) -> Response:
 def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = None,
                   reply_id: int | None = None, edit_id: int | None = None,
                   report_id: int | None = None, cursor: str | None = None,
-                  posted_id: int | None = None) -> Response:
+                  posted_id: int | None = None, reported_id: int | None = None) -> Response:
     """The thread page (or its empty state when the thread does not exist yet)."""
     thread = comments.find_thread(ctx.site, ctx.key)
     actor = current_actor()
@@ -280,7 +296,8 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
         )
         nodes, next_cursor = page.nodes, page.next_cursor
     closed = thread is not None and thread.closed
-    view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id)
+    view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id,
+                 reported_id=reported_id)
     shown = {n.comment.id: n for n in iter_nodes(nodes) if not n.placeholder}
 
     if error is not None and not _form_is_shown(error, view, shown):
@@ -290,6 +307,7 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
     posted = None
     if posted_id is not None and posted_id not in shown:
         posted = _own_node(ctx.site, posted_id, actor)
+    view.my_votes = votes.my_votes(actor.user, [*shown, *([posted.comment.id] if posted else [])])
 
     html = render_template(
         "embed/thread.html", ctx=ctx, view=view, thread=thread, nodes=nodes,
@@ -311,6 +329,10 @@ def _form_is_shown(error: FormError, view: CommentView, shown: dict[int, Node]) 
         return node is not None and view.can_reply(node)
     if error.target == "edit":
         return node is not None and view.can_edit(node.comment)
+    if error.target == "vote":
+        return node is not None
+    if error.target == "report":
+        return node is not None and view.can_report(node)
     return False
 
 
@@ -331,7 +353,7 @@ def thread_page(site_slug: str) -> Response:
     return render_thread(
         ctx, reply_id=_int_arg("reply"), edit_id=_int_arg("edit"),
         report_id=_int_arg("report"), cursor=request.args.get("cursor") or None,
-        posted_id=_int_arg("posted"),
+        posted_id=_int_arg("posted"), reported_id=_int_arg("reported"),
     )
 
 
@@ -353,7 +375,9 @@ def comment_fragment(site_slug: str, comment_id: int) -> Response:
         if comments._is_visible(parent, actor):
             reply_to = comments.author_name(parent)
     view = _view(ctx, closed=thread.closed,
-                 edit_id=comment.id if request.args.get("edit") == "1" else None)
+                 edit_id=comment.id if request.args.get("edit") == "1" else None,
+                 report_id=comment.id if request.args.get("report") == "1" else None,
+                 my_votes=votes.my_votes(actor.user, [comment.id]))
     node = Node(comment, mine=actor.owns(comment), reply_to=reply_to)
     html = render_template("embed/fragment.html", node=node, view=view, depth=comment.depth)
     return _no_store(Response(html, mimetype="text/html"))
@@ -367,6 +391,7 @@ def _back_to(ctx: Context, anchor: str, **extra: Any) -> Response:
 
 
 @bp.post("/<site_slug>/comments")
+@limit_posting
 def post_comment(site_slug: str) -> Response:
     """A new comment or reply from the plain form; 303 back to it, or the page with a message."""
     site = _site(site_slug)
@@ -383,7 +408,7 @@ def post_comment(site_slug: str) -> Response:
             thread, actor, values["body"], parent_id,
             name=values["name"] if actor.user is None else None,
             email=values["email"] if actor.user is None else None,
-            notify=values["notify"], form=_spam_form(),
+            notify=values["notify"], form=checked_form(_spam_form()),
         )
         db.session.commit()
     except DiscussError as exc:
@@ -401,6 +426,7 @@ def post_comment(site_slug: str) -> Response:
 
 
 @bp.post("/<site_slug>/comments/<int:comment_id>/edit")
+@limit_posting
 def edit_comment(site_slug: str, comment_id: int) -> Response:
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
@@ -431,3 +457,86 @@ def delete_comment(site_slug: str, comment_id: int) -> Response:
         db.session.rollback()
         return render_thread(ctx, status=exc.status, error=FormError("page", exc.message))
     return _back_to(ctx, f"comment-{parent_id}" if parent_id else "discuss-comments")
+
+
+def _vote_value(raw: str | None) -> object:
+    """The form's value as the number the domain checks ("1", "-1", "0"); anything else as is."""
+    return int(raw) if raw in ("1", "-1", "0") else raw
+
+
+@bp.post("/<site_slug>/comments/<int:comment_id>/vote")
+@limit_voting
+def vote(site_slug: str, comment_id: int) -> Response:
+    """A vote from the plain form (``value`` 1, -1, or 0 to take it back); 303 back to it."""
+    site = _site(site_slug)
+    comment = _comment_of(site, comment_id)
+    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    try:
+        votes.vote(comment, current_actor(), _vote_value(request.form.get("value")))
+        db.session.commit()
+    except DiscussError as exc:
+        db.session.rollback()
+        return render_thread(ctx, status=exc.status,
+                             error=FormError("vote", exc.message, comment_id, exc.fields))
+    return _back_to(ctx, f"comment-{comment_id}")
+
+
+@bp.post("/<site_slug>/comments/<int:comment_id>/report")
+@limit_reporting
+def report(site_slug: str, comment_id: int) -> Response:
+    """A report from the plain form (``reason``, ``note``); guests may report too."""
+    site = _site(site_slug)
+    comment = _comment_of(site, comment_id)
+    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    values = {"reason": request.form.get("reason", ""), "note": request.form.get("note", "")}
+    try:
+        reports.report_comment(comment, current_actor(), values["reason"], values["note"],
+                               default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"])
+        db.session.commit()
+    except DiscussError as exc:
+        db.session.rollback()
+        error = FormError("report", _report_message(exc), comment_id, exc.fields, values)
+        return render_thread(ctx, status=exc.status, error=error, report_id=comment_id)
+    return _back_to(ctx, f"comment-{comment_id}", reported=comment_id)
+
+
+def _report_message(exc: DiscussError) -> str:
+    if exc.code == "already_reported":
+        return "You already reported this comment."
+    if exc.fields.get("reason") == "invalid":
+        return "Choose why a moderator should look at this comment."
+    return exc.message
+
+
+# Where a refused form's message goes when the form was over the rate limit.
+_LIMITED_FORMS = {"embed.post_comment": "new", "embed.edit_comment": "edit",
+                  "embed.vote": "vote", "embed.report": "report"}
+
+
+@bp.errorhandler(429)
+def _too_many(exc) -> Response:
+    """Over a rate limit: the thread page again with the message at the form and the typed
+    text kept (429 with Retry-After), or the plain error page when the form made no sense."""
+    limit = getattr(exc, "limit", None)
+    retry_after = int(limit.limit.get_expiry()) if limit is not None else 60
+    message = "Too many requests. Please wait a little and try again."
+    try:
+        site = _site(request.view_args.get("site_slug", "") if request.view_args else "")
+        comment_id = (request.view_args or {}).get("comment_id")
+        key = comments.thread_of(_comment_of(site, comment_id)).key if comment_id else None
+        ctx = _context(site, request.form, key=key)
+    except DiscussError:
+        db.session.rollback()
+        return error_response(429, "rate_limited", message, retry_after=retry_after)
+    target = _LIMITED_FORMS.get(request.endpoint or "", "page")
+    values = _typed_values() if target in ("new", "edit") else {}
+    raw_parent = request.form.get("parent_id") or ""
+    if target == "new" and raw_parent.isdigit() and len(raw_parent) < 19:
+        target, comment_id = "reply", int(raw_parent)
+    response = render_thread(
+        ctx, status=429, error=FormError(target, message, comment_id, {}, values),
+        reply_id=comment_id if target == "reply" else None,
+        edit_id=comment_id if target == "edit" else None,
+        report_id=comment_id if target == "report" else None)
+    response.headers["Retry-After"] = str(retry_after)
+    return response

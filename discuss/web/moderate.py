@@ -300,8 +300,11 @@ def _mail_queue_watchers(session, *args) -> None:
                                  link=config["DISCUSS_PUBLIC_URL"])
 
 
-def _forget_queue_watchers(session, *args) -> None:
-    session.info.pop(moderation.QUEUED_SITES_KEY, None)
+def _forget_queue_watchers(session, transaction) -> None:
+    # Only when the whole transaction ends: a savepoint rolled back inside it (one comment of
+    # a bulk action) must not drop the other comments' queue mail.
+    if transaction.parent is None:
+        session.info.pop(moderation.QUEUED_SITES_KEY, None)
 
 
 def init_app(app: Flask) -> None:
@@ -313,4 +316,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["age"] = age
     if not event.contains(db.session, "before_commit", _mail_queue_watchers):
         event.listen(db.session, "before_commit", _mail_queue_watchers)
-        event.listen(db.session, "after_rollback", _forget_queue_watchers)
+        event.listen(db.session, "after_transaction_end", _forget_queue_watchers)

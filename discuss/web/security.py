@@ -16,6 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from discuss import accounts
+from discuss.config import cookie_flags
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
 from discuss.models import User
 from discuss.permissions import Actor
@@ -105,10 +106,8 @@ def _security_headers(response: Response) -> Response:
     new_key = g.get("new_guest_key")
     if new_key:
         response.headers[GUEST_HEADER + "-Key"] = new_key
-        secure = current_app.config["DISCUSS_SECURE"]
-        response.set_cookie(GUEST_COOKIE, new_key, max_age=365 * 86400, httponly=True,
-                            secure=secure, samesite="None" if secure else "Lax",
-                            partitioned=secure)
+        response.set_cookie(GUEST_COOKIE, new_key, max_age=365 * 86400,
+                            **cookie_flags(current_app.config))
     return response
 
 

@@ -53,11 +53,16 @@ def sign_in(user: User, *, remember: bool, user_agent: str = "") -> str:
 
 
 def sign_out() -> None:
-    """End the session this request came with: its bearer token, else its cookie session."""
-    raw = bearer_token() or session.get(SESSION_TOKEN_KEY)
+    """End the session this request came with: its bearer token, else its cookie session.
+
+    The iframe's sign-in gets the same session as bearer token and in its cookie, so ending
+    that token also clears the cookie; a cookie holding another session is left alone."""
+    bearer = bearer_token()
+    cookie_token = session.get(SESSION_TOKEN_KEY)
+    raw = bearer or cookie_token
     if raw:
         accounts.end_session(raw)
-    if not bearer_token():
+    if not bearer or bearer == cookie_token:
         logout_user()
         session.clear()
     g.pop("actor", None)

@@ -66,6 +66,9 @@ def _reader_journey(page, live_service, host_server, console) -> None:
     [(user_id, _body)] = live_service.run(authored)
     assert user_id is not None
 
+    # The reader's token never reaches the publisher's page (its scripts could read it).
+    assert page.evaluate("window.localStorage.length") == 0
+
     # Reload the publisher's page: still signed in.
     page.reload()
     frame = page.frame_locator("iframe")
@@ -93,6 +96,7 @@ def _reader_journey(page, live_service, host_server, console) -> None:
     page.reload()
     page.frame_locator("iframe").get_by_role("link", name="Sign in").first.wait_for(
         timeout=TIMEOUT)
+    assert page.evaluate("window.localStorage.length") == 0
     assert console == []
 
 

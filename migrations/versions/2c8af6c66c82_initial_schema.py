@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 215baa4c0ce5
+Revision ID: 2c8af6c66c82
 Revises: 
-Create Date: 2026-11-30 18:33:11.825844
+Create Date: 2026-11-30 19:45:56.089185
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import discuss.models
 
 
 # revision identifiers, used by Alembic.
-revision = '215baa4c0ce5'
+revision = '2c8af6c66c82'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -190,6 +190,7 @@ def upgrade():
     sa.Column('held_reasons', sa.JSON(), nullable=False),
     sa.Column('ip_hash', sa.String(length=64), nullable=False),
     sa.Column('body_hash', sa.String(length=64), nullable=False),
+    sa.Column('parent_notified', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['comments.id'], name=op.f('fk_comments_parent_id_comments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_comments_site_id_sites'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_comments_thread_id_threads'), ondelete='CASCADE'),

@@ -1,0 +1,285 @@
+"""Reply notifications and guests' email confirmation: who is told what, by mail.
+
+Status changes are only *noted* here while a transaction runs (``note_approved`` from
+``comments.set_status``, ``note_guest_email`` from ``comments.post_comment``); the web edge turns
+the notes into outbox mail just before the commit (``mail_reply_notices``,
+``mail_email_confirmations``), so a rolled-back change tells nobody and the mail leaves only
+after the commit. A reply is announced once, when it first becomes visible to others (approved,
+not shadowed), to the parent's author if they asked for it and their address is confirmed: an
+account's verified email, or a guest's address confirmed by a link (``ConfirmedEmail``).
+
+Flushes, never commits; never reads the request or the app's config (callers pass the secret and
+link builders in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from discuss.errors import InvalidInput
+from discuss.extensions import db
+from discuss.mail import queue_mail
+from discuss.models import Comment, ConfirmedEmail, OutboxMessage, Status, Thread, utcnow
+from discuss.rendering import excerpt
+
+# session.info keys: ids of comments that became approved / were posted by a guest with an email.
+APPROVED_KEY = "discuss.approved"
+GUEST_EMAIL_KEY = "discuss.guest_email"
+CONFIRM_PURPOSE = "guest-email"  # accounts.LINK_MAX_AGE: valid two days, single use
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+CONFIRM_SUBJECT = "Confirm your address"
+CONFIRM_EVERY = timedelta(hours=24)
+EXCERPT_LENGTH = 300
+# Statuses of a parent comment whose author may still be told of replies.
+_LIVE = (Status.APPROVED, Status.PENDING)
+
+# (purpose, token) -> absolute URL of the page that takes the token
+LinkBuilder = Callable[[str, str], str]
+# thread -> absolute URL of its discussion page on this service (threads without an article URL)
+ThreadLink = Callable[[Thread], str]
+
+
+def note_approved(comment_id: int) -> None:
+    """Remember that a reply became approved in this transaction (its parent's author is told
+    at commit)."""
+    db.session.info.setdefault(APPROVED_KEY, []).append(comment_id)
+
+
+def note_guest_email(comment_id: int) -> None:
+    """Remember a guest comment with an email address (its confirmation is mailed at commit)."""
+    db.session.info.setdefault(GUEST_EMAIL_KEY, []).append(comment_id)
+
+
+def pop_notes(session: Session) -> tuple[list[int], list[int]]:
+    """The noted (approved, guest email) comment ids, forgotten once taken."""
+    return session.info.pop(APPROVED_KEY, []), session.info.pop(GUEST_EMAIL_KEY, [])
+
+
+def forget_notes(session: Session) -> None:
+    session.info.pop(APPROVED_KEY, None)
+    session.info.pop(GUEST_EMAIL_KEY, None)
+
+
+def _load(comment_ids: Iterable[int]) -> list[Comment]:
+    ids = list(dict.fromkeys(comment_ids))
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Comment).options(joinedload(Comment.author), joinedload(Comment.thread))
+        .where(Comment.id.in_(ids)).order_by(Comment.id)
+    ).unique())
+
+
+# ---------------------------------------------------------------- who gets told
+
+
+def is_confirmed_guest_email(email_key: str) -> bool:
+    return bool(email_key) and db.session.get(ConfirmedEmail, email_key) is not None
+
+
+def confirmed_address(comment: Comment) -> tuple[str, str] | None:
+    """(address, lower-cased key) where the comment's author can be mailed, or None: an
+    account's verified email, or a guest's email confirmed by a link; never a typed one."""
+    if comment.user_id is not None:
+        user = comment.author
+        if user is None or user.email_verified_at is None or not user.email:
+            return None
+        return user.email, user.email_key
+    if not is_confirmed_guest_email(comment.guest_email_key):
+        return None
+    return comment.guest_email, comment.guest_email_key
+
+
+def _same_author(reply: Comment, parent: Comment, address_key: str) -> bool:
+    if reply.user_id is not None:
+        return reply.user_id == parent.user_id or (
+            reply.author is not None and reply.author.email_key == address_key)
+    if reply.guest_email_key and reply.guest_email_key == address_key:
+        return True
+    return parent.user_id is None and bool(reply.guest_key_hash) and \
+        reply.guest_key_hash == parent.guest_key_hash
+
+
+def _author_name(comment: Comment) -> str:
+    if comment.user_id is not None:
+        return comment.author.name if comment.author is not None else "deleted user"
+    return comment.guest_name or "Anonymous"
+
+
+@dataclass
+class _Notice:
+    address: str
+    thread: Thread
+    parent: Comment
+    replies: list[Comment] = field(default_factory=list)
+
+
+def mail_reply_notices(comment_ids: Iterable[int], *, secret: str, link: LinkBuilder,
+                       thread_link: ThreadLink, now: datetime | None = None) -> int:
+    """Mail the authors of the parents of replies that became visible, once per reply; one
+    mail per address and thread. Returns the number of mails queued."""
+    now = now or utcnow()
+    replies = [c for c in _load(comment_ids)
+               if c.parent_id is not None and not c.parent_notified
+               and c.status == Status.APPROVED and not c.shadowed]
+    if not replies:
+        return 0
+    parents = {c.id: c for c in _load(r.parent_id for r in replies)}
+    notices: dict[tuple[str, int], _Notice] = {}
+    for reply in replies:
+        # Told (or not) once, when first published: a later re-approval tells nobody again.
+        reply.parent_notified = True
+        parent = parents.get(reply.parent_id)
+        if parent is None or not parent.notify or parent.status not in _LIVE:
+            continue
+        address = confirmed_address(parent)
+        if address is None or _same_author(reply, parent, address[1]):
+            continue
+        notice = notices.setdefault((address[1], reply.thread_id),
+                                    _Notice(address[0], reply.thread, parent))
+        notice.replies.append(reply)
+    for notice in notices.values():
+        _queue_notice(notice, secret=secret, link=link, thread_link=thread_link, now=now)
+    db.session.flush()
+    return len(notices)
+
+
+def _reply_link(thread: Thread, reply: Comment, thread_link: ThreadLink) -> str:
+    return f"{thread.url or thread_link(thread)}#comment-{reply.id}"
+
+
+def _queue_notice(notice: _Notice, *, secret: str, link: LinkBuilder, thread_link: ThreadLink,
+                  now: datetime) -> None:
+    thread = notice.thread
+    title = thread.title or "a discussion"
+    if len(notice.replies) == 1:
+        reply = notice.replies[0]
+        subject = f"{_author_name(reply)} replied to your comment on {title}"
+        intro = f"{_author_name(reply)} replied to your comment on “{title}”:"
+    else:
+        subject = f"{len(notice.replies)} new replies to your comments on {title}"
+        intro = f"{len(notice.replies)} new replies to your comments on “{title}”:"
+    parts = [intro, ""]
+    for reply in notice.replies:
+        if len(notice.replies) > 1:
+            parts.append(f"{_author_name(reply)} wrote:")
+        parts += [f"  {excerpt(reply.body, EXCERPT_LENGTH)}", "",
+                  f"Read the reply: {_reply_link(thread, reply, thread_link)}", ""]
+    stop = link(UNSUBSCRIBE_PURPOSE, unsubscribe_token(secret, notice.parent))
+    parts += ["You get this mail because you asked to be told of replies to your comment.",
+              f"Stop mails about replies in this discussion: {stop}", ""]
+    queue_mail(notice.address, subject, "\n".join(parts), now=now)
+
+
+# ---------------------------------------------------------------- unsubscribing
+
+
+def _unsubscribe_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=f"discuss.link.{UNSUBSCRIBE_PURPOSE}")
+
+
+def unsubscribe_token(secret: str, comment: Comment) -> str:
+    """A signed token naming the comment whose replies were announced. It does not expire and
+    may be used again (unsubscribing twice changes nothing)."""
+    return _unsubscribe_serializer(secret).dumps({"c": comment.id})
+
+
+def comment_to_unsubscribe(secret: str, token: object) -> Comment:
+    """The comment an unsubscribe link names, or InvalidInput for a forged or stale link."""
+    if not isinstance(token, str) or not token or len(token) > 1000:
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    try:
+        payload: Any = _unsubscribe_serializer(secret).loads(token)
+    except BadSignature as exc:
+        raise InvalidInput("This link is not valid.", {"token": "invalid"},
+                           code="invalid_link") from exc
+    comment_id = payload.get("c") if isinstance(payload, dict) else None
+    comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.thread)]) \
+        if isinstance(comment_id, int) else None
+    if comment is None:
+        raise InvalidInput("This comment no longer exists; no more mail will be sent about it.",
+                           {"token": "gone"}, code="invalid_link")
+    return comment
+
+
+def stop_notifications(comment: Comment) -> int:
+    """Turn reply notifications off for every comment by the same author in the comment's
+    thread (the account, or the guest's email address). Returns how many were on."""
+    same_author = Comment.user_id == comment.user_id if comment.user_id is not None else (
+        Comment.user_id.is_(None) & (Comment.guest_email_key == comment.guest_email_key)
+        if comment.guest_email_key else Comment.id == comment.id)
+    result = db.session.execute(
+        update(Comment).where(Comment.thread_id == comment.thread_id, same_author,
+                              Comment.notify.is_(True))
+        .values(notify=False).execution_options(synchronize_session=False))
+    db.session.expire(comment, ["notify"])
+    db.session.flush()
+    return result.rowcount or 0
+
+
+# ---------------------------------------------------------------- confirming a guest's email
+
+
+def _confirmation_sent_recently(email_key: str, now: datetime) -> bool:
+    return db.session.scalar(select(OutboxMessage.id).where(
+        func.lower(OutboxMessage.recipient) == email_key,
+        OutboxMessage.subject == CONFIRM_SUBJECT,
+        OutboxMessage.created_at > now - CONFIRM_EVERY,
+    ).limit(1)) is not None
+
+
+def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: LinkBuilder,
+                             now: datetime | None = None) -> int:
+    """Mail a confirmation link to the unconfirmed addresses guests typed with these comments,
+    at most once a day per address, never for spam. Returns the number of mails queued."""
+    from discuss.accounts import make_link_token  # accounts imports comments, which imports us
+
+    now = now or utcnow()
+    sent = 0
+    seen: set[str] = set()
+    for comment in _load(comment_ids):
+        key = comment.guest_email_key
+        if comment.user_id is not None or not key or key in seen or comment.shadowed \
+                or comment.status not in _LIVE:
+            continue
+        seen.add(key)
+        if is_confirmed_guest_email(key) or _confirmation_sent_recently(key, now):
+            continue
+        token = make_link_token(secret, CONFIRM_PURPOSE, {"u": comment.id, "e": key})
+        title = comment.thread.title or "a discussion"
+        queue_mail(comment.guest_email, CONFIRM_SUBJECT,
+                   f"You commented on “{title}” with this address.\n\n"
+                   "Confirm your address to be notified of replies and to be recognised as a "
+                   "known commenter. Open this link (valid for 2 days) and press the button:\n\n"
+                   f"{link(CONFIRM_PURPOSE, token)}\n\n"
+                   "If it was not you, ignore this mail: nothing more is sent to an address "
+                   "that was not confirmed.\n", now=now)
+        sent += 1
+    return sent
+
+
+def confirm_guest_email(token: object, *, secret: str, now: datetime | None = None) -> str:
+    """Spend a confirmation link: its address counts as confirmed from now on. Returns it."""
+    from discuss.accounts import read_link_token  # accounts imports comments, which imports us
+
+    now = now or utcnow()
+    payload = read_link_token(secret, CONFIRM_PURPOSE, token, now=now)
+    email_key = payload.get("e")
+    if not isinstance(email_key, str) or not email_key:
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    if db.session.get(ConfirmedEmail, email_key) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ConfirmedEmail(email_key=email_key, confirmed_at=now))
+        except IntegrityError:
+            pass  # confirmed by another link at the same moment: the same outcome
+    db.session.flush()
+    return email_key

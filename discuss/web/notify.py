@@ -1,0 +1,107 @@
+"""Mailed links about reply notifications, and the commit hook that queues those mails.
+
+Pages: ``/notify/confirm/<token>`` (a guest confirms the address they typed) and
+``/notify/unsubscribe/<token>`` (stop mails about replies in one discussion). Opening a link
+shows a button; only the button's POST changes anything, so mail scanners that open links
+change nothing. Just before every commit, the comments noted by the domain (approved replies,
+guest comments with an email) become outbox mail in the same transaction.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, has_app_context, render_template, request
+from sqlalchemy import event
+
+from discuss import notifications
+from discuss.errors import InvalidInput
+from discuss.extensions import db
+from discuss.models import Thread, utcnow
+
+bp = Blueprint("notify", __name__, url_prefix="/notify")
+
+LINK_ENDPOINTS = {notifications.CONFIRM_PURPOSE: "notify.confirm",
+                  notifications.UNSUBSCRIBE_PURPOSE: "notify.unsubscribe"}
+
+
+def mail_links() -> tuple[notifications.LinkBuilder, notifications.ThreadLink]:
+    """Absolute links for mails, from DISCUSS_PUBLIC_URL (never the Host header); they work in
+    and outside a request (the URL map is bound by hand, so no SERVER_NAME is needed)."""
+    origin = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
+    adapter = current_app.url_map.bind("service.invalid")
+
+    def link(purpose: str, token: str) -> str:
+        return origin + adapter.build(LINK_ENDPOINTS[purpose], {"token": token})
+
+    def thread_link(thread: Thread) -> str:
+        return origin + adapter.build("embed.thread_page",
+                                      {"site_slug": thread.site.slug, "key": thread.key})
+
+    return link, thread_link
+
+
+def _page(template: str, status: int = 200, **context) -> tuple[str, int]:
+    return render_template(f"notify/{template}", **context), status
+
+
+def _message(title: str, message: str, status: int = 200) -> tuple[str, int]:
+    return _page("message.html", status, title=title, message=message)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    if request.method == "GET":
+        return _page("confirm.html", token=token)
+    try:
+        notifications.confirm_guest_email(token, secret=current_app.config["SECRET_KEY"])
+    except InvalidInput as exc:
+        db.session.rollback()
+        return _message("This link does not work", exc.message, 400)
+    db.session.commit()
+    return _message("Address confirmed",
+                    "Thank you. You will be told of replies you asked for, and once a comment "
+                    "of yours has been approved, your next ones on that site appear at once.")
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    try:
+        comment = notifications.comment_to_unsubscribe(current_app.config["SECRET_KEY"], token)
+    except InvalidInput as exc:
+        return _message("This link does not work", exc.message, 400)
+    title = comment.thread.title or "this discussion"
+    if request.method == "GET":
+        return _page("unsubscribe.html", token=token, title=title)
+    notifications.stop_notifications(comment)
+    db.session.commit()
+    return _message("No more reply mails",
+                    f"You will get no more mails about replies to your comments in “{title}”.")
+
+
+def _mail_noted_comments(session, *args) -> None:
+    # Turn what the domain noted into outbox mail as part of the transaction being committed:
+    # the outbox sends only once it has been committed.
+    approved, guest_emails = notifications.pop_notes(session)
+    if not (approved or guest_emails) or not has_app_context():
+        return
+    secret = current_app.config["SECRET_KEY"]
+    link, thread_link = mail_links()
+    now = utcnow()
+    if guest_emails:
+        notifications.mail_email_confirmations(guest_emails, secret=secret, link=link, now=now)
+    if approved:
+        notifications.mail_reply_notices(approved, secret=secret, link=link,
+                                         thread_link=thread_link, now=now)
+
+
+def _forget_noted_comments(session, transaction) -> None:
+    # Only when the whole transaction ends: a savepoint rolled back inside it (one comment of
+    # a bulk action) leaves the others' notes; each is checked again before mail is queued.
+    if transaction.parent is None:
+        notifications.forget_notes(session)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    if not event.contains(db.session, "before_commit", _mail_noted_comments):
+        event.listen(db.session, "before_commit", _mail_noted_comments)
+        event.listen(db.session, "after_transaction_end", _forget_noted_comments)
