@@ -35,6 +35,7 @@ COMMENT_COLUMNS = (
     "guest_email", "guest_email_key", "guest_key_hash", "body", "html", "status", "created_at",
     "edited_at", "edited_by_moderator", "upvotes", "downvotes", "score", "rank", "pinned",
     "shadowed", "notify", "report_count", "held_reasons", "ip_hash", "body_hash",
+    "parent_notified",
 )
 THREAD_COLUMNS = ("id", "site_id", "key", "url", "title", "closed", "comment_count",
                   "created_at", "version")
@@ -54,6 +55,7 @@ def _comment_row(cid: int, site_id: int, thread_id: int, parent_id: int | None, 
         "edited_by_moderator": False, "upvotes": 0, "downvotes": 0, "score": 0, "rank": 0.0,
         "pinned": False, "shadowed": False, "notify": False, "report_count": 0,
         "held_reasons": [], "ip_hash": "", "body_hash": body_fingerprint(body),
+        "parent_notified": True,
     }
 
 
@@ -133,7 +135,7 @@ def _million_rows(site_id: int, first_thread_id: int, first_comment_id: int):
             comments.append((cid, site_id, tid, parent, roots[cid], depths[cid], None,
                              planned.name, "", "", "", body, html, "approved",
                              created + timedelta(seconds=planned.index), None, False, 0, 0, 0,
-                             0.0, False, False, False, 0, "[]", "", digest))
+                             0.0, False, False, False, 0, "[]", "", digest, True))
             cid += 1
         yield thread, comments
 

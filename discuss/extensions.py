@@ -41,6 +41,12 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
 
 
+@event.listens_for(db.session, "after_commit")
+def _reads_after_commit_take_no_write_lock(session) -> None:
+    # Presenting what was just written (the 201 body) only reads: don't queue for the lock again.
+    sqlite_write_intent.set(False)
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Make SQLite behave like a real transactional database.
 
