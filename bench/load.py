@@ -71,10 +71,14 @@ def post_script(path: str, body_template: str, headers: dict[str, str] | None = 
         "wrk.headers['Content-Type'] = 'application/json'",
         "local n = 0",
         "setup = function(thread) n = n + 1; thread:set('tid', n) end",
+        # wrk seeds every run alike: seed from the clock so the warm-up and the measured run
+        # never post the same text (the duplicate rule would answer 409).
+        "init = function(args) "
+        "math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1e6)) end",
         "counter = 0",
         f"template = {lua_string(body_template)}",
         "request = function() counter = counter + 1; "
-        "local text = string.format('%s-%d-%d', 'run', tid or 0, counter); "
+        "local text = string.format('%d-%d-%d', math.random(1, 1000000000), tid or 0, counter); "
         f"return wrk.format('POST', {lua_string(path)}, nil, string.format(template, text)) end",
     ]
     return "\n".join(lines) + _DONE
