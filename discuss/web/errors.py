@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -20,6 +20,27 @@ _CODES = {
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "invalid",
     429: "rate_limited", 500: "server_error", 503: "unavailable",
 }
+
+
+def rollback_quietly() -> None:
+    """Roll back the request's transaction; if the database is gone, drop the connection."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.warning("rollback failed; discarding the connection", exc_info=True)
+        db.session().invalidate()
+
+
+def _close_session(exc: BaseException | None) -> None:
+    # Runs before Flask-SQLAlchemy's own teardown. Its ROLLBACK on a connection the database
+    # has just dropped (a restart) would raise after the response was built, and the WSGI
+    # server would answer 500 instead of the response; invalidate the connection instead.
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        log.warning("closing the session failed; discarding the connection", exc_info=True)
+        db.session().invalidate()
+        db.session.registry.clear()
 
 
 def wants_json() -> bool:
@@ -43,7 +64,7 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 
 
 def _discuss_error(exc: DiscussError) -> Response:
-    db.session.rollback()
+    rollback_quietly()
     return error_response(exc.status, exc.code, exc.message, exc.fields, exc.retry_after)
 
 
@@ -77,7 +98,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _database_unavailable(exc: Exception) -> Response:
-    db.session.rollback()
+    rollback_quietly()
     log.warning("database unavailable: %s", type(exc).__name__)
     return error_response(503, "unavailable",
                           "The service is briefly unavailable. Please try again.",
@@ -85,15 +106,17 @@ def _database_unavailable(exc: Exception) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    db.session.rollback()
+    rollback_quietly()
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "server_error", "Something went wrong on our side.")
 
 
 def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_close_session)
     app.register_error_handler(DiscussError, _discuss_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
     app.register_error_handler(PoolTimeout, _database_unavailable)
     app.register_error_handler(Exception, _unexpected)
