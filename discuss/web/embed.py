@@ -11,8 +11,6 @@ page with the message at the form (429, Retry-After).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -24,7 +22,6 @@ from flask import (
     render_template,
     request,
     session,
-    url_for,
 )
 from sqlalchemy.orm import joinedload
 
@@ -32,18 +29,25 @@ from discuss import comments, reports, votes
 from discuss.comments import Node
 from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db
-from discuss.models import Comment, Site, Status, utcnow
-from discuss.permissions import Actor, can, edit_window
+from discuss.models import Comment, Site, utcnow
+from discuss.permissions import Actor, edit_window
 from discuss.web.antispam import checked_form
 from discuss.web.errors import error_response
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
 from discuss.web.security import current_actor, ensure_guest_key
+from discuss.web.thread_view import (
+    MAX_INDENT,
+    CommentView,
+    Context,
+    FormError,
+    exact_time,
+    has_endpoint,
+    relative_time,
+)
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
-# Replies indent up to this depth; deeper ones keep their place and say whom they answer.
-MAX_INDENT = 4
 THEMES = ("light", "dark", "auto")
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
 # A site that lists no origins may be embedded on any web page (CSP source "http:"/"https:").
@@ -53,135 +57,6 @@ OWN_FIELDS = frozenset({"csrf_token", "body", "name", "email", "notify", "parent
                         "url", "title", "sort", "theme", "lang"})
 SESSION_NAME = "discuss_guest_name"
 SESSION_EMAIL = "discuss_guest_email"
-
-
-@dataclass
-class Context:
-    """What every link and form of a thread page carries back: the article and the display."""
-
-    site: Site
-    key: str
-    url: str = ""
-    title: str = ""
-    sort: str = "oldest"
-    theme: str = "auto"
-    lang: str = ""
-
-    def params(self) -> dict[str, str]:
-        values = {"key": self.key, "url": self.url, "title": self.title}
-        if self.sort != "oldest":
-            values["sort"] = self.sort
-        if self.theme != "auto":
-            values["theme"] = self.theme
-        if self.lang:
-            values["lang"] = self.lang
-        return {name: value for name, value in values.items() if value}
-
-    def page_url(self, **extra: Any) -> str:
-        """This thread page, with extra query parameters (reply, edit, cursor, sort…)."""
-        values: dict[str, Any] = self.params()
-        values.update(extra)
-        return url_for("embed.thread_page", site_slug=self.site.slug,
-                       **{k: v for k, v in values.items() if v not in (None, "")})
-
-
-@dataclass
-class FormError:
-    """A refused form: where its message goes and what the reader had typed."""
-
-    target: str  # "new", "reply", "edit", "vote", "report" or "page" (not on the page)
-    message: str
-    target_id: int | None = None
-    fields: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class CommentView:
-    """What ``_comment.html`` needs beyond the comment: who looks, and which form is open.
-
-    Other pages (the moderation queue) may pass ``view=None`` to the macro for a read-only
-    rendering."""
-
-    ctx: Context
-    actor: Actor
-    now: datetime
-    window: Any
-    closed: bool = False
-    reply_id: int | None = None
-    edit_id: int | None = None
-    report_id: int | None = None
-    reported_id: int | None = None
-    error: FormError | None = None
-    max_indent: int = MAX_INDENT
-    guest_name: str = ""
-    guest_email: str = ""
-    # The signed-in reader's votes on the comments shown: comment id → 1 or -1.
-    my_votes: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def site(self) -> Site:
-        return self.ctx.site
-
-    @property
-    def signed_in(self) -> bool:
-        return self.actor.user is not None
-
-    def can_edit(self, comment: Comment) -> bool:
-        return not self.closed and can(self.actor, "edit_comment", comment, now=self.now,
-                                       window=self.window)
-
-    def can_delete(self, comment: Comment) -> bool:
-        return can(self.actor, "delete_comment", comment, now=self.now, window=self.window)
-
-    def can_vote(self, comment: Comment) -> bool:
-        return (not self.closed and comment.status == Status.APPROVED
-                and can(self.actor, "vote", comment))
-
-    def my_vote(self, comment: Comment) -> int:
-        return self.my_votes.get(comment.id, 0)
-
-    def can_report(self, node: Node) -> bool:
-        return (not node.mine and not node.placeholder
-                and node.comment.status == Status.APPROVED)
-
-    def can_reply(self, node: Node) -> bool:
-        may_post = self.signed_in or self.site.allow_guests
-        return (may_post and not self.closed and not node.placeholder
-                and node.comment.status == Status.APPROVED)
-
-    def error_for(self, target: str, target_id: int | None = None) -> FormError | None:
-        error = self.error
-        if error is not None and error.target == target and error.target_id == target_id:
-            return error
-        return None
-
-
-# ---------------------------------------------------------------- template helpers
-
-
-def has_endpoint(name: str) -> bool:
-    """True when another area (auth, reports) has registered the endpoint a link needs."""
-    return name in current_app.view_functions
-
-
-def relative_time(then: datetime | None, now: datetime | None = None) -> str:
-    """'3 hours ago' in English; discuss.js keeps it fresh in the browser."""
-    if then is None:
-        return ""
-    seconds = max(0, int(((now or utcnow()) - then).total_seconds()))
-    if seconds < 45:
-        return "just now"
-    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400),
-                       ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "1 minute ago"  # 45–59 seconds
-
-
-def exact_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
 
 
 @bp.record_once
