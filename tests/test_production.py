@@ -72,7 +72,7 @@ class Instance:
                 if call("GET", self.url("/healthz"), timeout=2)[0] == 200:
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+                pass  # not listening yet: poll again
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"gunicorn on {port} did not start: {log.read_text()[-2000:]}")
