@@ -6,6 +6,11 @@ The domain raises these and nothing web-specific; discuss.web maps them to the s
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+
 
 class DiscussError(Exception):
     status = 400
@@ -65,3 +70,11 @@ class RateLimited(DiscussError):
 class Unavailable(DiscussError):
     status = 503
     code = "unavailable"
+
+
+def parse_choice(kind: type[E], value: object, field: str, message: str) -> E:
+    """``value`` as a member of ``kind`` (a StrEnum), or InvalidInput naming the field."""
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise InvalidInput(message, {field: "invalid"}) from exc

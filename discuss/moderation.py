@@ -15,7 +15,15 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from discuss import audit
-from discuss.errors import Conflict, DiscussError, Forbidden, InvalidInput, NotFound, NotSignedIn
+from discuss.errors import (
+    Conflict,
+    DiscussError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+    parse_choice,
+)
 from discuss.extensions import db
 from discuss.models import (
     Ban,
@@ -216,10 +224,7 @@ def ban(site: Site | None, actor: Actor, kind: object, value: object, *, shadow:
             raise Forbidden("Only admins ban from every site.")
     else:
         _require_moderator(actor, site)
-    try:
-        kind = BanKind(kind)
-    except ValueError as exc:
-        raise InvalidInput("kind must be user, email or ip.", {"kind": "invalid"}) from exc
+    kind = parse_choice(BanKind, kind, "kind", "kind must be user, email or ip.")
     if not isinstance(shadow, bool):
         raise InvalidInput("shadow must be true or false.", {"shadow": "invalid"})
     if expires_at is not None and expires_at <= now:

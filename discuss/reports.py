@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from discuss import moderation
-from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
+from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import Comment, Report, ReportReason, Status, utcnow
 from discuss.permissions import Actor
@@ -33,11 +33,8 @@ def reporter_key(actor: Actor) -> str:
 
 
 def _check_reason(reason: object) -> ReportReason:
-    try:
-        return ReportReason(reason)
-    except ValueError as exc:
-        raise InvalidInput("reason must be spam, abuse, off-topic or other.",
-                           {"reason": "invalid"}) from exc
+    return parse_choice(ReportReason, reason, "reason",
+                        "reason must be spam, abuse, off-topic or other.")
 
 
 def _check_note(note: object) -> str:

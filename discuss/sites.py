@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import case, delete, func, select
 
 from discuss.comments import SLUG_RE
-from discuss.errors import Conflict, InvalidInput, NotFound
+from discuss.errors import Conflict, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import (
     BlocklistAction,
@@ -74,11 +74,8 @@ def check_origins(origins: Iterable[str]) -> list[str]:
 
 def check_policy(moderation: object) -> ModerationPolicy:
     """``first``, ``pre`` or ``post``; anything else is refused."""
-    try:
-        return ModerationPolicy(moderation)
-    except ValueError as exc:
-        raise InvalidInput("moderation must be first, pre or post.",
-                           {"moderation": "invalid"}) from exc
+    return parse_choice(ModerationPolicy, moderation, "moderation",
+                        "moderation must be first, pre or post.")
 
 
 def check_edit_window(seconds: object) -> int | None:
@@ -177,20 +174,14 @@ def check_blocklist(value: object) -> str:
 
 def check_blocklist_action(value: object) -> BlocklistAction:
     """``pending`` (hold for a moderator) or ``spam`` when the blocklist matches."""
-    try:
-        return BlocklistAction(value)
-    except ValueError as exc:
-        raise InvalidInput("The blocklist action must be pending or spam.",
-                           {"blocklist_action": "invalid"}) from exc
+    return parse_choice(BlocklistAction, value, "blocklist_action",
+                        "The blocklist action must be pending or spam.")
 
 
 def check_deleted_user_text(value: object) -> DeletedUserText:
     """``keep`` or ``remove`` the text of a deleted account's comments."""
-    try:
-        return DeletedUserText(value)
-    except ValueError as exc:
-        raise InvalidInput("What happens to a deleted account's comments must be keep or "
-                           "remove.", {"deleted_user_text": "invalid"}) from exc
+    return parse_choice(DeletedUserText, value, "deleted_user_text",
+                        "What happens to a deleted account's comments must be keep or remove.")
 
 
 def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "first",
