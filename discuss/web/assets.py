@@ -1,31 +1,80 @@
-"""Static files with content hashes: ``asset_url('discuss.css')`` → /static/discuss.css?v=<hash>.
+"""Static files as served: minified, gzip-compressed once, with content hashes in their URLs.
 
-A versioned URL changes whenever the file does, so browsers and proxies may keep it for a year
-(``Cache-Control: public, max-age=31536000, immutable``); unversioned requests keep Flask's
-default revalidation. Templates call ``asset_url(name)``; embed.js and count.js keep stable
-URLs for publishers' pages.
+Scripts and stylesheets stay readable in ``discuss/static``; the first request for one (in each
+process, and again after the file changes on disk) minifies it with rjsmin or rcssmin, gzips it
+at the highest level and keeps both in memory, so no request pays for either. Minifying only
+removes comments and white space (names are kept), so error messages stay readable without
+source maps; ``/*! … */`` comments, the usual way to carry a licence, are kept.
+
+``asset_url('discuss.css')`` → /static/discuss.css?v=<hash of the served bytes>. A versioned URL
+changes whenever what is served does, so browsers and proxies may keep it for a year
+(``Cache-Control: public, max-age=31536000, immutable``); other requests revalidate by ETag.
+embed.js and count.js keep stable URLs for publishers' pages (see ``web/demo.py``).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import rcssmin
+import rjsmin
 from flask import Flask, Response, current_app, request, url_for
+from werkzeug.security import safe_join
+
+from discuss.web.compression import accepts_gzip
 
 LONG_CACHE = "public, max-age=31536000, immutable"
-_hashes: dict[tuple[str, float], str] = {}
+MIMETYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One static file as served: the minified body, its gzip form and their version."""
+
+    body: bytes
+    gzipped: bytes
+    digest: str
+    mimetype: str
+
+
+_built: dict[str, tuple[float, Asset]] = {}
+
+
+def minify(name: str, source: bytes) -> bytes:
+    """Comments and white space out of a script or stylesheet; licence comments (/*!) stay."""
+    if name.endswith(".js"):
+        return rjsmin.jsmin(source, keep_bang_comments=True)
+    return rcssmin.cssmin(source, keep_bang_comments=True)
+
+
+def build_asset(name: str, source: bytes) -> Asset:
+    body = minify(name, source)
+    return Asset(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+        digest=hashlib.sha256(body).hexdigest()[:12],
+        mimetype=MIMETYPES[Path(name).suffix],
+    )
+
+
+def served_asset(name: str) -> Asset:
+    """The built form of static/<name> (a .js or .css file), rebuilt when the file changes."""
+    path = Path(current_app.static_folder or "") / name
+    mtime = path.stat().st_mtime
+    cached = _built.get(str(path))
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, build_asset(name, path.read_bytes()))
+        _built[str(path)] = cached
+    return cached[1]
 
 
 def content_hash(name: str) -> str:
-    """The first 12 hex digits of the file's SHA-256 (kept per modification time)."""
-    path = Path(current_app.static_folder or "") / name
-    mtime = path.stat().st_mtime
-    digest = _hashes.get((str(path), mtime))
-    if digest is None:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        _hashes[(str(path), mtime)] = digest
-    return digest
+    """The first 12 hex digits of the SHA-256 of what is served for static/<name>."""
+    return served_asset(name).digest
 
 
 def asset_url(name: str) -> str:
@@ -33,12 +82,42 @@ def asset_url(name: str) -> str:
     return url_for("static", filename=name, v=content_hash(name))
 
 
-def _long_cache(response: Response) -> Response:
-    if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
-        response.headers["Cache-Control"] = LONG_CACHE
-    return response
+def asset_response(name: str) -> Response:
+    """static/<name> minified, gzip-compressed for browsers that accept it; ETag revalidation."""
+    asset = served_asset(name)
+    compressed = accepts_gzip()
+    response = Response(asset.gzipped if compressed else asset.body, mimetype=asset.mimetype)
+    if compressed:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    # One weak tag for both codings of the same bytes (RFC 9110 §8.8.1).
+    response.set_etag(asset.digest, weak=True)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+def _is_built(filename: str) -> bool:
+    """Whether static/<filename> is a script or stylesheet that exists (else Flask answers)."""
+    if Path(filename).suffix not in MIMETYPES:
+        return False
+    path = safe_join(current_app.static_folder or "", filename)
+    return path is not None and Path(path).is_file()
+
+
+def _static_view(send_static_file: Callable[[str], Response]) -> Callable[[str], Response]:
+    def static(filename: str) -> Response:
+        if not _is_built(filename):
+            return send_static_file(filename=filename)  # Flask's view takes keywords
+        response = asset_response(filename)
+        # Only the current version is pinned: during a rolling deploy, a server still holding
+        # the old file must not let a year of caching bind it to the new URL.
+        if request.args.get("v") == served_asset(filename).digest:
+            response.headers["Cache-Control"] = LONG_CACHE
+        return response
+
+    return static
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["asset_url"] = asset_url
-    app.after_request(_long_cache)
+    app.view_functions["static"] = _static_view(app.view_functions["static"])

@@ -1,0 +1,367 @@
+/* comment-actions.js: posting, replying, editing, deleting, votes, reports and "show more".
+ *
+ * discuss.js fetches this script when a reader first moves into a form or uses one of these
+ * (most readers only read), then calls the functions it registers as window.discussActions.
+ * Each new or edited comment comes from the server as HTML (GET
+ * /embed/<site>/comments/<id>/fragment), so a comment is only ever rendered by the one
+ * server-side template and no HTML is built from reader text here. The report form itself is
+ * the server's too, fetched as the comment's fragment with ?report=1.
+ */
+(() => {
+  "use strict";
+
+  const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
+    fillRemembered, refreshTimes } = window.discuss;
+
+  // The spam fields of a comment form: the honeypot and the signed time the form was shown.
+  const SPAM_FIELDS = ["website", "rendered_at"];
+
+  // ------------------------------------------------------------ requests
+
+  async function api(method, url, body) {
+    const headers = requestHeaders(true);
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, {
+      method, headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    keepGuestKey(response);
+    let data = null;
+    if (response.status !== 204) {
+      try { data = await response.json(); } catch { data = null; }
+    }
+    if (!response.ok) {
+      const error = new Error((data && data.error && data.error.message) || `The request failed (${response.status}). Please try again.`);
+      error.fields = (data && data.error && data.error.fields) || {};
+      error.code = (data && data.error && data.error.code) || "";
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function fragmentUrl(commentId, extra) {
+    const base = page().dataset.fragment.replace(/\/0\/fragment$/, `/${commentId}/fragment`);
+    const query = new URLSearchParams(page().dataset.query || "");
+    if (extra) for (const [name, value] of Object.entries(extra)) query.set(name, value);
+    return `${base}?${query}`;
+  }
+
+  async function fetchComment(commentId, extra) {
+    const doc = await fetchDocument(fragmentUrl(commentId, extra));
+    const item = doc.body.querySelector("li.discuss-item");
+    if (!item) throw new Error("The comment could not be shown.");
+    return document.adoptNode(item);
+  }
+
+  // ------------------------------------------------------------ placing comments
+
+  function itemOf(commentId) { return document.getElementById(`comment-${commentId}`); }
+  function articleOf(item) { return item.querySelector(":scope > article"); }
+
+  function focusComment(item) {
+    const article = articleOf(item);
+    if (!article) return;
+    article.setAttribute("tabindex", "-1");
+    article.focus({ preventScroll: true });
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  // Where a new comment goes: top level by the current sort; a reply after its parent's
+  // earlier replies, nested until the indentation cap, then as a following sibling.
+  function placeComment(item, parentId) {
+    const list = document.getElementById("discuss-comments");
+    const empty = document.getElementById("discuss-empty");
+    if (empty) empty.remove();
+    const parent = parentId ? itemOf(parentId) : null;
+    if (!parent) {
+      if (page().dataset.sort === "newest") list.prepend(item); else list.append(item);
+      return;
+    }
+    const parentDepth = Number(parent.dataset.depth || 0);
+    const maxIndent = Number(page().dataset.maxIndent || 4);
+    if (parentDepth < maxIndent) {
+      let replies = parent.querySelector(":scope > ol.discuss-replies");
+      if (!replies) {
+        replies = document.createElement("ol");
+        replies.className = "discuss-replies";
+        parent.append(replies);
+      }
+      replies.append(item);
+      return;
+    }
+    let last = parent;
+    while (last.nextElementSibling && Number(last.nextElementSibling.dataset.depth) > parentDepth) {
+      last = last.nextElementSibling;
+    }
+    last.after(item);
+  }
+
+  // ------------------------------------------------------------ posting and replying
+
+  function commentPayload(form) {
+    const data = new FormData(form);
+    const payload = {
+      site: page().dataset.site, key: page().dataset.key,
+      url: page().dataset.url || undefined, title: page().dataset.title || undefined,
+      body: data.get("body") || "", notify: data.get("notify") === "1", form: {},
+    };
+    const parentId = data.get("parent_id");
+    if (parentId) payload.parent_id = Number(parentId);
+    if (form.elements.namedItem("name")) {
+      payload.name = data.get("name") || "";
+      payload.email = data.get("email") || "";
+    }
+    for (const name of SPAM_FIELDS) {
+      const value = data.get(name);
+      if (typeof value === "string") payload.form[name] = value;
+    }
+    return payload;
+  }
+
+  async function submitComment(form) {
+    const payload = commentPayload(form);
+    const comment = await api("POST", page().dataset.commentsUrl, payload);
+    if (payload.name !== undefined) {
+      store.set(KEYS.name, payload.name);
+      store.set(KEYS.email, payload.email);
+    }
+    const item = await fetchComment(comment.id);
+    placeComment(item, payload.parent_id);
+    refreshTimes(item);
+    form.elements.namedItem("body").value = "";
+    const box = form.closest(".discuss-reply-box");
+    if (box) box.remove();
+    focusComment(item);
+    announce(comment.status === "pending"
+      ? "Your comment was posted and is awaiting moderation."
+      : "Your comment was posted.");
+  }
+
+  function openReply(commentId) {
+    const item = itemOf(commentId);
+    const template = document.getElementById("discuss-form-new");
+    if (!item || !template) return false;
+    let box = document.getElementById(`reply-${commentId}`);
+    if (!box) {
+      const form = template.cloneNode(true);
+      const suffix = `r${commentId}`;
+      form.id = `discuss-form-${suffix}`;
+      for (const element of form.querySelectorAll("[id]")) element.id = element.id.replace(/-new$/, `-${suffix}`);
+      for (const label of form.querySelectorAll("label[for]")) label.htmlFor = label.htmlFor.replace(/-new$/, `-${suffix}`);
+      for (const element of form.querySelectorAll("[aria-describedby]")) {
+        element.setAttribute("aria-describedby", element.getAttribute("aria-describedby").replace(/-new$/, `-${suffix}`));
+      }
+      clearError(form);
+      form.elements.namedItem("body").value = "";
+      const bodyLabel = form.querySelector(`label[for="discuss-body-${suffix}"]`);
+      if (bodyLabel) bodyLabel.textContent = "Your reply";
+      const parent = document.createElement("input");
+      parent.type = "hidden";
+      parent.name = "parent_id";
+      parent.value = String(commentId);
+      form.prepend(parent);
+      form.querySelector("button[type=submit]").textContent = "Post reply";
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "discuss-cancel";
+      cancel.dataset.discussCancelReply = String(commentId);
+      cancel.textContent = "Cancel";
+      form.querySelector(".discuss-buttons").append(cancel);
+      box = document.createElement("div");
+      box.className = "discuss-reply-box";
+      box.id = `reply-${commentId}`;
+      box.append(form);
+      articleOf(item).after(box);
+      fillRemembered(box);
+    }
+    box.querySelector("textarea").focus();
+    return true;
+  }
+
+  function cancelReply(commentId) {
+    document.getElementById(`reply-${commentId}`)?.remove();
+    itemOf(commentId)?.querySelector(".discuss-reply-link")?.focus();
+  }
+
+  // ------------------------------------------------------------ editing and deleting
+
+  const beforeEdit = new Map();
+
+  async function openEdit(commentId) {
+    const item = itemOf(commentId);
+    if (!item) return;
+    const fresh = await fetchComment(commentId, { edit: "1" });
+    const current = articleOf(item);
+    beforeEdit.set(String(commentId), current);
+    current.replaceWith(articleOf(fresh));
+    const textarea = articleOf(item).querySelector("textarea");
+    if (textarea) textarea.focus();
+  }
+
+  async function replaceArticle(commentId) {
+    const item = itemOf(commentId);
+    const fresh = await fetchComment(commentId);
+    articleOf(item).replaceWith(articleOf(fresh));
+    refreshTimes(item);
+  }
+
+  async function submitEdit(form) {
+    const commentId = form.dataset.commentId;
+    await api("PATCH", `${page().dataset.commentsUrl}/${commentId}`, { body: form.elements.namedItem("body").value });
+    beforeEdit.delete(commentId);
+    await replaceArticle(commentId);
+    focusComment(itemOf(commentId));
+    announce("Your comment was saved.");
+  }
+
+  // Cancel puts back the comment as it was; an edit form the server rendered (opened without
+  // scripts) has nothing to put back, so its link leads to the plain page.
+  function cancelEdit(form, link) {
+    const commentId = form.dataset.commentId;
+    const saved = beforeEdit.get(commentId);
+    const item = itemOf(commentId);
+    if (!saved || !item) {
+      window.location.assign(link.href);
+      return;
+    }
+    articleOf(item).replaceWith(saved);
+    beforeEdit.delete(commentId);
+    item.querySelector(".discuss-edit-link")?.focus();
+  }
+
+  function hasReplies(item) {
+    const nested = item.querySelector(":scope > ol.discuss-replies > li");
+    const next = item.nextElementSibling;
+    return Boolean(nested) || Boolean(next && Number(next.dataset.depth) > Number(item.dataset.depth));
+  }
+
+  async function submitDelete(form) {
+    if (!window.confirm("Delete this comment?")) return;
+    const commentId = form.dataset.commentId;
+    await api("DELETE", `${page().dataset.commentsUrl}/${commentId}`);
+    const item = itemOf(commentId);
+    if (item && hasReplies(item)) {
+      const placeholder = document.createElement("article");
+      placeholder.className = "discuss-comment discuss-deleted";
+      const text = document.createElement("p");
+      text.className = "discuss-deleted-text";
+      text.textContent = "This comment was deleted.";
+      placeholder.append(text);
+      articleOf(item).replaceWith(placeholder);
+    } else if (item) {
+      item.remove();
+    }
+    announce("Your comment was deleted.");
+  }
+
+  // ------------------------------------------------------------ votes
+
+  // Show a comment's score and the reader's vote: the pressed button, and what each button
+  // sends next (pressing the vote already given sends 0 and takes it back).
+  function showVote(commentId, score, myVote) {
+    for (const element of document.querySelectorAll(`.discuss-score[data-comment-id="${commentId}"]`)) {
+      element.textContent = String(score);
+      element.setAttribute("aria-label", `Score ${score}`);
+    }
+    for (const button of document.querySelectorAll(`button.discuss-vote[data-comment-id="${commentId}"]`)) {
+      const value = Number(button.dataset.value);
+      button.setAttribute("aria-pressed", String(value === myVote));
+      button.value = String(value === myVote ? 0 : value);
+    }
+  }
+
+  function showCommentMessage(commentId, text) {
+    const article = itemOf(commentId) && articleOf(itemOf(commentId));
+    if (!article) return;
+    let box = article.querySelector(":scope > .discuss-vote-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "discuss-form-error discuss-vote-error";
+      box.setAttribute("role", "alert");
+      const footer = article.querySelector(":scope > footer");
+      if (footer) footer.after(box); else article.append(box);
+    }
+    box.textContent = text;
+  }
+
+  async function submitVote(button) {
+    const commentId = button.dataset.commentId;
+    const pressed = button.getAttribute("aria-pressed") === "true";
+    const value = pressed ? 0 : Number(button.dataset.value);
+    const buttons = document.querySelectorAll(`button.discuss-vote[data-comment-id="${commentId}"]`);
+    for (const b of buttons) b.disabled = true;
+    try {
+      const result = await api("POST", `${page().dataset.commentsUrl}/${commentId}/vote`, { value });
+      showVote(commentId, result.score, result.my_vote);
+      itemOf(commentId)?.querySelector(".discuss-vote-error")?.remove();
+      announce(result.my_vote === 0 ? `Vote taken back. Score ${result.score}.`
+        : `Voted ${result.my_vote > 0 ? "up" : "down"}. Score ${result.score}.`);
+    } catch (error) {
+      showCommentMessage(commentId, error.message);
+      announce(error.message);
+    } finally {
+      for (const b of buttons) if (b.isConnected) b.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------ reports
+
+  async function openReport(commentId) {
+    const item = itemOf(commentId);
+    if (!item) return;
+    const article = articleOf(item);
+    let form = article.querySelector(":scope > form.discuss-report-form");
+    if (!form) {
+      const fresh = await fetchComment(commentId, { report: "1" });
+      form = fresh.querySelector("form.discuss-report-form");
+      if (!form) throw new Error("This comment cannot be reported.");
+      article.querySelector(":scope > .discuss-reported")?.remove();
+      article.append(form);
+    }
+    form.querySelector("select")?.focus();
+  }
+
+  function closeReport(form) {
+    const commentId = form.dataset.commentId;
+    form.remove();
+    itemOf(commentId)?.querySelector(".discuss-report")?.focus();
+  }
+
+  async function submitReport(form) {
+    const commentId = form.dataset.commentId;
+    const data = new FormData(form);
+    try {
+      await api("POST", `${page().dataset.commentsUrl}/${commentId}/report`,
+        { reason: data.get("reason") || "", note: data.get("note") || "" });
+    } catch (error) {
+      if (error.code === "already_reported") error.message = "You already reported this comment.";
+      throw error;
+    }
+    const thanks = document.createElement("p");
+    thanks.className = "discuss-notice discuss-reported";
+    thanks.setAttribute("role", "status");
+    thanks.textContent = "Thanks, a moderator will look at it.";
+    form.replaceWith(thanks);
+  }
+
+  // ------------------------------------------------------------ more comments
+
+  async function showMore(link) {
+    const doc = await fetchDocument(link.href);
+    const list = document.getElementById("discuss-comments");
+    for (const item of doc.querySelectorAll("#discuss-comments > li")) {
+      if (!document.getElementById(item.id)) list.append(document.adoptNode(item));
+    }
+    const more = doc.querySelector("a.discuss-more");
+    const paging = link.closest(".discuss-paging");
+    if (more) link.href = more.href; else paging.remove();
+    refreshTimes(list);
+    announce("More comments loaded.");
+  }
+
+  window.discussActions = Object.freeze({
+    comment: submitComment, openReply, cancelReply, openEdit, cancelEdit, edit: submitEdit, delete: submitDelete, vote: submitVote,
+    openReport, closeReport, report: submitReport, showMore,
+  });
+})();
