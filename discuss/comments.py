@@ -15,14 +15,15 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, bindparam, false, func, or_, select, update
+from sqlalchemy import Dialect, and_, bindparam, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from discuss import moderation, notifications, spam
-from discuss.errors import Forbidden, InvalidInput, NotFound
-from discuss.extensions import db
+from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
+from discuss.extensions import begin_writes, db
 from discuss.models import Comment, Site, Status, Thread, User, utcnow
 from discuss.permissions import Actor, can, edit_window
 from discuss.rendering import MAX_BODY_LENGTH, render_markdown
@@ -41,11 +42,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202
 # ---------------------------------------------------------------- sites and threads
 
 
+# Prebuilt: the writes' hot path runs these on every post.
+_SITE_BY_SLUG = select(Site).where(Site.slug == bindparam("slug"))
+_THREAD_BY_KEY = select(Thread).where(Thread.site_id == bindparam("site_id"),
+                                      Thread.key == bindparam("key"))
+
+
 def get_site(slug: str) -> Site:
     """The site named by ``slug``, or NotFound."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise NotFound("No such site.", code="unknown_site")
-    site = db.session.scalar(select(Site).where(Site.slug == slug))
+    site = db.session.scalar(_SITE_BY_SLUG, {"slug": slug})
     if site is None:
         raise NotFound("No such site.", code="unknown_site")
     return site
@@ -98,7 +105,37 @@ def clean_line(value: object, limit: int, field_name: str) -> str:
 
 
 def find_thread(site: Site, key: str) -> Thread | None:
-    return db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+    return db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
+
+
+_SITE_AND_THREAD = (select(Site, Thread)
+                    .outerjoin(Thread, and_(Thread.site_id == Site.id,
+                                            Thread.key == bindparam("key")))
+                    .where(Site.slug == bindparam("slug"))
+                    # The site is in the same row: no eager join of Thread.site.
+                    .options(lazyload(Thread.site)))
+
+
+def thread_to_post_in(slug: object, key: object, url: object = None,
+                      title: object = None) -> Thread:
+    """The thread a new comment goes to, with its site, in one query (created on first use,
+    like ``get_or_create_thread``); an unknown site is reported before a bad key."""
+    try:
+        key = check_key(key)
+    except InvalidInput:
+        get_site(slug)  # type: ignore[arg-type]
+        raise
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise NotFound("No such site.", code="unknown_site")
+    row = db.session.execute(_SITE_AND_THREAD, {"slug": slug, "key": key}).first()
+    if row is None:
+        raise NotFound("No such site.", code="unknown_site")
+    site, thread = row
+    if thread is None:
+        begin_writes()  # the first comment of an article creates its thread
+        thread = get_or_create_thread(site, key, url, title)
+    set_committed_value(thread, "site", site)  # thread.site without another query
+    return thread
 
 
 def get_thread(site: Site, key: object) -> Thread:
@@ -172,6 +209,25 @@ def body_fingerprint(body: str) -> str:
     return hashlib.sha256(flat.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Body:
+    """A checked comment body with its rendered HTML and fingerprint (render on write).
+
+    Built before the write transaction begins, so that rendering and sanitising never hold
+    the database's write lock."""
+
+    text: str
+    html: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, raw: object) -> Body:
+        if isinstance(raw, Body):
+            return raw
+        text = check_body(raw)
+        return cls(text, render_markdown(text), body_fingerprint(text))
+
+
 def set_body(comment: Comment, body: str) -> None:
     """Set the Markdown source and its rendered HTML together (render on write)."""
     comment.body = body
@@ -179,13 +235,44 @@ def set_body(comment: Comment, body: str) -> None:
     comment.body_hash = body_fingerprint(body)
 
 
+@dataclass
+class NewComment:
+    """A comment checked against the thread, the author's bans, the site's policy and its spam
+    rules, with the status it gets: ready for ``add_comment``."""
+
+    thread: Thread
+    parent: Comment | None
+    body: Body
+    user: User | None
+    guest_name: str
+    guest_email: str
+    email_key: str
+    guest_key_hash: str
+    ip_hash: str
+    notify: bool
+    status: Status
+    reasons: list[dict[str, str]]
+    shadowed: bool
+    created_at: datetime
+
+
 def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object = None, *,
                  name: object = None, email: object = None, notify: object = False,
                  form: dict | None = None, now: datetime | None = None) -> Comment:
     """Add a comment or reply; its status follows the site's policy and the spam rules."""
+    return add_comment(check_new_comment(thread, actor, body, parent_id, name=name,
+                                         email=email, notify=notify, form=form, now=now))
+
+
+def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: object = None, *,
+                      name: object = None, email: object = None, notify: object = False,
+                      form: dict | None = None, now: datetime | None = None) -> NewComment:
+    """Everything posting decides, from reads alone (raises what the reader must be told).
+
+    ``body`` is the text as sent or a ``Body`` prepared before the transaction began."""
     now = now or utcnow()
     site = thread.site
-    body = check_body(body)
+    body = Body.of(body)
     if thread.closed:
         raise Forbidden("This discussion is closed.", code="thread_closed")
     if not isinstance(notify, bool):
@@ -201,9 +288,7 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
                 raise InvalidInput("Please give a name.", {"name": "required"})
             guest_name = "Anonymous"
         guest_email, email_key = normalize_email(email)
-    elif name is not None or email is not None:
-        # Signed-in readers post under their account; stray guest fields are ignored.
-        pass
+    # Signed-in readers post under their account; stray guest fields are ignored.
 
     parent = None
     if parent_id is not None:
@@ -221,58 +306,103 @@ def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object =
                                {"parent_id": "not_visible"})
 
     moderation.check_not_banned(site, actor, email_key, now=now)
-    verdict = spam.check_comment(site, actor, body, form=form or {}, email_key=email_key,
-                                 now=now)
-
-    comment = _insert_comment(
-        thread, parent, body, user=actor.user, guest_name=guest_name, guest_email=guest_email,
+    verdict = spam.check_comment(site, actor, body.text, form=form or {}, email_key=email_key,
+                                 now=now, fingerprint=body.fingerprint)
+    return NewComment(
+        thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,
+        guest_email=guest_email, email_key=email_key,
         guest_key_hash=actor.guest_key_hash if actor.user is None else "",
-        created_at=now, notify=bool(notify), ip_hash=actor.ip_hash,
-        held_reasons=verdict.reasons,
+        ip_hash=actor.ip_hash, notify=notify,
+        status=moderation.initial_status(site, actor, verdict, email_key=email_key, now=now),
+        reasons=verdict.reasons,
+        shadowed=moderation.is_shadow_banned(site, actor, email_key, now=now),
+        created_at=now,
     )
-    status = moderation.initial_status(site, actor, comment, verdict, now=now)
-    comment.shadowed = moderation.is_shadow_banned(site, actor, email_key, now=now)
-    set_status(comment, status, thread=thread)
-    if email_key:
+
+
+def add_comment(new: NewComment) -> Comment:
+    """Write a checked comment: the row, its place in the tree, the thread's count, and the
+    notes for the mail sent at commit (queue, reply and address confirmation)."""
+    try:
+        comment = _insert_comment(
+            new.thread, new.parent, new.body, user=new.user, guest_name=new.guest_name,
+            guest_email=new.guest_email, guest_key_hash=new.guest_key_hash,
+            created_at=new.created_at, status=new.status, notify=new.notify,
+            ip_hash=new.ip_hash, held_reasons=new.reasons, shadowed=new.shadowed,
+        )
+    except IntegrityError as exc:
+        # The thread or the parent went away between the checks and the write.
+        raise Conflict("The discussion changed while you were writing. Please try again.",
+                       code="thread_changed") from exc
+    if new.status == Status.PENDING:
+        moderation.note_queued(new.thread.site_id)
+    if new.email_key:
         notifications.note_guest_email(comment.id)
-    if status == Status.PENDING:
-        # Nobody else sees it, but its author does: their view of the thread (its ETag) changed.
-        thread.version = (thread.version or 0) + 1
-    db.session.flush()
     return comment
 
 
-def _insert_comment(thread: Thread, parent: Comment | None, body: str, *, user: User | None,
-                    guest_name: str, guest_email: str, guest_key_hash: str,
-                    created_at: datetime, notify: bool = False, ip_hash: str = "",
-                    held_reasons: list | None = None) -> Comment:
-    """Insert a checked comment (status pending until the caller sets it) and place it in the
-    tree; the one place a comment row is built."""
+_COMMENTS = Comment.__table__
+_INSERT_COMMENT = _COMMENTS.insert()
+_SET_ROOT = (_COMMENTS.update().where(_COMMENTS.c.id == bindparam("comment_id"))
+             .values(root_id=_COMMENTS.c.id))
+
+
+def _insert_comment(thread: Thread, parent: Comment | None, body: Body | str, *,
+                    user: User | None, guest_name: str, guest_email: str, guest_key_hash: str,
+                    created_at: datetime, status: Status, notify: bool = False,
+                    ip_hash: str = "", held_reasons: list | None = None, shadowed: bool = False,
+                    record: bool = True, parent_notified: bool = False) -> Comment:
+    """Insert a checked comment with its status, place it in the tree and count it in its
+    thread; the one place a comment row is built.
+
+    The row goes in with one Core INSERT (and, for a top-level comment, the UPDATE that makes it
+    its own root); the Comment returned is the same row as a persistent ORM object, without the
+    unit of work's flushes. A reply approved here is noted for notifications unless ``record``
+    is false (admin imports tell nobody)."""
+    body = Body.of(body)
     _, email_key = normalize_email(guest_email)
-    comment = Comment(
-        site_id=thread.site_id,
-        thread_id=thread.id,
-        parent_id=parent.id if parent else None,
-        depth=parent.depth + 1 if parent else 0,
-        user_id=user.id if user else None,
-        author=user,
-        guest_name=guest_name,
-        guest_email=guest_email,
-        guest_email_key=email_key,
-        guest_key_hash=guest_key_hash,
-        status=Status.PENDING,
-        created_at=created_at,
-        notify=notify,
-        ip_hash=ip_hash,
-        held_reasons=held_reasons or [],
-        upvotes=0, downvotes=0, score=0, rank=0.0, report_count=0,
-        pinned=False, shadowed=False, edited_by_moderator=False,
-    )
-    set_body(comment, body)
+    values = {
+        "site_id": thread.site_id, "thread_id": thread.id,
+        "parent_id": parent.id if parent else None,
+        "root_id": parent.root_id if parent else None,
+        "depth": parent.depth + 1 if parent else 0,
+        "user_id": user.id if user else None,
+        "guest_name": guest_name, "guest_email": guest_email, "guest_email_key": email_key,
+        "guest_key_hash": guest_key_hash, "body": body.text, "html": body.html,
+        "body_hash": body.fingerprint, "status": status, "created_at": created_at,
+        "edited_at": None, "edited_by_moderator": False, "upvotes": 0, "downvotes": 0,
+        "score": 0, "rank": 0.0, "pinned": False, "shadowed": shadowed, "notify": notify,
+        "report_count": 0, "held_reasons": held_reasons or [], "ip_hash": ip_hash,
+        "parent_notified": parent_notified,
+    }
+    db.session.flush()  # anything pending (a new thread, a user) is in the database first
+    connection = db.session.connection()
+    comment_id = connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
+    if parent is None:
+        connection.execute(_SET_ROOT, {"comment_id": comment_id})
+        values["root_id"] = comment_id
+    comment = Comment(id=comment_id, **values)
+    comment.author = user
+    make_transient_to_detached(comment)
     db.session.add(comment)
-    db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
+    if status == Status.APPROVED and record and parent is not None:
+        notifications.note_approved(comment_id)
+    _count_in_thread(thread, int(status == Status.APPROVED))
     return comment
+
+
+_THREADS = Thread.__table__
+_COUNT_IN_THREAD = (_THREADS.update().where(_THREADS.c.id == bindparam("thread_id"))
+                    .values(comment_count=_THREADS.c.comment_count + bindparam("delta"),
+                            version=_THREADS.c.version + 1))
+
+
+def _count_in_thread(thread: Thread, delta: int) -> None:
+    """Bump the thread's version (its ETag) and its approved count by ``delta``, in one
+    UPDATE … SET n = n + delta that stays exact when two requests change the same thread."""
+    db.session.flush()
+    db.session.connection().execute(_COUNT_IN_THREAD, {"thread_id": thread.id, "delta": delta})
+    db.session.expire(thread, ["comment_count", "version"])
 
 
 def import_comment(thread: Thread, body: object, *, parent: Comment | None, name: object,
@@ -284,15 +414,16 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
         raise InvalidInput("The parent is not in this thread.", {"parent_id": "not_in_thread"})
     guest_email, _ = normalize_email(email)
     comment = _insert_comment(
-        thread, parent, check_body(body), user=None,
+        thread, parent, Body.of(body), user=None,
         guest_name=clean_line(name, MAX_NAME_LENGTH, "name") or "Anonymous",
-        guest_email=guest_email, guest_key_hash="", created_at=created_at,
+        guest_email=guest_email, guest_key_hash="", created_at=created_at, status=status,
+        # An import tells nobody, now or when approved later.
+        record=False, parent_notified=True,
     )
-    comment.edited_at = edited_at
-    comment.pinned = pinned
-    comment.parent_notified = True  # an import tells nobody, now or when approved later
-    set_status(comment, status, thread=thread, record=False)
-    db.session.flush()
+    if edited_at is not None or pinned:
+        comment.edited_at = edited_at
+        comment.pinned = pinned
+        db.session.flush()
     return comment
 
 
@@ -374,17 +505,7 @@ def set_status(comment: Comment, status: Status, *, thread: Thread | None = None
     comment.status = status
     if status == Status.APPROVED and record and comment.parent_id is not None:
         notifications.note_approved(comment.id)
-    delta = (status == Status.APPROVED) - (old == Status.APPROVED)
-    if delta:
-        # An UPDATE … SET n = n + 1 stays exact when two requests change the same thread.
-        db.session.execute(
-            update(Thread).where(Thread.id == thread.id)
-            .values(comment_count=Thread.comment_count + delta, version=Thread.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.expire(thread, ["comment_count", "version"])
-    else:
-        thread.version = (thread.version or 0) + 1
+    _count_in_thread(thread, (status == Status.APPROVED) - (old == Status.APPROVED))
     return old
 
 
@@ -568,19 +689,35 @@ def build_tree(comments: Iterable[Comment], actor: Actor) -> list[Node]:
 
 
 # Built once: constructing a statement costs more than running it on these hot read paths.
-_COUNTS = (
-    select(Site.id, Thread.key, Thread.comment_count)
-    .select_from(Site)
-    .outerjoin(Thread, and_(Thread.site_id == Site.id,
-                            Thread.key.in_(bindparam("keys", expanding=True))))
-    .where(Site.slug == bindparam("slug"))
-)
+# The counts query is compiled once per database driver and number of keys (k0…kN-1, at most
+# MAX_COUNT_KEYS in the API) and then run as plain SQL: an expanding IN is rendered again on
+# every call, and even a cached statement costs more to look up than SQLite takes to run it.
+_COUNTS: dict[tuple[str, str, int], tuple[str, tuple[str, ...] | None]] = {}
 _THREAD_STATE = (
     select(Thread.id, Thread.site_id, Thread.created_at, Thread.version,
            Thread.comment_count, Thread.closed, Thread.title, Thread.url)
     .join(Site, Site.id == Thread.site_id)
     .where(Site.slug == bindparam("slug"), Thread.key == bindparam("key"))
 )
+
+
+def _counts_sql(dialect: Dialect, names: Sequence[str]) -> tuple[str, tuple[str, ...] | None]:
+    """The counts query's SQL for these key parameters, and the order of its parameters when
+    the driver takes them by position (SQLite's ``?``); None when by name (psycopg's)."""
+    cache_key = (dialect.dialect_description, dialect.paramstyle, len(names))
+    entry = _COUNTS.get(cache_key)
+    if entry is None:
+        statement = (
+            select(Site.id, Thread.key, Thread.comment_count)
+            .select_from(Site)
+            .outerjoin(Thread, and_(Thread.site_id == Site.id,
+                                    Thread.key.in_([bindparam(name) for name in names])))
+            .where(Site.slug == bindparam("slug"))
+        )
+        compiled = statement.compile(dialect=dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        entry = _COUNTS[cache_key] = (compiled.string, order)
+    return entry
 
 
 def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
@@ -590,8 +727,13 @@ def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
     """
     if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
         raise NotFound("No such site.", code="unknown_site")
-    with db.engine.connect() as connection:
-        rows = connection.execute(_COUNTS, {"slug": site_slug, "keys": list(set(keys))}).all()
+    params = {f"k{n}": key for n, key in enumerate(set(keys))}
+    engine = db.engine
+    sql, order = _counts_sql(engine.dialect, list(params))
+    params["slug"] = site_slug
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            sql, params if order is None else tuple(params[name] for name in order)).all()
     if not rows:
         raise NotFound("No such site.", code="unknown_site")
     counts = dict.fromkeys(keys, 0)

@@ -6,6 +6,7 @@ migrations name every index and constraint the same way on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import sqlite3
 from contextvars import ContextVar
 
 from flask_limiter import Limiter
@@ -15,7 +16,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, MetaData, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
+
+from discuss import writelock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -47,6 +51,40 @@ def _reads_after_commit_take_no_write_lock(session) -> None:
     sqlite_write_intent.set(False)
 
 
+def reads_first() -> None:
+    """A write request that looks things up before it writes: its first transaction only
+    reads, so on SQLite it takes no write lock (call ``begin_writes`` before the first write)."""
+    sqlite_write_intent.set(False)
+
+
+def begin_writes() -> None:
+    """The reads are done, the writes come next. On SQLite the read-only transaction ends
+    (everything it loaded stays loaded) and the next statement begins a write transaction,
+    which queues for the lock: the lock is held for the writes alone, not for the checks.
+    What the checks read may change in between; that is as if the post had come a moment
+    earlier or later. Elsewhere nothing changes: the same transaction goes on."""
+    if sqlite_write_intent.get():
+        return
+    session = db.session()
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        keep = session.expire_on_commit
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = keep
+    sqlite_write_intent.set(True)
+
+
+def _driver_begin(connection, statement: str) -> None:
+    """Emit BEGIN on the DBAPI connection itself: through exec_driver_sql it costs as much as
+    the query it guards. Errors still reach the app as SQLAlchemy's (a busy database: 503)."""
+    try:
+        connection.connection.driver_connection.execute(statement).close()
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Make SQLite behave like a real transactional database.
 
@@ -63,14 +101,26 @@ def configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=10000")  # the writer lock's timeout too (below)
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    on_disk = engine.url.database not in (None, "", ":memory:")
+    writer = writelock.install(engine, timeout=10.0) if on_disk else None
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         # A write request takes the write lock up front: upgrading a read transaction later
         # fails at once with "database is locked" when another writer got there first.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
+        if not sqlite_write_intent.get():
+            _driver_begin(connection, "BEGIN")
+            return
+        if writer is not None:
+            writer.acquire(connection.connection.info)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writelock.WriterLock.release(connection.connection.info)
+            raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from discuss import audit
@@ -78,22 +78,20 @@ def note_queued(site_id: int) -> None:
     db.session.info.setdefault(QUEUED_SITES_KEY, set()).add(site_id)
 
 
-def initial_status(site: Site, actor: Actor, comment: Comment, verdict: Verdict, *,
+def initial_status(site: Site, actor: Actor, verdict: Verdict, *, email_key: str,
                    now: datetime) -> Status:
-    """The status of a new comment under the site's policy and the spam verdict."""
-    status = _policy_status(site, actor, comment, verdict)
+    """The status of a new comment under the site's policy and the spam verdict (a shadow ban
+    adds its reason to the verdict's). Whoever writes it notes a pending one (note_queued)."""
+    status = _policy_status(site, actor, email_key, verdict)
     if status != Status.SPAM and not actor.moderates(site) and \
-            is_shadow_banned(site, actor, comment.guest_email_key, now=now):
+            is_shadow_banned(site, actor, email_key, now=now):
         # Its author sees it published; everyone else, and the thread's count, never do.
-        comment.held_reasons = [*(comment.held_reasons or []),
-                                {"rule": "shadow_ban", "detail": "the author is shadow banned"}]
+        verdict.reasons.append({"rule": "shadow_ban", "detail": "the author is shadow banned"})
         return Status.SPAM
-    if status == Status.PENDING:
-        note_queued(site.id)
     return status
 
 
-def _policy_status(site: Site, actor: Actor, comment: Comment, verdict: Verdict) -> Status:
+def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict) -> Status:
     if verdict.action == SPAM:
         return Status.SPAM
     if actor.moderates(site):
@@ -102,7 +100,7 @@ def _policy_status(site: Site, actor: Actor, comment: Comment, verdict: Verdict)
         return Status.PENDING
     if site.moderation == ModerationPolicy.POST:
         return Status.APPROVED
-    return Status.APPROVED if is_known_author(site, actor, comment.guest_email_key) \
+    return Status.APPROVED if is_known_author(site, actor, email_key) \
         else Status.PENDING
 
 
@@ -139,19 +137,30 @@ def active_bans_filter(site_id: int | None, now: datetime):
                 scope)
 
 
-def bans_covering(site: Site, actor: Actor, email_key: str, *, now: datetime) -> list[Ban]:
-    """The bans in force on this author here (one query, remembered on the actor)."""
+# Every ban that can cover an author, prebuilt once: a missing key is bound as NULL, which
+# matches nothing (ban values are never empty). Read as plain rows: every post asks.
+_BANS_COVERING = select(Ban.shadow, Ban.reason, Ban.expires_at).where(
+    Ban.lifted_at.is_(None),
+    or_(Ban.expires_at.is_(None), Ban.expires_at > bindparam("now")),
+    or_(Ban.site_id.is_(None), Ban.site_id == bindparam("site_id")),
+    or_(*(and_(Ban.kind == kind, Ban.value == bindparam(kind.value))
+          for kind in (BanKind.USER, BanKind.EMAIL, BanKind.IP))),
+).order_by(Ban.created_at)
+
+
+def bans_covering(site: Site, actor: Actor, email_key: str, *, now: datetime) -> list[Row]:
+    """The bans in force on this author here (shadow, reason, expires_at; one query,
+    remembered on the actor)."""
     cache_key = ("bans", site.id, email_key, now)
     cached = actor.extra.get(cache_key)
     if cached is not None:
         return cached
-    keys = _author_ban_keys(actor, email_key)
-    found: list[Ban] = []
+    keys = dict(_author_ban_keys(actor, email_key))
+    found: list[Row] = []
     if keys:
-        found = list(db.session.scalars(select(Ban).where(
-            active_bans_filter(site.id, now),
-            or_(*(and_(Ban.kind == kind, Ban.value == value) for kind, value in keys)),
-        ).order_by(Ban.created_at)))
+        found = list(db.session.connection().execute(_BANS_COVERING, {
+            "now": now, "site_id": site.id,
+            **{kind.value: keys.get(kind) or None for kind in BanKind}}))
     actor.extra[cache_key] = found
     return found
 

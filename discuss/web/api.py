@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from discuss import comments, votes
 from discuss.errors import InvalidInput, NotFound
-from discuss.extensions import db
+from discuss.extensions import begin_writes, db, reads_first
 from discuss.openapi import openapi_document
 from discuss.web.antispam import checked_form
 from discuss.web.caching import json_for_viewer, not_modified, thread_etag
@@ -72,18 +72,24 @@ def get_thread() -> Response:
 def post_comment() -> tuple[Response, int]:
     data = json_body()
     actor = current_actor()
-    site = comments.get_site(data.get("site"))
-    thread = comments.get_or_create_thread(site, data.get("key"), data.get("url"),
-                                           data.get("title"))
+    # Rendered and sanitised first, then the checks read, then a short write transaction: on
+    # SQLite, where writers take turns, each holds the lock only for its own INSERT/UPDATEs.
+    body = comments.Body.of(data.get("body"))
+    reads_first()
+    thread = comments.thread_to_post_in(data.get("site"), data.get("key"), data.get("url"),
+                                        data.get("title"))
     if actor.user is None:
         ensure_guest_key(actor)
-    comment = comments.post_comment(
-        thread, actor, data.get("body"), data.get("parent_id"),
+    new = comments.check_new_comment(
+        thread, actor, body, data.get("parent_id"),
         name=data.get("name"), email=data.get("email"), notify=data.get("notify", False),
         form=checked_form(data.get("form")),
     )
+    begin_writes()
+    comment = comments.add_comment(new)
+    answer = comment_json(comment, mine=True)  # from what was written: no reload after commit
     db.session.commit()
-    return jsonify(comment_json(comment, mine=True)), 201
+    return jsonify(answer), 201
 
 
 @bp.patch("/comments/<int:comment_id>")

@@ -279,12 +279,12 @@ def post_comment(site_slug: str) -> Response:
         thread = comments.get_or_create_thread(site, ctx.key, ctx.url, ctx.title)
         if actor.user is None:
             ensure_guest_key(actor)
-        comment = comments.post_comment(
+        comment_id = comments.post_comment(
             thread, actor, values["body"], parent_id,
             name=values["name"] if actor.user is None else None,
             email=values["email"] if actor.user is None else None,
             notify=values["notify"], form=checked_form(_spam_form()),
-        )
+        ).id
         db.session.commit()
     except DiscussError as exc:
         db.session.rollback()
@@ -297,7 +297,7 @@ def post_comment(site_slug: str) -> Response:
         # Remembered for the next comment (without JavaScript; discuss.js uses localStorage).
         session[SESSION_NAME] = values["name"].strip()[: comments.MAX_NAME_LENGTH]
         session[SESSION_EMAIL] = values["email"].strip()[:254]
-    return _back_to(ctx, f"comment-{comment.id}", posted=comment.id)
+    return _back_to(ctx, f"comment-{comment_id}", posted=comment_id)
 
 
 @bp.post("/<site_slug>/comments/<int:comment_id>/edit")
