@@ -51,7 +51,8 @@ def test_posting_costs_the_same_few_statements_in_a_small_and_a_big_thread(
     assert into_small.count == into_big.count <= 7
     # + the parent, and the reply notice's look at the reply and its parent at commit
     assert reply.count <= into_big.count + 3, "\n".join(reply.statements)
-    assert first_in_new_thread.count <= into_small.count + 2, "\n".join(first_in_new_thread.statements)
+    assert first_in_new_thread.count <= into_small.count + 2, \
+        "\n".join(first_in_new_thread.statements)
     db.session.expire_all()
     assert db.session.get(Thread, small.id).comment_count == 2
     assert db.session.get(Thread, big.id).comment_count == 302
@@ -62,7 +63,8 @@ def test_the_answer_to_a_post_is_the_stored_comment(client, site):
     db.session.expire_all()
     stored = db.session.get(Comment, answer["id"])
     assert stored.status == Status.APPROVED
-    assert stored.root_id == stored.id and stored.depth == 0
+    assert stored.root_id == stored.id
+    assert stored.depth == 0
     assert answer["html"] == stored.html == "<p>Hello <em>there</em></p>"
     reply = _post(client, "article", "Indeed", parent_id=stored.id).get_json()
     db.session.expire_all()

@@ -9,6 +9,10 @@ Readers without a guest key or account (most of a viral story's traffic) all get
 so each process keeps the last bodies it built for them, keyed by that tag. The key comes from
 the thread row read in this request, so a cached body is never older than the thread's state
 when the request began, in whichever process and for whichever writer.
+
+The HTML thread page (``/embed/<site>``) is tagged the same way, from more: it is rendered for
+one session (its CSRF token, a guest's remembered name) and one minute (relative times, edit
+windows), so ``page_etag`` adds those, the site's settings, the query string and the release.
 """
 
 from __future__ import annotations
@@ -19,15 +23,19 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, session
 
 from discuss.comments import ThreadState
-from discuss.models import Thread
+from discuss.models import Site, Thread
 from discuss.permissions import Actor
+from discuss.web.assets import content_hash
 from discuss.web.compression import LEVEL, MIN_SIZE, accepts_gzip
 
-# Bump when the JSON or HTML shape of a thread changes, so old tags stop matching.
+# Bump when the JSON shape of a thread changes, so old tags stop matching (the HTML page's tag
+# holds a digest of the code and templates too, see release_digest).
 FORMAT = "1"
 VARY = ("Cookie", "Authorization", "X-Discuss-Guest")
 
@@ -51,21 +59,22 @@ def thread_etag(thread: Thread | ThreadState, actor: Actor, *listing: object) ->
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
 
 
-def cache_headers(response: Response, etag: str, actor: Actor) -> Response:
+def cache_headers(response: Response, etag: str, actor: Actor, *,
+                  private: bool = False) -> Response:
     """ETag, revalidate-every-time caching, private unless the answer is the same for all."""
     response.set_etag(etag, weak=True)
-    scope = "public" if viewer_key(actor) == "anyone" else "private"
+    scope = "public" if viewer_key(actor) == "anyone" and not private else "private"
     response.headers["Cache-Control"] = f"{scope}, no-cache"
     for header in VARY:
         response.vary.add(header)
     return response
 
 
-def not_modified(etag: str, actor: Actor) -> Response | None:
+def not_modified(etag: str, actor: Actor, *, private: bool = False) -> Response | None:
     """A 304 when the client already holds this listing, else None."""
     if not request.if_none_match.contains_weak(etag):
         return None
-    return cache_headers(Response(status=304), etag, actor)
+    return cache_headers(Response(status=304), etag, actor, private=private)
 
 
 class BodyCache:
@@ -130,3 +139,76 @@ def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Res
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
     return cache_headers(response, etag, actor)
+
+
+# ---------------------------------------------------------------- the HTML thread page
+
+# The thread page's stylesheet and scripts: their hashed URLs are part of its HTML.
+PAGE_ASSETS = ("discuss.css", "discuss.js", "comment-actions.js", "account.js")
+# Page settings that are read while rendering (the page size, the default edit window, avatars).
+PAGE_SETTINGS = ("DISCUSS_PAGE_SIZE", "DISCUSS_EDIT_WINDOW", "DISCUSS_GRAVATAR")
+_SITE_COLUMNS = tuple(attr.key for attr in Site.__mapper__.column_attrs)
+
+
+def minute_of(now: datetime) -> str:
+    """The page's time bucket: relative times ("5 minutes ago") and edit windows are rendered
+    on the server, so a page is reused only within the minute it was built in."""
+    return now.strftime("%Y-%m-%dT%H:%M")
+
+
+def release_digest() -> str:
+    """What this deployment renders with: the package's Python sources and every template.
+
+    A deploy changes it, so no reader keeps markup an older release built. It is read once per
+    app, or per request while templates reload from disk (debug)."""
+    env = current_app.jinja_env
+    cached = current_app.extensions.get("discuss.release")
+    if cached is not None and not env.auto_reload:
+        return cached
+    digest = hashlib.sha256(FORMAT.encode())
+    for path in sorted(Path(__file__).resolve().parent.parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    if env.loader is not None:
+        for name in sorted(env.list_templates()):
+            digest.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
+    cached = current_app.extensions["discuss.release"] = digest.hexdigest()
+    return cached
+
+
+def session_is_settled() -> bool:
+    """True when rendering the page will not write the session, so the next request sends the
+    same cookie: it holds its CSRF token already (Flask-WTF stores one on the first page a
+    browser gets) and nothing in this request has changed it."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return not session.modified and field in session
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def page_etag(site: Site, state: ThreadState | None, actor: Actor, now: datetime) -> str:
+    """The tag of the thread page as this request renders it (``state`` None: no thread yet).
+
+    It holds everything the HTML is built from that may change between two requests: the
+    release and the assets' hashes, the minute, the site's settings, the thread row, the
+    viewer (and the signed-in user's name and role), the session's contents (the CSRF token,
+    the guest's remembered name and email), the Authorization header and the whole query
+    string (article, sort, cursor, theme, lang, reply/edit/report targets, ``posted``…).
+    The session is digested by its contents, not its cookie: a "remember me" cookie is
+    signed again on every answer while holding the same session."""
+    user = actor.user
+    parts = [
+        FORMAT, release_digest(), [content_hash(name) for name in PAGE_ASSETS],
+        minute_of(now),
+        [getattr(site, key) for key in _SITE_COLUMNS],
+        None if state is None else [state.id, state.created_at, state.version,
+                                    state.comment_count, state.closed, state.title, state.url],
+        viewer_key(actor),
+        None if user is None else [user.name, user.email_key, actor.moderates(site)],
+        _digest(dict(session)),
+        _digest(request.headers.get("Authorization", "")),
+        sorted(request.args.items(multi=True)),
+        [current_app.config[name] for name in PAGE_SETTINGS],
+    ]
+    return _digest(parts)[:24]

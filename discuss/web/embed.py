@@ -3,9 +3,10 @@
 Works without JavaScript (forms post here, answers are 303 redirects back to the thread, errors
 re-render the page with the form message and the typed text); ``static/discuss.js`` enhances
 the same markup through the JSON API and ``…/fragment``. Views parse, call one domain function,
-commit once and render; a GET never writes (a thread is created by its first comment). Posting,
-editing, voting and reporting share their rate limits with the JSON API; a breach re-renders the
-page with the message at the form (429, Retry-After).
+commit once and render; a GET never writes (a thread is created by its first comment) and the
+page answers a reader who holds it already with a 304 (``_page_etag``). Posting, editing,
+voting and reporting share their rate limits with the JSON API; a breach re-renders the page
+with the message at the form (429, Retry-After).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from discuss.extensions import db
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
 from discuss.web.antispam import checked_form
+from discuss.web.caching import cache_headers, not_modified, page_etag, session_is_settled
 from discuss.web.errors import error_response
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
@@ -223,13 +225,42 @@ def _own_node(site: Site, comment_id: int, actor: Actor) -> Node | None:
 
 @bp.get("/<site_slug>")
 def thread_page(site_slug: str) -> Response:
+    """The page, or a 304 when the reader holds it already (see ``_page_etag``)."""
     site = _site(site_slug)
     ctx = _context(site, request.args)
-    return render_thread(
+    actor = current_actor()
+    etag = _page_etag(ctx, actor)
+    if etag is not None:
+        unchanged = not_modified(etag, actor, private=True)
+        if unchanged is not None:
+            unchanged.vary.add("Accept-Encoding")  # as the 200 it stands for
+            return unchanged
+    response = render_thread(
         ctx, reply_id=_int_arg("reply"), edit_id=_int_arg("edit"),
         report_id=_int_arg("report"), cursor=request.args.get("cursor") or None,
         posted_id=_int_arg("posted"), reported_id=_int_arg("reported"),
     )
+    # Tagged only when the render left the session as it was: then the next request brings
+    # the same session and computes this same tag. Otherwise the answer stays no-store.
+    if etag is not None and not session.modified:
+        cache_headers(response, etag, actor, private=True)
+    return response
+
+
+def _page_etag(ctx: Context, actor: Actor) -> str | None:
+    """The page's weak ETag, from the site already loaded and one light query for the thread
+    row (no comment is read), or None when rendering will write the session: a browser's first
+    page stores its CSRF token there, so that answer sets a cookie, and a page made for a
+    cookie the browser does not hold yet must never be revalidated."""
+    if not session_is_settled():
+        return None
+    try:
+        state = comments.thread_state(ctx.site.slug, ctx.key)
+    except NotFound as exc:
+        if exc.code != "unknown_thread":
+            raise
+        state = None  # the empty page that invites the first comment
+    return page_etag(ctx.site, state, actor, utcnow())
 
 
 @bp.get("/<site_slug>/comments/<int:comment_id>/fragment")
