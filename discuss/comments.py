@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from discuss import moderation, notifications, spam
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
-from discuss.extensions import begin_writes, db
+from discuss.extensions import begin_writes, db, driver_rows
 from discuss.models import Comment, Site, Status, Thread, User, utcnow
 from discuss.permissions import Actor, can, edit_window
 from discuss.rendering import MAX_BODY_LENGTH, render_markdown
@@ -690,9 +690,10 @@ def build_tree(comments: Iterable[Comment], actor: Actor) -> list[Node]:
 
 # Built once: constructing a statement costs more than running it on these hot read paths.
 # The counts query is compiled once per database driver and number of keys (k0…kN-1, at most
-# MAX_COUNT_KEYS in the API) and then run as plain SQL: an expanding IN is rendered again on
-# every call, and even a cached statement costs more to look up than SQLite takes to run it.
-_COUNTS: dict[tuple[str, str, int], tuple[str, tuple[str, ...] | None]] = {}
+# MAX_COUNT_KEYS in the API) and then run as plain SQL (extensions.driver_rows): an expanding
+# IN is rendered again on every call, and even a cached statement costs more to look up and
+# execute through SQLAlchemy than SQLite takes to answer it.
+_COUNTS: dict[tuple, tuple[str, tuple[str, ...], tuple[int, ...] | None]] = {}
 _THREAD_STATE = (
     select(Thread.id, Thread.site_id, Thread.created_at, Thread.version,
            Thread.comment_count, Thread.closed, Thread.title, Thread.url)
@@ -701,22 +702,26 @@ _THREAD_STATE = (
 )
 
 
-def _counts_sql(dialect: Dialect, names: Sequence[str]) -> tuple[str, tuple[str, ...] | None]:
-    """The counts query's SQL for these key parameters, and the order of its parameters when
-    the driver takes them by position (SQLite's ``?``); None when by name (psycopg's)."""
-    cache_key = (dialect.dialect_description, dialect.paramstyle, len(names))
+def _counts_sql(dialect: Dialect,
+                n_keys: int) -> tuple[str, tuple[str, ...], tuple[int, ...] | None]:
+    """The counts query's SQL for ``n_keys`` keys, its parameter names (slug, k0, k1, …) and,
+    when the driver takes parameters by position (SQLite's ``?``), their order as indexes into
+    that tuple; None when by name (psycopg's ``%(k0)s``)."""
+    cache_key = (dialect.name, dialect.driver, dialect.paramstyle, n_keys)
     entry = _COUNTS.get(cache_key)
     if entry is None:
+        names = ("slug", *(f"k{n}" for n in range(n_keys)))
         statement = (
             select(Site.id, Thread.key, Thread.comment_count)
             .select_from(Site)
             .outerjoin(Thread, and_(Thread.site_id == Site.id,
-                                    Thread.key.in_([bindparam(name) for name in names])))
+                                    Thread.key.in_([bindparam(name) for name in names[1:]])))
             .where(Site.slug == bindparam("slug"))
         )
         compiled = statement.compile(dialect=dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        entry = _COUNTS[cache_key] = (compiled.string, order)
+        order = (tuple(names.index(name) for name in compiled.positiontup or ())
+                 if compiled.positional else None)
+        entry = _COUNTS[cache_key] = (compiled.string, names, order)
     return entry
 
 
@@ -727,13 +732,13 @@ def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
     """
     if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
         raise NotFound("No such site.", code="unknown_site")
-    params = {f"k{n}": key for n, key in enumerate(set(keys))}
+    values = (site_slug, *set(keys))
     engine = db.engine
-    sql, order = _counts_sql(engine.dialect, list(params))
-    params["slug"] = site_slug
+    sql, names, order = _counts_sql(engine.dialect, len(values) - 1)
+    params = (dict(zip(names, values, strict=True)) if order is None
+              else tuple(values[i] for i in order))
     with engine.connect() as connection:
-        rows = connection.exec_driver_sql(
-            sql, params if order is None else tuple(params[name] for name in order)).all()
+        rows = driver_rows(connection, sql, params)
     if not rows:
         raise NotFound("No such site.", code="unknown_site")
     counts = dict.fromkeys(keys, 0)

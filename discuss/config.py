@@ -155,9 +155,12 @@ def apply_settings(config: dict, values: dict, instance_path: str) -> None:
         database_url = "sqlite:///" + str(Path(instance_path) / "discuss.sqlite3")
     config["DISCUSS_DATABASE_URL"] = database_url
     config["SQLALCHEMY_DATABASE_URI"] = database_url
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    engine_options: dict[str, Any] = {}
     if database_url.startswith("postgresql"):
+        # A pooled connection to a server can be dropped (a restart): ping it on checkout. A
+        # SQLite file cannot; there the ping was one more transaction on every request.
         engine_options.update(
+            pool_pre_ping=True,
             pool_size=values["DISCUSS_DB_POOL_SIZE"],
             pool_timeout=values["DISCUSS_DB_POOL_TIMEOUT"],
             max_overflow=values["DISCUSS_DB_POOL_SIZE"],

@@ -6,7 +6,7 @@ migrations name every index and constraint the same way on SQLite and PostgreSQL
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 
 from flask_limiter import Limiter
@@ -15,7 +15,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Engine, MetaData, event
+from sqlalchemy import Connection, Engine, MetaData, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -76,13 +76,29 @@ def begin_writes() -> None:
     sqlite_write_intent.set(True)
 
 
-def _driver_begin(connection, statement: str) -> None:
-    """Emit BEGIN on the DBAPI connection itself: through exec_driver_sql it costs as much as
-    the query it guards. Errors still reach the app as SQLAlchemy's (a busy database: 503)."""
+def driver_rows(connection: Connection, statement: str,
+                parameters: Sequence | Mapping = ()) -> list[tuple]:
+    """Run SQL in the driver's own parameter style on ``connection``; the rows it returns.
+
+    For hot, tiny statements: exec_driver_sql builds an execution context and a CursorResult
+    per call, which costs more than SQLite takes to answer an indexed read. This goes through
+    ``Connection._cursor_execute``, the path SQLAlchemy takes for its own side statements, so
+    the statement still fires the before/after_cursor_execute events, is echoed when logging
+    is on, and fails as SQLAlchemy's errors (OperationalError: a 503; a dropped connection is
+    invalidated). Unlike execute() it does not begin a transaction: on a fresh connection a
+    single statement is its own (SQLite runs it alone, psycopg's implicit transaction ends when
+    the pool takes the connection back); after other statements it runs in theirs.
+    """
+    cursor = connection.connection.cursor()
     try:
-        connection.connection.driver_connection.execute(statement).close()
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+        connection._cursor_execute(cursor, statement, parameters)
+        try:
+            return cursor.fetchall() if cursor.description else []
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(statement, parameters, exc,
+                                      connection.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -115,7 +131,7 @@ def configure_sqlite(engine: Engine) -> None:
         # A write request takes the write lock up front: upgrading a read transaction later
         # fails at once with "database is locked" when another writer got there first.
         if not sqlite_write_intent.get():
-            _driver_begin(connection, "BEGIN")
+            driver_rows(connection, "BEGIN")  # costs as much as the query it guards otherwise
             return
         if writer is not None:
             writer.acquire(connection.connection.info)

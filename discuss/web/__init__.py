@@ -6,8 +6,19 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from discuss.web import api, assets, compression, errors, health, pages, requestid, security
+    from discuss.web import (
+        api,
+        assets,
+        compression,
+        errors,
+        health,
+        pages,
+        querystring,
+        requestid,
+        security,
+    )
 
+    app.request_class = querystring.Request
     # after_request hooks run last-registered first: compression must see the final body.
     compression.init_app(app)
     requestid.init_app(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.http import generate_etag
 
 from discuss import comments, votes
 from discuss.errors import InvalidInput, NotFound
@@ -125,9 +126,9 @@ def counts() -> Response:
     # Article lists on any origin read counts (no cookies); the same answer for everyone, so
     # shared caches may keep it briefly and browsers revalidate with the ETag.
     response = jsonify({"counts": comments.count_comments(slug, keys)})
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = "public, max-age=30"
-    response.add_etag(weak=True)
+    response.headers.add("Access-Control-Allow-Origin", "*")
+    response.headers.add("Cache-Control", "public, max-age=30")
+    response.set_etag(generate_etag(response.get_data()), weak=True)
     return response.make_conditional(request)
 
 

@@ -10,16 +10,20 @@ import hashlib
 import hmac
 import re
 import secrets
+from functools import lru_cache
 
 from flask import Flask, Request, Response, current_app, g, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 
 from discuss import accounts
 from discuss.config import cookie_flags
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
 from discuss.models import User
 from discuss.permissions import Actor
+from discuss.web.compression import add_vary
 
 GUEST_COOKIE = "discuss_guest"
 GUEST_HEADER = "X-Discuss-Guest"
@@ -73,41 +77,53 @@ def ensure_guest_key(actor: Actor) -> str:
 
 
 def _check_csrf() -> None:
-    sqlite_write_intent.set(request.method in UNSAFE_METHODS)
-    if request.method not in UNSAFE_METHODS or not current_app.config["WTF_CSRF_ENABLED"]:
+    method = request.method
+    sqlite_write_intent.set(method in UNSAFE_METHODS)
+    if method not in UNSAFE_METHODS or not current_app.config["WTF_CSRF_ENABLED"]:
         return
     if bearer_token() is not None or not request.cookies:
         return
     csrf.protect()
 
 
-def _frame_ancestors() -> str:
-    origins = g.get("frame_ancestors")
-    return " ".join(origins) if origins else "'none'"
+@lru_cache(maxsize=256)
+def _static_headers(gravatar: bool, secure: bool,
+                    ancestors: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """(lower-case name, name, value) of the headers every answer gets unless it set its own.
 
-
-def _security_headers(response: Response) -> Response:
-    img = "'self' data:"
-    if current_app.config["DISCUSS_GRAVATAR"]:
-        img += " https://www.gravatar.com"
+    They depend only on settings and the framing origins, so they are built once per
+    combination instead of once per request."""
+    img = "'self' data:" + (" https://www.gravatar.com" if gravatar else "")
+    frame = " ".join(ancestors) if ancestors else "'none'"
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src {img}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        f"form-action 'self'; frame-ancestors {_frame_ancestors()}"
+        f"form-action 'self'; frame-ancestors {frame}"
     )
-    response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if not g.get("frame_ancestors"):
-        response.headers.setdefault("X-Frame-Options", "DENY")
-    if current_app.config["DISCUSS_SECURE"]:
-        response.headers.setdefault("Strict-Transport-Security",
-                                    "max-age=31536000; includeSubDomains")
+    headers = [("Content-Security-Policy", policy),
+               ("X-Content-Type-Options", "nosniff"),
+               ("Referrer-Policy", "strict-origin-when-cross-origin")]
+    if not ancestors:
+        headers.append(("X-Frame-Options", "DENY"))
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return tuple((name.lower(), name, value) for name, value in headers)
+
+
+def _security_headers(response: Response) -> Response:
+    config = current_app.config
+    ancestors = tuple(g.get("frame_ancestors") or ())
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}
+    for lower, name, value in _static_headers(bool(config["DISCUSS_GRAVATAR"]),
+                                              bool(config["DISCUSS_SECURE"]), ancestors):
+        if lower not in present:
+            headers.add(name, value)
     new_key = g.get("new_guest_key")
     if new_key:
-        response.headers[GUEST_HEADER + "-Key"] = new_key
+        headers[GUEST_HEADER + "-Key"] = new_key
         response.set_cookie(GUEST_COOKIE, new_key, max_age=365 * 86400,
-                            **cookie_flags(current_app.config))
+                            **cookie_flags(config))
     return response
 
 
@@ -152,7 +168,44 @@ def _touch_token(response: Response) -> Response:
     return response
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, minus its fixed cost on requests without a session.
+
+    Flask builds a signing serializer on every request, even one that carries no session
+    cookie (every reader of a thread, every article list asking for counts). This one keeps
+    the serializer for the current keys, and opens and saves an empty, untouched session
+    without it. Cookies, their flags and the ``Vary: Cookie`` header stay exactly Flask's.
+    """
+
+    def __init__(self) -> None:
+        self._serializer: tuple[tuple, URLSafeTimedSerializer | None] = ((), None)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached_keys, serializer = self._serializer
+        if keys != cached_keys:
+            serializer = super().get_signing_serializer(app)
+            self._serializer = (keys, serializer)
+        return serializer
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # No Cookie header at all (most reads): nothing to parse, not even request.cookies.
+        if app.secret_key and not (request.environ.get("HTTP_COOKIE")
+                                   and request.cookies.get(self.get_cookie_name(app))):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified:
+            # Nothing to write or delete; the answer still depends on the cookie if read.
+            if session.accessed:
+                add_vary(response, "Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
     app.after_request(_touch_token)
