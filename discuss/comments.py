@@ -345,6 +345,10 @@ _COMMENTS = Comment.__table__
 _INSERT_COMMENT = _COMMENTS.insert()
 _SET_ROOT = (_COMMENTS.update().where(_COMMENTS.c.id == bindparam("comment_id"))
              .values(root_id=_COMMENTS.c.id))
+# SQLite gives a new row the largest id + 1 (comments.id is the rowid, without AUTOINCREMENT), so
+# a top-level comment goes in as its own root in one statement; PostgreSQL takes _SET_ROOT.
+_NEXT_ID = select(func.coalesce(func.max(_COMMENTS.c.id), 0) + 1).scalar_subquery()
+_INSERT_ROOT_SQLITE = _COMMENTS.insert().values(id=_NEXT_ID, root_id=_NEXT_ID)
 
 
 def _insert_comment(thread: Thread, parent: Comment | None, body: Body | str, *,
@@ -377,10 +381,15 @@ def _insert_comment(thread: Thread, parent: Comment | None, body: Body | str, *,
     }
     db.session.flush()  # anything pending (a new thread, a user) is in the database first
     connection = db.session.connection()
-    comment_id = connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
-    if parent is None:
-        connection.execute(_SET_ROOT, {"comment_id": comment_id})
-        values["root_id"] = comment_id
+    if parent is None and connection.dialect.name == "sqlite":
+        del values["root_id"]
+        comment_id = values["root_id"] = (
+            connection.execute(_INSERT_ROOT_SQLITE, values).inserted_primary_key[0])
+    else:
+        comment_id = connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
+        if parent is None:
+            connection.execute(_SET_ROOT, {"comment_id": comment_id})
+            values["root_id"] = comment_id
     comment = Comment(id=comment_id, **values)
     comment.author = user
     make_transient_to_detached(comment)

@@ -6,8 +6,9 @@ migrations name every index and constraint the same way on SQLite and PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
+from weakref import WeakKeyDictionary
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -43,12 +44,16 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 # Set by the web edge for each request: True when it is a write (POST, PATCH, DELETE…).
 sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
+# How each SQLite engine begins a write transaction on a connection (configure_sqlite).
+_WRITE_BEGINNERS: WeakKeyDictionary[Engine, Callable[[Connection], None]] = WeakKeyDictionary()
 
 
 @event.listens_for(db.session, "after_commit")
 def _reads_after_commit_take_no_write_lock(session) -> None:
     # Presenting what was just written (the 201 body) only reads: don't queue for the lock again.
-    sqlite_write_intent.set(False)
+    # A SAVEPOINT released (a nested "commit") ends no transaction: the writes go on.
+    if not session.in_nested_transaction():
+        sqlite_write_intent.set(False)
 
 
 def reads_first() -> None:
@@ -58,21 +63,23 @@ def reads_first() -> None:
 
 
 def begin_writes() -> None:
-    """The reads are done, the writes come next. On SQLite the read-only transaction ends
-    (everything it loaded stays loaded) and the next statement begins a write transaction,
-    which queues for the lock: the lock is held for the writes alone, not for the checks.
-    What the checks read may change in between; that is as if the post had come a moment
-    earlier or later. Elsewhere nothing changes: the same transaction goes on."""
+    """The reads are done, the writes come next. On SQLite the read-only transaction ends and
+    a write transaction begins on the same connection, queueing for the lock: the lock is held
+    for the writes alone, not for the checks. Everything the session loaded stays loaded and
+    the session's own transaction goes on (its COMMIT or ROLLBACK ends the write). What the
+    checks read may change in between; that is as if the post had come a moment earlier or
+    later. Elsewhere nothing changes: the same transaction goes on."""
     if sqlite_write_intent.get():
         return
     session = db.session()
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
-        keep = session.expire_on_commit
-        session.expire_on_commit = False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = keep
+    if session.in_transaction():
+        connection = session.connection()
+        begin_write = _WRITE_BEGINNERS.get(connection.engine)
+        if begin_write is not None:
+            # Ended and begun on the driver's connection: a session COMMIT and a new session
+            # transaction would cost more than the INSERT they make room for.
+            driver_rows(connection, "COMMIT")
+            begin_write(connection)
     sqlite_write_intent.set(True)
 
 
@@ -126,17 +133,22 @@ def configure_sqlite(engine: Engine) -> None:
     on_disk = engine.url.database not in (None, "", ":memory:")
     writer = writelock.install(engine, timeout=10.0) if on_disk else None
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
-        # A write request takes the write lock up front: upgrading a read transaction later
-        # fails at once with "database is locked" when another writer got there first.
-        if not sqlite_write_intent.get():
-            driver_rows(connection, "BEGIN")  # costs as much as the query it guards otherwise
-            return
+    def begin_write(connection: Connection) -> None:
+        # A write takes the write lock up front: upgrading a read transaction later fails at
+        # once with "database is locked" when another writer got there first.
         if writer is not None:
             writer.acquire(connection.connection.info)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            driver_rows(connection, "BEGIN IMMEDIATE")
         except BaseException:
             writelock.WriterLock.release(connection.connection.info)
             raise
+
+    _WRITE_BEGINNERS[engine] = begin_write
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        if sqlite_write_intent.get():
+            begin_write(connection)
+        else:
+            driver_rows(connection, "BEGIN")  # costs as much as the query it guards otherwise

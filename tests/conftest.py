@@ -131,7 +131,8 @@ def count_queries(app: Flask):
         counter = QueryCounter()
 
         def before(conn, cursor, statement, parameters, context, executemany) -> None:
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN")):
+            if not statement.lstrip().upper().startswith(
+                    ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT", "ROLLBACK")):
                 counter.statements.append(statement)
 
         engine = db.engine
