@@ -85,3 +85,22 @@ def test_a_forged_session_cookie_signs_no_one_in(client, site):
     response = client.get("/api/v1/me")
     assert response.status_code == 200
     assert response.get_json() is None
+
+
+def test_who_posts_is_read_from_cookies_and_tokens_and_the_answer_varies_on_them(app, site):
+    make_thread(site, "article")
+    user = make_user("reader")
+    db.session.commit()
+    payload = {"site": "demo", "key": "article", "body": "Who am I?", "name": "Guest"}
+
+    bare = app.test_client(use_cookies=False)
+    as_guest = bare.post("/api/v1/comments", json=payload)
+    assert as_guest.status_code == 201
+    assert as_guest.get_json()["author"]["username"] is None
+    assert "Cookie" in as_guest.headers.get("Vary", "")
+
+    token = api_login(app.test_client(), user.username)
+    signed_in = bare.post("/api/v1/comments", json={**payload, "body": "Now I know."},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert signed_in.status_code == 201
+    assert signed_in.get_json()["author"]["username"] == "reader"

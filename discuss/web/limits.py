@@ -11,7 +11,8 @@ or Redis when DISCUSS_REDIS_URL is set, so that several processes share them. A 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from flask import current_app, request
 
@@ -44,10 +45,19 @@ def _limited(setting: str, scope: str) -> Callable[[F], F]:
         return current_app.config[setting]
 
     def decorate(view: F) -> F:
-        view = limiter.shared_limit(limit_value, scope=f"{scope}:account", key_func=account_key,
-                                    exempt_when=_no_account_or_disabled)(view)
-        return limiter.shared_limit(limit_value, scope=f"{scope}:ip", key_func=ip_key,
-                                    exempt_when=_disabled)(view)
+        limited = limiter.shared_limit(limit_value, scope=f"{scope}:account",
+                                       key_func=account_key,
+                                       exempt_when=_no_account_or_disabled)(view)
+        limited = limiter.shared_limit(limit_value, scope=f"{scope}:ip", key_func=ip_key,
+                                       exempt_when=_disabled)(limited)
+
+        @wraps(view)
+        def route(*args: Any, **kwargs: Any) -> Any:
+            # Switched off, the limits cost nothing: Flask-Limiter would still look up and
+            # filter them on every request before asking exempt_when.
+            return (view if _disabled() else limited)(*args, **kwargs)
+
+        return cast(F, route)
 
     return decorate
 

@@ -52,11 +52,21 @@ def _guest_key_from_request() -> str:
     return key if GUEST_KEY_RE.match(key) else ""
 
 
+def _signed_in_user() -> User | None:
+    environ = request.environ
+    if "HTTP_COOKIE" not in environ and "HTTP_AUTHORIZATION" not in environ:
+        # No session, remember or guest cookie and no bearer token: no one is signed in, and
+        # Flask-Login (session protection hashes the IP and user agent) has nothing to find.
+        session.get("_user_id")  # marks the session read: the answer varies on Cookie
+        return None
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 def current_actor() -> Actor:
     """The Actor of this request, built once."""
     actor = g.get("actor")
     if actor is None:
-        user = current_user._get_current_object() if current_user.is_authenticated else None
+        user = _signed_in_user()
         actor = Actor(
             user=user,
             guest_key=_guest_key_from_request() if user is None else "",
