@@ -114,6 +114,11 @@ def isso_server(gunicorn: Path) -> Server:
         "[guard]\nenabled = false\n"
         f"[server]\nlisten = http://127.0.0.1:{port}/\n"
     )
+    # Isso builds its database when a process first loads it: two workers doing that at once
+    # on a new file can collide (UNIQUE constraint failed: preferences.key), so build it first.
+    subprocess.run([str(gunicorn.parent / "python"), "-c", "import isso.run"],
+                   env={**os.environ, "ISSO_SETTINGS": str(config)}, cwd=WORK,
+                   capture_output=True, check=True, timeout=120)
     return Server("isso", gunicorn_argv(gunicorn, "isso.run:application", port),
                   {"ISSO_SETTINGS": str(config)}, port, WORK / "isso-gunicorn.log", WORK,
                   ready_path="/config")

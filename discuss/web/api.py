@@ -12,6 +12,7 @@ from discuss.errors import InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, reads_first
 from discuss.openapi import openapi_document
 from discuss.web.antispam import checked_form
+from discuss.web.assets import conditional
 from discuss.web.caching import json_for_viewer, not_modified, thread_etag
 from discuss.web.limits import limit_posting
 from discuss.web.present import comment_json, iter_nodes, page_json
@@ -129,7 +130,7 @@ def counts() -> Response:
     response.headers.add("Access-Control-Allow-Origin", "*")
     response.headers.add("Cache-Control", "public, max-age=30")
     response.set_etag(generate_etag(response.get_data()), weak=True)
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 @bp.get("/openapi.json")

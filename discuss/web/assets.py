@@ -25,7 +25,7 @@ import rjsmin
 from flask import Flask, Response, current_app, request, url_for
 from werkzeug.security import safe_join
 
-from discuss.web.compression import accepts_gzip
+from discuss.web.compression import accepts_gzip, add_vary
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIMETYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -89,11 +89,26 @@ def asset_response(name: str) -> Response:
     response = Response(asset.gzipped if compressed else asset.body, mimetype=asset.mimetype)
     if compressed:
         response.headers["Content-Encoding"] = "gzip"
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     # One weak tag for both codings of the same bytes (RFC 9110 §8.8.1).
     response.set_etag(asset.digest, weak=True)
     response.headers["Cache-Control"] = "no-cache"
-    return response.make_conditional(request)
+    return conditional(response)
+
+
+# What makes a GET conditional (Range is not offered: no Accept-Ranges).
+_CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
+               "HTTP_IF_UNMODIFIED_SINCE")
+
+
+def conditional(response: Response) -> Response:
+    """``response.make_conditional(request)`` (304, 412) for a request that sends a condition.
+    Others are answered as they are: werkzeug would parse the absent headers and add a Date
+    header, which the WSGI server writes anyway."""
+    environ = request.environ
+    if any(name in environ for name in _CONDITIONS):
+        return response.make_conditional(request)
+    return response
 
 
 def _is_built(filename: str) -> bool:

@@ -32,7 +32,7 @@ from discuss.comments import ThreadState
 from discuss.models import Site, Thread
 from discuss.permissions import Actor
 from discuss.web.assets import content_hash
-from discuss.web.compression import LEVEL, MIN_SIZE, accepts_gzip
+from discuss.web.compression import LEVEL, MIN_SIZE, accepts_gzip, add_vary
 
 # Bump when the JSON shape of a thread changes, so old tags stop matching (the HTML page's tag
 # holds a digest of the code and templates too, see release_digest).
@@ -66,7 +66,7 @@ def cache_headers(response: Response, etag: str, actor: Actor, *,
     scope = "public" if viewer_key(actor) == "anyone" and not private else "private"
     response.headers["Cache-Control"] = f"{scope}, no-cache"
     for header in VARY:
-        response.vary.add(header)
+        add_vary(response, header)
     return response
 
 
@@ -135,7 +135,7 @@ def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Res
         if shared:
             cache.put(cache_key, body)
     response = Response(body, mimetype="application/json")
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
     return cache_headers(response, etag, actor)

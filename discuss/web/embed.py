@@ -34,6 +34,7 @@ from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
 from discuss.web.antispam import checked_form
 from discuss.web.caching import cache_headers, not_modified, page_etag, session_is_settled
+from discuss.web.compression import add_vary
 from discuss.web.errors import error_response
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
@@ -233,7 +234,7 @@ def thread_page(site_slug: str) -> Response:
     if etag is not None:
         unchanged = not_modified(etag, actor, private=True)
         if unchanged is not None:
-            unchanged.vary.add("Accept-Encoding")  # as the 200 it stands for
+            add_vary(unchanged, "Accept-Encoding")  # as the 200 it stands for
             return unchanged
     response = render_thread(
         ctx, reply_id=_int_arg("reply"), edit_id=_int_arg("edit"),
