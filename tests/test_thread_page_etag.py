@@ -83,6 +83,17 @@ def test_a_first_visit_sets_the_session_cookie_and_is_never_tagged_or_304(client
     assert response.headers["Cache-Control"] == "private, no-store"
 
 
+def test_a_second_visit_is_tagged_and_a_third_is_a_304(client, site):
+    post(make_thread(site), "Hello there")
+    db.session.commit()
+    assert "ETag" not in client.get(PAGE).headers  # the first visit stores the session
+
+    second = client.get(PAGE)
+    assert "Set-Cookie" not in second.headers
+    assert second.headers["ETag"].startswith('W/"')
+    assert again(client, second).status_code == 304
+
+
 def test_a_thread_that_does_not_exist_yet_is_tagged_until_its_first_comment(client, site):
     first = returning(client)
     assert "No comments yet" in html_of(first)

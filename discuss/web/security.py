@@ -206,6 +206,13 @@ class CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if session and session.modified and "_user_id" not in session \
+                and "_fresh" not in session:
+            # Flask-Login's "basic" protection marks a session that holds no sign-in "not
+            # fresh" on its next request, which writes the cookie again (and so the thread
+            # page of a returning reader could not be tagged before their third visit). No
+            # one is signed in to be fresh: say so when the session is first written.
+            session["_fresh"] = False
         if not session and not session.modified:
             # Nothing to write or delete; the answer still depends on the cookie if read.
             if session.accessed:
