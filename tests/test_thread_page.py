@@ -195,6 +195,29 @@ def test_guest_replies_through_the_reply_link_without_javascript(client, site):
     assert reply.body == "Answer."
 
 
+def test_the_reply_and_report_links_keep_an_odd_article_and_the_display(client, site):
+    article = {"key": "2016/a b+c&d=é?", "url": "https://news.example.com/a?x=1&y=2",
+               "title": "Ça & \"this\" + that", "sort": "newest", "theme": "dark"}
+    parent = post(make_thread(site, article["key"]), "Question?", name="Alice")
+    db.session.commit()
+    page = html_of(client.get("/embed/demo?" + urlencode(article)))
+
+    links = {}
+    for action in ("reply", "report"):
+        match = re.search(rf'href="([^"]*(?:\?|&amp;){action}={parent.id})#', page)
+        assert match, action
+        links[action] = match.group(1).replace("&amp;", "&")
+    reply_page = html_of(client.get(links["reply"]))
+    assert f'<input type="hidden" name="parent_id" value="{parent.id}">' in reply_page
+    report_page = html_of(client.get(links["report"]))
+    assert "Why should a moderator look at this comment?" in report_page
+    for shown in (reply_page, report_page):
+        assert "Question?" in shown
+        assert 'data-sort="newest"' in shown
+        assert '<input type="hidden" name="title" value="Ça &amp; &#34;this&#34; + that">' \
+            in shown
+
+
 def test_pending_comment_shows_to_its_author_only(client, app, site):
     site.moderation = ModerationPolicy.PRE
     db.session.commit()

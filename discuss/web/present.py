@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,7 +34,12 @@ def avatar_url(comment: Comment | None = None, user: User | None = None) -> str:
     if user is not None and current_app.config["DISCUSS_GRAVATAR"]:
         digest = hashlib.md5(user.email_key.encode(), usedforsecurity=False).hexdigest()
         return f"https://www.gravatar.com/avatar/{digest}?s=80&d=identicon"
-    return url_for("pages.avatar", seed=avatar_seed(comment, user), _external=False)
+    # A thread page shows dozens of these: build the route once per request, then fill it in.
+    around = g.get("avatar_url_parts")
+    if around is None:
+        prefix, _, suffix = url_for("pages.avatar", seed="0", _external=False).rpartition("0")
+        around = g.avatar_url_parts = (prefix, suffix)
+    return around[0] + avatar_seed(comment, user) + around[1]
 
 
 def iso(value) -> str | None:

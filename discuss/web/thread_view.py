@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app, url_for
 
@@ -16,6 +17,8 @@ from discuss.comments import Node
 from discuss.models import Comment, Site, Status, utcnow
 from discuss.permissions import Actor, can
 
+# Characters left as they are in a query string, as werkzeug's url_for leaves them.
+_QUERY_SAFE = "!$'()*,/:;?@"
 # Replies indent up to this depth; deeper ones keep their place and say whom they answer.
 MAX_INDENT = 4
 
@@ -31,6 +34,8 @@ class Context:
     sort: str = "oldest"
     theme: str = "auto"
     lang: str = ""
+    # The page's own URL once built (page_url), for the request that renders it.
+    _urls: dict[None, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def params(self) -> dict[str, str]:
         values = {"key": self.key, "url": self.url, "title": self.title}
@@ -44,8 +49,21 @@ class Context:
 
     def page_url(self, **extra: Any) -> str:
         """This thread page, with extra query parameters (reply, edit, cursor, sort…)."""
-        values: dict[str, Any] = self.params()
-        values.update(extra)
+        params = self.params()
+        if extra.keys().isdisjoint(params):
+            # A page links to itself a few times per comment (reply, report…): build the URL
+            # once and append the comment's own parameters, in the order url_for would.
+            base = self._urls.get(None)
+            if base is None:
+                base = self._urls[None] = self._build(params)
+            added = {k: v for k, v in extra.items() if v not in (None, "")}
+            if not added:
+                return base
+            return base + ("&" if "?" in base else "?") + urlencode(added, safe=_QUERY_SAFE)
+        params.update(extra)
+        return self._build(params)
+
+    def _build(self, values: dict[str, Any]) -> str:
         return url_for("embed.thread_page", site_slug=self.site.slug,
                        **{k: v for k, v in values.items() if v not in (None, "")})
 
