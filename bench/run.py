@@ -212,6 +212,9 @@ def run_discuss_scenarios(server: Server, results: dict) -> None:
         for key in ("t0", "t100", "t1000"):
             results[f"html-{key}"] = measure(server, load.get_script(
                 [f"/embed/{SITE}?" + urllib.parse.urlencode({"key": key})]))
+        # A guest with a key gets a list built for them (their own held comments would show).
+        results["html-t100-guest"] = measure(server, load.get_script(
+            [f"/embed/{SITE}?key=t100"], {"X-Discuss-Guest": "b" * 40}))
     else:
         results["html-note"] = f"/embed/{SITE}?key=… answered {status}: thread page not built"
     results["counts"] = measure(server, load.get_script([counts_path_discuss()]))
@@ -474,6 +477,8 @@ def render(hello: load.Result, ours: dict, isso: dict, million: dict, notes: lis
         row("thread page HTML (/embed), 0 comments", "html-t0", None)
         row("thread page HTML (/embed), 100 comments", "html-t100", None)
         row("thread page HTML (/embed), 1,000 comments", "html-t1000", None)
+        row("thread page HTML (/embed), 100, as a guest with a key (built per request)",
+            "html-t100-guest", None)
     row("post a comment (spam rules on, rate limits off)", "post", "post")
     row("counts for 20 keys", "counts", "counts")
     lines.append("")

@@ -440,7 +440,7 @@ def test_nothing_a_reader_typed_runs_on_the_page(client, site):
                for s in scripts)
 
 
-def _thread_of(site: Site, n: int) -> None:
+def _thread_of(site: Site, n: int) -> Thread:
     thread = make_thread(site)
     user = accounts.create_user(f"user{n}", f"user{n}@example.com", "tangerine-violin-88-orbit")
     roots: list[Comment] = []
@@ -451,27 +451,60 @@ def _thread_of(site: Site, n: int) -> None:
         if parent is None:
             roots.append(comment)
     db.session.commit()
+    return thread
+
+
+# A guest with a key gets a page built for them (their own held comments would show).
+AS_GUEST = {"X-Discuss-Guest": "k" * 40}
 
 
 @pytest.mark.parametrize("app_settings", [{"DISCUSS_PAGE_SIZE": 500}])
 def test_page_query_count_does_not_grow_with_the_thread(app, site, count_queries):
     _thread_of(site, 5)
     small_client = app.test_client()
-    small_client.get(PAGE)
+    small_client.get(PAGE, headers=AS_GUEST)
     with count_queries() as small:
-        assert small_client.get(PAGE).status_code == 200
+        assert small_client.get(PAGE, headers=AS_GUEST).status_code == 200
 
     db.session.execute(Comment.__table__.delete())
     db.session.execute(Thread.__table__.delete())
     db.session.commit()
     _thread_of(site, 200)
     big_client = app.test_client()
-    big_client.get(PAGE)
+    big_client.get(PAGE, headers=AS_GUEST)
     with count_queries() as big:
-        page = html_of(big_client.get(PAGE))
+        page = html_of(big_client.get(PAGE, headers=AS_GUEST))
     assert "Comment 199" in page
     assert small.count >= 4  # site, thread, roots, subtrees
     assert big.count == small.count
+
+
+@pytest.mark.parametrize("app_settings", [{"DISCUSS_PAGE_SIZE": 500}])
+def test_readers_without_a_key_share_the_list_until_the_thread_changes(
+        app, site, count_queries):
+    thread = _thread_of(site, 200)
+    first = html_of(app.test_client().get(PAGE))
+    with count_queries() as second_reader:
+        second = html_of(app.test_client().get(PAGE))
+    assert "Comment 199" in second
+    assert not any("FROM comments" in sql for sql in second_reader.statements)
+    assert second_reader.count <= 2  # the site and the thread row
+    # The same comments, each page with its own reader's CSRF token.
+    assert _list_of(second) == _list_of(first)
+    assert csrf_of(second) != csrf_of(first)
+
+    post(thread, "A new comment after the list was kept")
+    db.session.commit()
+    assert "A new comment after the list was kept" in html_of(app.test_client().get(PAGE))
+    newest = html_of(app.test_client().get(PAGE + "&sort=newest"))
+    assert newest.index("A new comment after") < newest.index("Comment 199")
+
+    as_guest = html_of(app.test_client().get(PAGE, headers=AS_GUEST))
+    assert "A new comment after the list was kept" in as_guest
+
+
+def _list_of(page: str) -> str:
+    return page[page.index('<ol id="discuss-comments"'):page.index("</main>")]
 
 
 # ---------------------------------------------------------------- spam fields of the form

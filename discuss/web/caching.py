@@ -106,7 +106,7 @@ class BodyCache:
                 self.size -= len(dropped)
 
 
-def _bodies() -> BodyCache:
+def bodies() -> BodyCache:
     """This app's cache (one per app, so apps sharing a process never share bodies)."""
     cache = current_app.extensions.get("discuss.bodies")
     if cache is None:
@@ -121,7 +121,7 @@ def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Res
     compressed once per change rather than once per reader.
     """
     shared = viewer_key(actor) == "anyone"
-    cache = _bodies()
+    cache = bodies()
     gzipped = accepts_gzip()
     cache_key = etag + (".gz" if gzipped else "")
     body = cache.get(cache_key) if shared else None
@@ -187,28 +187,41 @@ def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def page_etag(site: Site, state: ThreadState | None, actor: Actor, now: datetime) -> str:
-    """The tag of the thread page as this request renders it (``state`` None: no thread yet).
-
-    It holds everything the HTML is built from that may change between two requests: the
-    release and the assets' hashes, the minute, the site's settings, the thread row, the
-    viewer (and the signed-in user's name and role), the session's contents (the CSRF token,
-    the guest's remembered name and email), the Authorization header and the whole query
-    string (article, sort, cursor, theme, lang, reply/edit/report targets, ``posted``…).
-    The session is digested by its contents, not its cookie: a "remember me" cookie is
-    signed again on every answer while holding the same session."""
-    user = actor.user
-    parts = [
+def _page_parts(site: Site, state: Thread | ThreadState | None, now: datetime) -> list:
+    """What the thread page is built from whoever reads it: the release and the assets'
+    hashes, the minute, the site's settings, the thread row, the whole query string (article,
+    sort, cursor, theme, lang, reply/edit/report targets, ``posted``…) and the page settings."""
+    return [
         FORMAT, release_digest(), [content_hash(name) for name in PAGE_ASSETS],
         minute_of(now),
         [getattr(site, key) for key in _SITE_COLUMNS],
         None if state is None else [state.id, state.created_at, state.version,
                                     state.comment_count, state.closed, state.title, state.url],
+        sorted(request.args.items(multi=True)),
+        [current_app.config[name] for name in PAGE_SETTINGS],
+    ]
+
+
+def page_etag(site: Site, state: ThreadState | None, actor: Actor, now: datetime) -> str:
+    """The tag of the thread page as this request renders it (``state`` None: no thread yet).
+
+    It holds everything the HTML is built from that may change between two requests: what
+    ``_page_parts`` names, the viewer (and the signed-in user's name and role), the session's
+    contents (the CSRF token, the guest's remembered name and email) and the Authorization
+    header. The session is digested by its contents, not its cookie: a "remember me" cookie is
+    signed again on every answer while holding the same session."""
+    user = actor.user
+    parts = [
+        *_page_parts(site, state, now),
         viewer_key(actor),
         None if user is None else [user.name, user.email_key, actor.moderates(site)],
         _digest(dict(session)),
         _digest(request.headers.get("Authorization", "")),
-        sorted(request.args.items(multi=True)),
-        [current_app.config[name] for name in PAGE_SETTINGS],
     ]
     return _digest(parts)[:24]
+
+
+def shared_list_key(site: Site, thread: Thread, now: datetime) -> str:
+    """The key of the thread page's comment list as every reader without an account or guest
+    key sees it, built in this minute: the page's own parts without the viewer or session."""
+    return "list:" + _digest(["list", *_page_parts(site, thread, now)])

@@ -24,6 +24,7 @@ from flask import (
     request,
     session,
 )
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import joinedload
 
 from discuss import comments, reports, votes
@@ -33,7 +34,15 @@ from discuss.extensions import db
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
 from discuss.web.antispam import checked_form
-from discuss.web.caching import cache_headers, not_modified, page_etag, session_is_settled
+from discuss.web.caching import (
+    bodies,
+    cache_headers,
+    not_modified,
+    page_etag,
+    session_is_settled,
+    shared_list_key,
+    viewer_key,
+)
 from discuss.web.compression import add_vary
 from discuss.web.errors import error_response
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
@@ -164,18 +173,24 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
     """The thread page (or its empty state when the thread does not exist yet)."""
     thread = comments.find_thread(ctx.site, ctx.key)
     actor = current_actor()
+    closed = thread is not None and thread.closed
+    view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id,
+                 reported_id=reported_id)
+    # Readers without an account or guest key, on the plain page, all see the same list.
+    shared = (thread is not None and viewer_key(actor) == "anyone" and error is None
+              and not any((reply_id, edit_id, report_id, posted_id, reported_id)))
+    list_key = shared_list_key(ctx.site, thread, view.now) if shared else None
+    cached = bodies().get(list_key) if list_key else None
+
     nodes: list[Node] = []
     next_cursor = None
-    if thread is not None:
+    if thread is not None and cached is None:
         page = comments.load_thread_page(
             thread, actor, sort=ctx.sort, cursor=cursor,
             page_size=current_app.config["DISCUSS_PAGE_SIZE"],
             secret=current_app.config["SECRET_KEY"],
         )
         nodes, next_cursor = page.nodes, page.next_cursor
-    closed = thread is not None and thread.closed
-    view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id,
-                 reported_id=reported_id)
     shown = {n.comment.id: n for n in iter_nodes(nodes) if not n.placeholder}
 
     if error is not None and not _form_is_shown(error, view, shown):
@@ -187,12 +202,20 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
         posted = _own_node(ctx.site, posted_id, actor)
     view.my_votes = votes.my_votes(actor.user, [*shown, *([posted.comment.id] if posted else [])])
 
+    if cached is not None:
+        list_html = cached.decode()
+    else:
+        list_html = render_template("embed/_list.html", ctx=ctx, view=view, nodes=nodes,
+                                    next_cursor=next_cursor, cursor=cursor)
+        # Kept only if it holds nothing of this reader's (their CSRF token would be a sign).
+        if list_key and generate_csrf() not in list_html:
+            bodies().put(list_key, list_html.encode())
+
     html = render_template(
-        "embed/thread.html", ctx=ctx, view=view, thread=thread, nodes=nodes,
-        next_cursor=next_cursor, posted=posted, theme=ctx.theme, lang="en",
+        "embed/thread.html", ctx=ctx, view=view, thread=thread, list_html=list_html,
+        posted=posted, theme=ctx.theme, lang="en",
         title=(thread.title if thread is not None and thread.title else ctx.title),
         comment_count=thread.comment_count if thread is not None else 0,
-        cursor=cursor,
     )
     return _no_store(Response(html, status=status, mimetype="text/html"))
 
