@@ -24,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from discuss import mail
-from discuss.comments import normalize_email
+from discuss.comments import author_changed, normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
 from discuss.models import AuthToken, Site, SiteModerator, TokenKind, UsedToken, User, utcnow
@@ -222,7 +222,10 @@ def register(username: object, email: object, password: object, *, secret: str,
 
 
 def update_profile(user: User, *, display_name: object) -> User:
-    user.display_name = check_display_name(display_name)
+    name = check_display_name(display_name)
+    if name != user.display_name:
+        user.display_name = name
+        author_changed(user)
     db.session.flush()
     return user
 
@@ -449,6 +452,7 @@ def confirm_email_change(token: object, *, secret: str, now: datetime | None = N
     if other is not None and other.id != user.id:
         raise Conflict("Another account uses that address now.", {"email": "taken"})
     user.email, user.email_key, user.email_verified_at = email, email_key, now
+    author_changed(user)  # a Gravatar follows the address
     db.session.flush()
     return user
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Dialect, and_, bindparam, false, func, or_, select
+from sqlalchemy import Dialect, and_, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -404,6 +404,15 @@ _THREADS = Thread.__table__
 _COUNT_IN_THREAD = (_THREADS.update().where(_THREADS.c.id == bindparam("thread_id"))
                     .values(comment_count=_THREADS.c.comment_count + bindparam("delta"),
                             version=_THREADS.c.version + 1))
+
+
+def author_changed(user: User) -> None:
+    """The author's name or avatar changed: every thread they wrote in shows it, so each gets a
+    new version (its ETag and the cached bodies and lists keyed by it change too)."""
+    wrote_in = select(Comment.thread_id).where(Comment.user_id == user.id).distinct()
+    db.session.execute(update(Thread).where(Thread.id.in_(wrote_in))
+                       .values(version=Thread.version + 1)
+                       .execution_options(synchronize_session=False))
 
 
 def _count_in_thread(thread: Thread, delta: int) -> None:

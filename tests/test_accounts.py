@@ -388,6 +388,27 @@ def test_display_name_and_username_show_on_comments(client, site):
     assert author["avatar_url"].startswith("/avatars/")
 
 
+def test_a_new_display_name_shows_at_once_where_readers_share_cached_answers(app, client,
+                                                                          site):
+    make_user()
+    html_login(client)
+    token = api_login(client)
+    client.post("/api/v1/comments", headers=bearer(token), json={
+        "site": "demo", "key": "a1", "url": "https://news.example.com/a1", "body": "Hi"})
+    reader = app.test_client()
+    thread_json, page = "/api/v1/threads?site=demo&key=a1", "/embed/demo?key=a1"
+    for _ in range(2):  # built once, then served from each cache
+        assert reader.get(thread_json).get_json()["comments"][0]["author"]["name"] == "reader"
+        assert ">reader</strong>" in reader.get(page).get_data(as_text=True)
+
+    client.post("/auth/account/profile", data={
+        "display_name": "Jessica Jones", "csrf_token": form_csrf(client, "/auth/account")})
+
+    assert reader.get(thread_json).get_json()["comments"][0]["author"]["name"] == \
+        "Jessica Jones"
+    assert ">Jessica Jones</strong>" in reader.get(page).get_data(as_text=True)
+
+
 def test_api_tokens_are_listed_used_and_revoked_by_their_owner_only(client):
     make_user()
     make_user("other")
