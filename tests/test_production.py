@@ -159,6 +159,27 @@ def test_comment_posted_on_one_instance_is_visible_on_the_other_at_once(pair):
     assert [c["id"] for c in thread["comments"]] == [posted["id"]]
 
 
+def page_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=15) as response:
+        return response.read().decode()
+
+
+def test_what_one_instance_keeps_for_readers_never_hides_a_comment_posted_on_the_other(pair):
+    first, second = pair
+    assert call("POST", first.url("/api/v1/comments"), comment("kept", "First"))[0] == 201
+    thread_url, page_url = "/api/v1/threads?site=demo&key=kept", "/embed/demo?key=kept"
+    for _ in range(2):  # the second instance builds the JSON and the page list, then keeps them
+        assert [c["html"] for c in call("GET", second.url(thread_url))[1]["comments"]] == \
+            ["<p>First</p>"]
+        assert "<p>First</p>" in page_text(second.url(page_url))
+
+    assert call("POST", first.url("/api/v1/comments"), comment("kept", "Second"))[0] == 201
+
+    comments = call("GET", second.url(thread_url))[1]["comments"]
+    assert [c["html"] for c in comments] == ["<p>First</p>", "<p>Second</p>"]
+    assert "<p>Second</p>" in page_text(second.url(page_url))
+
+
 def require_post_limits(instance: Instance) -> None:
     """Rate limits guard POST /api/v1/comments (they answer with X-RateLimit-* headers)."""
     probe = comment("probe", f"Probe {time.monotonic()}")
