@@ -13,6 +13,8 @@ when the request began, in whichever process and for whichever writer.
 The HTML thread page (``/embed/<site>``) is tagged the same way, from more: it is rendered for
 one session (its CSRF token, a guest's remembered name) and one minute (relative times, edit
 windows), so ``page_etag`` adds those, the site's settings, the query string and the release.
+The page's comment list, as every reader without an account or guest key sees it, is kept in
+the same cache under ``shared_list_key``: those parts without the viewer and the session.
 """
 
 from __future__ import annotations
