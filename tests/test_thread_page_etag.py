@@ -32,6 +32,14 @@ def site(app) -> Site:
     return site
 
 
+@pytest.fixture(autouse=True)
+def one_minute(monkeypatch) -> None:
+    """Pages are tagged per minute: each test stays in the minute it began in (a test that
+    needs another minute sets its own clock), so none fails for crossing a minute."""
+    now = utcnow()
+    monkeypatch.setattr(embed, "utcnow", lambda: now)
+
+
 def html_of(response) -> str:
     return response.get_data(as_text=True)
 
