@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from discuss import votes
 from discuss.accounts import verify_password
-from discuss.comments import set_body
+from discuss.comments import author_changed, set_body
 from discuss.errors import Forbidden
 from discuss.extensions import db
 from discuss.models import (
@@ -82,12 +82,11 @@ def delete_account(user: User, password: object, *, now: datetime | None = None)
     """Delete the account after checking its password; its comments stay as "deleted user"."""
     if not verify_password(user, password):
         raise Forbidden("The password is wrong.", {"password": "wrong"}, code="wrong_password")
+    author_changed(user)  # every thread they wrote in shows "deleted user" from now on
     rows = db.session.execute(
         select(Comment, Site.deleted_user_text).join(Site, Site.id == Comment.site_id)
         .where(Comment.user_id == user.id))
-    thread_ids = set()
     for comment, text_policy in rows:
-        thread_ids.add(comment.thread_id)
         comment.user_id = None
         comment.guest_name = DELETED_NAME
         comment.guest_email = comment.guest_email_key = ""
@@ -96,10 +95,6 @@ def delete_account(user: User, password: object, *, now: datetime | None = None)
         comment.notify = False
         if text_policy == DeletedUserText.REMOVE:
             set_body(comment, REMOVED_TEXT)
-    if thread_ids:
-        db.session.execute(update(Thread).where(Thread.id.in_(thread_ids))
-                           .values(version=Thread.version + 1)
-                           .execution_options(synchronize_session=False))
     votes.remove_votes_of(user)
     reports = list(db.session.scalars(select(Report).where(Report.user_id == user.id)))
     for report in reports:

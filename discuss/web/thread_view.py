@@ -35,7 +35,7 @@ class Context:
     theme: str = "auto"
     lang: str = ""
     # The page's own URL once built (page_url), for the request that renders it.
-    _urls: dict[None, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _base_url: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def params(self) -> dict[str, str]:
         values = {"key": self.key, "url": self.url, "title": self.title}
@@ -53,9 +53,9 @@ class Context:
         if extra.keys().isdisjoint(params):
             # A page links to itself a few times per comment (reply, report…): build the URL
             # once and append the comment's own parameters, in the order url_for would.
-            base = self._urls.get(None)
-            if base is None:
-                base = self._urls[None] = self._build(params)
+            if self._base_url is None:
+                self._base_url = self._build(params)
+            base = self._base_url
             added = {k: v for k, v in extra.items() if v not in (None, "")}
             if not added:
                 return base
