@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -45,6 +45,8 @@ LINK_MAX_AGE = {
     "reset": timedelta(hours=1),
     "guest-email": timedelta(days=2),
 }
+# Creating an API token needs the password typed this recently (at sign-in), or again.
+RECENT_PASSWORD = timedelta(minutes=10)
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -239,12 +241,18 @@ def change_password(user: User, current: object, new: object, *,
                         code="wrong_password")
     user.password_hash = hash_password(
         check_new_password(new, user_inputs=[user.username, user.email]))
-    end_all_sessions(user)
+    end_all_sessions(user, now=now)
 
 
-def end_all_sessions(user: User) -> None:
-    """Sign the account out everywhere: sessions from older epochs stop working."""
+def end_all_sessions(user: User, *, now: datetime | None = None) -> None:
+    """Sign the account out everywhere: every session and API token made before stops working
+    (tokens of older epochs are dead; API tokens are also marked revoked, so the account page
+    no longer lists them)."""
     user.session_epoch = (user.session_epoch or 0) + 1
+    db.session.execute(update(AuthToken)
+                       .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+                       .values(revoked_at=now or utcnow())
+                       .execution_options(synchronize_session=False))
     db.session.flush()
 
 
@@ -287,8 +295,8 @@ def live_token(raw: str, *, now: datetime | None = None) -> AuthToken | None:
     token = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash(raw)))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
-    if token.kind == TokenKind.SESSION and token.epoch != token.user.session_epoch:
-        return None
+    if token.epoch != token.user.session_epoch:
+        return None  # made before a password change or "sign out everywhere"
     return token
 
 
@@ -321,7 +329,8 @@ def end_session(raw: str, *, now: datetime | None = None) -> None:
 
 def create_api_token(user: User, name: object, *, days: int,
                      now: datetime | None = None) -> tuple[str, AuthToken]:
-    """A named personal API token with the owner's rights; the raw value is shown once."""
+    """A named personal API token with the owner's rights; the raw value is shown once (the
+    admin command; readers go through ``mint_api_token``)."""
     if name is None:
         name = ""
     if not isinstance(name, str) or len(name.strip()) > MAX_TOKEN_NAME:
@@ -329,6 +338,23 @@ def create_api_token(user: User, name: object, *, days: int,
                            {"name": "invalid"})
     name = " ".join(name.split()) or "API token"
     return _new_token(user, TokenKind.API, timedelta(days=days), name=name, now=now or utcnow())
+
+
+def mint_api_token(user: User, name: object, *, days: int, session: AuthToken | None,
+                   password: object = None, now: datetime | None = None
+                   ) -> tuple[str, AuthToken]:
+    """A reader's request for a new API token: only from a sign-in session (a token never
+    mints tokens) whose password was typed recently, or with the password given again. A
+    stolen session or token then cannot turn itself into a year-long credential."""
+    now = now or utcnow()
+    if session is None or session.kind != TokenKind.SESSION or session.user_id != user.id:
+        raise Forbidden("An API token cannot create tokens: sign in with your password.",
+                        code="session_required")
+    if now - session.created_at > RECENT_PASSWORD and not verify_password(user, password):
+        raise Forbidden("Give your password again to create a token.",
+                        {"password": "required" if not password else "wrong"},
+                        code="password_required")
+    return create_api_token(user, name, days=days, now=now)
 
 
 def list_api_tokens(user: User, *, now: datetime | None = None) -> list[AuthToken]:
@@ -359,6 +385,29 @@ def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
 
 def make_link_token(secret: str, purpose: str, payload: dict[str, Any]) -> str:
     return _serializer(secret, purpose).dumps(payload)
+
+
+def account_stamp(user: User) -> str:
+    """What binds a mailed link to the one account it was made for, beyond its id: the
+    account's creation time. Another account never has both (ids are not reused either, but a
+    restored backup or a hand-made row could repeat one)."""
+    created = user.created_at.astimezone(UTC) if user.created_at else None
+    return created.strftime("%Y%m%d%H%M%S%f") if created else ""
+
+
+def _account_link(secret: str, purpose: str, user: User, **extra: Any) -> str:
+    """A link token for ``purpose`` (the serializer's salt) naming ``user`` and its stamp."""
+    return make_link_token(secret, purpose, {"u": user.id, "a": account_stamp(user), **extra})
+
+
+def _account_of_link(payload: dict[str, Any]) -> User | None:
+    """The account a link was made for, if it is still that account."""
+    user_id = payload.get("u")
+    user = get_user(user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) \
+        else None
+    if user is None or payload.get("a") != account_stamp(user):
+        return None
+    return user
 
 
 def read_link_token(secret: str, purpose: str, token: object, *,
@@ -396,7 +445,7 @@ def read_link_token(secret: str, purpose: str, token: object, *,
 def send_verification(user: User, *, secret: str, link: LinkBuilder,
                       now: datetime | None = None) -> None:
     """Mail a link that confirms the account's email address."""
-    token = make_link_token(secret, "verify", {"u": user.id, "e": user.email_key})
+    token = _account_link(secret, "verify", user, e=user.email_key)
     mail.queue_mail(user.email, "Confirm your email address",
                     f"Hello {user.username},\n\nplease confirm your email address by opening "
                     f"this link (valid for 2 days):\n\n{link('verify', token)}\n\n"
@@ -407,7 +456,7 @@ def verify_email(token: object, *, secret: str, now: datetime | None = None) -> 
     """Mark the address a verification link was sent to as confirmed."""
     now = now or utcnow()
     payload = read_link_token(secret, "verify", token, now=now)
-    user = get_user(payload["u"])
+    user = _account_of_link(payload)
     if user is None or user.email_key != payload.get("e"):
         raise InvalidInput("This link is for an address the account no longer has.",
                            {"token": "outdated"}, code="invalid_link")
@@ -431,7 +480,7 @@ def request_email_change(user: User, password: object, new_email: object, *, sec
                         "Someone tried to move another account to this email address, which "
                         "already has an account. Nothing was changed.", now=now)
         return
-    token = make_link_token(secret, "email-change", {"u": user.id, "e": email})
+    token = _account_link(secret, "email-change", user, e=email)
     mail.queue_mail(email, "Confirm your new email address",
                     f"Hello {user.username},\n\nopen this link (valid for 2 days) to make this "
                     f"your account's address:\n\n{link('email-change', token)}", now=now)
@@ -444,7 +493,7 @@ def request_email_change(user: User, password: object, new_email: object, *, sec
 def confirm_email_change(token: object, *, secret: str, now: datetime | None = None) -> User:
     now = now or utcnow()
     payload = read_link_token(secret, "email-change", token, now=now)
-    user = get_user(payload["u"])
+    user = _account_of_link(payload)
     if user is None:
         raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
     email, email_key = _email(payload.get("e"))
@@ -468,7 +517,7 @@ def request_password_reset(login: object, *, secret: str, link: LinkBuilder,
     user = find_user(login)
     if user is None:
         return
-    token = make_link_token(secret, "reset", {"u": user.id, "p": _reset_fingerprint(user)})
+    token = _account_link(secret, "reset", user, p=_reset_fingerprint(user))
     mail.queue_mail(user.email, "Reset your password",
                     f"Hello {user.username},\n\nsomeone (maybe you) asked to reset the "
                     f"password of this account. Open this link within an hour to choose a new "
@@ -489,8 +538,7 @@ def check_reset_token(token: object, *, secret: str, now: datetime | None = None
     if now - signed_at > LINK_MAX_AGE["reset"]:
         raise InvalidInput("This link has expired. Ask for a new one.", {"token": "expired"},
                            code="expired_link")
-    user = get_user(payload.get("u")) if isinstance(payload, dict) \
-        and isinstance(payload.get("u"), int) else None
+    user = _account_of_link(payload) if isinstance(payload, dict) else None
     if user is None or payload.get("p") != _reset_fingerprint(user) \
             or db.session.get(UsedToken, token_hash(f"reset:{token}")) is not None:
         raise InvalidInput("This link was used already. Ask for a new one.", {"token": "used"},
@@ -508,5 +556,5 @@ def reset_password(token: object, new_password: object, *, secret: str,
     user.password_hash = hash_password(password)
     # Opening the mailed link proves the address too.
     user.email_verified_at = user.email_verified_at or now
-    end_all_sessions(user)
+    end_all_sessions(user, now=now)
     return user

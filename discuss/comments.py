@@ -15,7 +15,18 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Dialect, and_, bindparam, false, func, or_, select, update
+from sqlalchemy import (
+    Dialect,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -345,9 +356,15 @@ _COMMENTS = Comment.__table__
 _INSERT_COMMENT = _COMMENTS.insert()
 _SET_ROOT = (_COMMENTS.update().where(_COMMENTS.c.id == bindparam("comment_id"))
              .values(root_id=_COMMENTS.c.id))
-# SQLite gives a new row the largest id + 1 (comments.id is the rowid, without AUTOINCREMENT), so
-# a top-level comment goes in as its own root in one statement; PostgreSQL takes _SET_ROOT.
-_NEXT_ID = select(func.coalesce(func.max(_COMMENTS.c.id), 0) + 1).scalar_subquery()
+# On SQLite a top-level comment goes in as its own root in one statement, with the id SQLite
+# would give it: comments is an AUTOINCREMENT table, so one past the largest id it ever handed
+# out (sqlite_sequence; never an id freed by a delete). PostgreSQL takes _SET_ROOT.
+_SQLITE_SEQUENCE = sql_table("sqlite_sequence", sql_column("name"), sql_column("seq"))
+_NEXT_ID = select(func.max(
+    func.coalesce(select(_SQLITE_SEQUENCE.c.seq)
+                  .where(_SQLITE_SEQUENCE.c.name == "comments").scalar_subquery(), 0),
+    func.coalesce(select(func.max(_COMMENTS.c.id)).scalar_subquery(), 0)) + 1
+).scalar_subquery()
 _INSERT_ROOT_SQLITE = _COMMENTS.insert().values(id=_NEXT_ID, root_id=_NEXT_ID)
 
 

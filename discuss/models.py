@@ -113,8 +113,15 @@ class ReportReason(enum.StrEnum):
     OTHER = "other"
 
 
+# SQLite reuses the largest rowid after that row is deleted unless the table says AUTOINCREMENT;
+# an id names an account, a ban or a link target, so none is ever handed out twice.
+# PostgreSQL's sequences never go back.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Site(db.Model):
     __tablename__ = "sites"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -146,6 +153,7 @@ class Site(db.Model):
 
 class User(db.Model):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(32))
@@ -202,7 +210,8 @@ class SiteModerator(db.Model):
 
 class Thread(db.Model):
     __tablename__ = "threads"
-    __table_args__ = (UniqueConstraint("site_id", "key", name="uq_threads_site_key"),)
+    __table_args__ = (UniqueConstraint("site_id", "key", name="uq_threads_site_key"),
+                      NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
@@ -231,6 +240,7 @@ class Comment(db.Model):
         Index("ix_comments_guest_email", "guest_email_key"),
         # The duplicate-post guard finds the same text on a site without scanning the site.
         Index("ix_comments_site_body_hash", "site_id", "body_hash"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -295,7 +305,7 @@ class Vote(db.Model):
 class Report(db.Model):
     __tablename__ = "reports"
     __table_args__ = (UniqueConstraint("comment_id", "reporter_key",
-                                       name="uq_reports_comment_reporter"),)
+                                       name="uq_reports_comment_reporter"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
@@ -315,6 +325,7 @@ class AuthToken(db.Model):
     """A sign-in session (cookie or bearer) or a personal API token; only its hash is kept."""
 
     __tablename__ = "auth_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
@@ -352,7 +363,7 @@ class ConfirmedEmail(db.Model):
 
 class Ban(db.Model):
     __tablename__ = "bans"
-    __table_args__ = (Index("ix_bans_lookup", "kind", "value"),)
+    __table_args__ = (Index("ix_bans_lookup", "kind", "value"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(
@@ -375,7 +386,7 @@ class AuditEntry(db.Model):
     """One moderation action; rows are only ever inserted (discuss.audit.record)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_site_time", "site_id", "created_at"),)
+    __table_args__ = (Index("ix_audit_log_site_time", "site_id", "created_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(
@@ -399,7 +410,7 @@ class OutboxMessage(db.Model):
     """A mail waiting to be sent: written in the request's transaction, sent after commit."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "sent_at", "send_after"),)
+    __table_args__ = (Index("ix_outbox_due", "sent_at", "send_after"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))

@@ -187,9 +187,11 @@ def _unsubscribe_serializer(secret: str) -> URLSafeSerializer:
 
 
 def unsubscribe_token(secret: str, comment: Comment) -> str:
-    """A signed token naming the comment whose replies were announced. It does not expire and
-    may be used again (unsubscribing twice changes nothing)."""
-    return _unsubscribe_serializer(secret).dumps({"c": comment.id})
+    """A signed token naming the comment whose replies were announced, by id and creation time
+    (bound to that one comment). It does not expire and may be used again (unsubscribing twice
+    changes nothing)."""
+    return _unsubscribe_serializer(secret).dumps({"c": comment.id,
+                                                  "t": comment.created_at.timestamp()})
 
 
 def comment_to_unsubscribe(secret: str, token: object) -> Comment:
@@ -204,7 +206,8 @@ def comment_to_unsubscribe(secret: str, token: object) -> Comment:
     comment_id = payload.get("c") if isinstance(payload, dict) else None
     comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.thread)]) \
         if isinstance(comment_id, int) else None
-    if comment is None:
+    if comment is None or payload.get("t") != comment.created_at.timestamp():
+        # Gone, or (with "t") another comment than the one the link was mailed about.
         raise InvalidInput("This comment no longer exists; no more mail will be sent about it.",
                            {"token": "gone"}, code="invalid_link")
     return comment

@@ -174,6 +174,10 @@
       const response = await fetch("/api/v1/me", {
         credentials: "same-origin", headers: headers(),
       });
+      if (response.status === 401) {
+        storeToken(null); // expired or revoked (a password change, "sign out everywhere"): forget it
+        return;
+      }
       if (!response.ok) return;
       const me = await response.json();
       if (me === null) {

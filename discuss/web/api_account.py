@@ -18,7 +18,7 @@ from discuss.models import AuthToken, User
 from discuss.web.api import json_body
 from discuss.web.limits import limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso
-from discuss.web.security import current_actor
+from discuss.web.security import current_actor, request_auth_token
 from discuss.web.sessions import limit_signin_attempts, link_builder, sign_in, sign_out
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
@@ -148,8 +148,10 @@ def list_tokens() -> Response:
 @bp.post("/tokens")
 def create_token() -> tuple[Response, int]:
     data = json_body()
-    raw, token = accounts.create_api_token(_signed_in_user(), data.get("name"),
-                                           days=current_app.config["DISCUSS_TOKEN_DAYS"])
+    raw, token = accounts.mint_api_token(_signed_in_user(), data.get("name"),
+                                         days=current_app.config["DISCUSS_TOKEN_DAYS"],
+                                         session=request_auth_token(),
+                                         password=data.get("password"))
     db.session.commit()
     return jsonify({**token_json(token), "token": raw}), 201
 

@@ -31,7 +31,7 @@ from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import Site, User
 from discuss.web.present import avatar_url
-from discuss.web.security import current_actor
+from discuss.web.security import current_actor, request_auth_token
 from discuss.web.sessions import (
     limit_signin_attempts,
     link_builder,
@@ -282,8 +282,9 @@ def end_other_sessions():
 @bp.post("/account/tokens")
 def create_token():
     return _account_action(
-        lambda u: accounts.create_api_token(
-            u, request.form.get("name"), days=current_app.config["DISCUSS_TOKEN_DAYS"])[0],
+        lambda u: accounts.mint_api_token(
+            u, request.form.get("name"), days=current_app.config["DISCUSS_TOKEN_DAYS"],
+            session=request_auth_token(), password=request.form.get("password"))[0],
         "Your new token is below. Copy it now: it is not shown again.")
 
 

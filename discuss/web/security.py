@@ -20,8 +20,9 @@ from itsdangerous import URLSafeTimedSerializer
 
 from discuss import accounts
 from discuss.config import cookie_flags
+from discuss.errors import NotSignedIn
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
-from discuss.models import User
+from discuss.models import AuthToken, User
 from discuss.permissions import Actor
 from discuss.web.compression import add_vary
 
@@ -147,13 +148,39 @@ def _csrf_context() -> dict:
 SESSION_TOKEN_KEY = "discuss_token"  # noqa: S105 - a key name
 
 
+def _live_token(raw: str | None) -> AuthToken | None:
+    """The live session or API token behind ``raw``, looked up once per request."""
+    if not raw:
+        return None
+    cache = g.setdefault("live_tokens", {})
+    if raw not in cache:
+        cache[raw] = accounts.live_token(raw)
+    return cache[raw]
+
+
 def _user_of_live_token(raw: str | None) -> User | None:
-    token = accounts.live_token(raw) if raw else None
+    token = _live_token(raw)
     if token is None:
         return None
     if accounts.needs_touch(token):
         g.touch_token = token.id
+    g.auth_token = token
     return token.user
+
+
+def request_auth_token() -> AuthToken | None:
+    """The session or API token the signed-in reader of this request came with."""
+    current_actor()
+    return g.get("auth_token")
+
+
+def _refuse_invalid_bearer() -> None:
+    # A request that names a token which is unknown, expired or revoked is refused as such
+    # (401), never served as if it came from a guest.
+    raw = bearer_token()
+    if raw is not None and _live_token(raw) is None:
+        raise NotSignedIn("The token is not valid (unknown, expired or revoked). Sign in "
+                          "again.", code="invalid_token")
 
 
 @login_manager.user_loader
@@ -224,6 +251,7 @@ class CookieSessions(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     app.session_interface = CookieSessions()
     app.before_request(_check_csrf)
+    app.before_request(_refuse_invalid_bearer)
     app.after_request(_security_headers)
     app.after_request(_touch_token)
     app.context_processor(_csrf_context)

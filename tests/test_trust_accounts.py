@@ -1,0 +1,149 @@
+"""Accounts under attack (issue 12): no account inherits another's id, bans, links or tokens;
+credential changes end every token; a token mints none."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from discuss import account_data, accounts, comments, moderation
+from discuss.errors import Forbidden, InvalidInput
+from discuss.extensions import db
+from discuss.models import Comment, User
+from discuss.permissions import Actor
+from tests.accounts_helpers import PASSWORD, api_login, bearer, make_user
+from tests.conftest import make_thread
+
+
+def _links() -> tuple[list[str], accounts.LinkBuilder]:
+    tokens: list[str] = []
+
+    def link(purpose: str, token: str) -> str:
+        tokens.append(token)
+        return f"http://localhost/{purpose}/{token}"
+
+    return tokens, link
+
+
+def test_a_deleted_accounts_email_change_link_never_takes_over_the_next_registrant(app):
+    """The reproduction: the highest account asks for an email change to the attacker's
+    address and is deleted; the next registrant must not get its id, and the old link must
+    not move anyone's address."""
+    make_user("early")
+    attacker = make_user("attacker")
+    secret = app.config["SECRET_KEY"]
+    tokens, link = _links()
+    accounts.request_email_change(attacker, PASSWORD, "attacker@evil.example.org",
+                                  secret=secret, link=link)
+    attacker_id = attacker.id
+    account_data.delete_account(attacker, PASSWORD)
+    db.session.commit()
+
+    victim = make_user("victim")
+    assert victim.id != attacker_id  # ids are never handed out twice
+    with pytest.raises(InvalidInput):
+        accounts.confirm_email_change(tokens[-1], secret=secret)
+    db.session.rollback()
+    assert db.session.get(User, victim.id).email == "victim@example.org"
+
+
+def test_a_mailed_link_is_bound_to_its_account_even_when_an_id_comes_back(app):
+    """Defence in depth (a restored backup, a row made by hand): a link names the account's
+    creation too, so another account with the same id cannot use it."""
+    first = make_user("first")
+    secret = app.config["SECRET_KEY"]
+    uses = {
+        "email-change": lambda token: accounts.confirm_email_change(token, secret=secret),
+        "reset": lambda token: accounts.reset_password(token, "amber-falcon-river-31",
+                                                       secret=secret),
+        "verify": lambda token: accounts.verify_email(token, secret=secret),
+    }
+    for purpose, ask in (
+        ("email-change", lambda u, link: accounts.request_email_change(
+            u, PASSWORD, "elsewhere@example.org", secret=secret, link=link)),
+        ("reset", lambda u, link: accounts.request_password_reset(
+            u.username, secret=secret, link=link)),
+        ("verify", lambda u, link: accounts.send_verification(u, secret=secret, link=link)),
+    ):
+        tokens, link = _links()
+        ask(first, link)
+        db.session.commit()
+        same_id = first.id
+        account_data.delete_account(first, PASSWORD)
+        db.session.commit()
+        first = User(id=same_id, username="first", username_key="first",
+                     email="first@example.org", email_key="first@example.org",
+                     password_hash=accounts.hash_password(PASSWORD))
+        db.session.add(first)
+        db.session.commit()
+        with pytest.raises(InvalidInput):
+            uses[purpose](tokens[-1])
+        db.session.rollback()
+
+
+def test_a_deleted_users_ban_is_not_inherited_by_the_next_registrant(app, site):
+    moderator = make_user("moderator", moderator_of=[site])
+    troll = make_user("troll")
+    thread = make_thread(site)
+    comment = comments.post_comment(thread, Actor(user=troll, ip_hash="ip-troll"), "Rude words")
+    moderation.ban_author(comment, Actor(user=moderator), reason="rude")
+    db.session.commit()
+    account_data.delete_account(troll, PASSWORD)
+    db.session.commit()
+
+    newcomer = make_user("newcomer")
+    posted = comments.post_comment(thread, Actor(user=newcomer, ip_hash="ip-new"), "Hello all")
+    db.session.commit()
+    assert db.session.scalar(select(Comment.user_id).where(Comment.id == posted.id)) \
+        == newcomer.id
+
+
+@pytest.mark.parametrize("end", ["change", "reset", "everywhere"])
+def test_password_change_reset_and_sign_out_everywhere_end_every_api_token(app, client, end):
+    user = make_user()
+    raw, _ = accounts.create_api_token(user, "script", days=365)
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=bearer(raw)).get_json()["username"] == "reader"
+    secret = app.config["SECRET_KEY"]
+    user = db.session.get(User, user.id)
+    if end == "change":
+        accounts.change_password(user, PASSWORD, "amber-falcon-river-31")
+    elif end == "reset":
+        tokens, link = _links()
+        accounts.request_password_reset("reader", secret=secret, link=link)
+        accounts.reset_password(tokens[-1], "amber-falcon-river-31", secret=secret)
+    else:
+        accounts.end_all_sessions(user)
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=bearer(raw)).status_code == 401
+    assert accounts.list_api_tokens(db.session.get(User, user.id)) == []
+
+
+def test_an_api_token_cannot_mint_tokens(app, client):
+    user = make_user()
+    raw, _ = accounts.create_api_token(user, "script", days=365)
+    db.session.commit()
+    response = client.post("/api/v1/tokens", json={"name": "more"}, headers=bearer(raw))
+    assert response.status_code == 403
+    assert accounts.list_api_tokens(db.session.get(User, user.id))[0].name == "script"
+    assert len(accounts.list_api_tokens(db.session.get(User, user.id))) == 1
+
+
+def test_minting_a_token_needs_a_recent_password(app, client):
+    make_user()
+    session = api_login(client)
+    # Just signed in with the password: allowed.
+    fresh = client.post("/api/v1/tokens", json={"name": "ci"}, headers=bearer(session))
+    assert fresh.status_code == 201
+    # Later, the same session must give the password again.
+    reader = db.session.scalar(select(User).where(User.username == "reader"))
+    later = accounts.utcnow() + accounts.RECENT_PASSWORD * 2
+    with pytest.raises(Forbidden, match="password again"):
+        accounts.mint_api_token(reader, "late", days=1, session=accounts.live_token(session),
+                                now=later)
+    with pytest.raises(Forbidden, match="password again"):
+        accounts.mint_api_token(reader, "late", days=1, session=accounts.live_token(session),
+                                password="wrong-password-here", now=later)
+    _, token = accounts.mint_api_token(reader, "late", days=1, password=PASSWORD, now=later,
+                                       session=accounts.live_token(session))
+    assert token.name == "late"
