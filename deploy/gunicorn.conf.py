@@ -20,6 +20,10 @@ max_requests_jitter = 500
 # Load the app in each worker after fork: no database connection is shared across processes.
 preload_app = False
 forwarded_allow_ips = os.environ.get("DISCUSS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Behind deploy/nginx.conf: one proxy sets X-Forwarded-For/-Proto/-Host, so the app sees each
+# reader's own address (bans, rate limits, reports). Read by the workers (they inherit it);
+# set it in /etc/discuss/env to change it (e.g. 2 with a load balancer in front of nginx).
+os.environ.setdefault("DISCUSS_TRUSTED_PROXIES", "1")
 accesslog = "-"
 errorlog = "-"
 # The request id (from nginx's X-Request-ID, or made by discuss) on every access-log line.

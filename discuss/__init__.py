@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from discuss.config import apply_settings, load_settings
 
@@ -40,6 +41,13 @@ def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         if not name.startswith("DISCUSS_"):
             app.config[name] = value
     logging.basicConfig(level=app.config["DISCUSS_LOG_LEVEL"].upper())
+    proxies = app.config["DISCUSS_TRUSTED_PROXIES"]
+    if proxies:
+        # Behind N proxies the reader's own address is the N-th from the right of
+        # X-Forwarded-For (each proxy appends who it heard from); what a reader typed into the
+        # header further left is ignored. With 0 nothing forwarded is trusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
+                                x_host=proxies)
 
 
 def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:

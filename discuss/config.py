@@ -50,6 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCUSS_PUBLIC_URL", str, "http://127.0.0.1:5000",
             "The service's own origin as readers reach it; https (or a loopback host) enables "
             "Secure; SameSite=None; Partitioned cookies, https also HSTS"),
+    Setting("DISCUSS_TRUSTED_PROXIES", int, 0,
+            "How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host "
+            "(deploy/ sets 1 for its nginx); 0: those headers are never trusted"),
     Setting("DISCUSS_DB_POOL_SIZE", int, 5, "PostgreSQL connection pool size per process"),
     Setting("DISCUSS_DB_POOL_TIMEOUT", int, 5,
             "Seconds a request waits for a pooled database connection before a 503"),
@@ -168,6 +171,10 @@ def apply_settings(config: dict, values: dict, instance_path: str) -> None:
             connect_args={"connect_timeout": 5},
         )
     config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
+
+    proxies = values["DISCUSS_TRUSTED_PROXIES"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 10:
+        raise ConfigError("DISCUSS_TRUSTED_PROXIES must be a whole number from 0 to 10")
 
     secret = values["DISCUSS_SECRET_KEY"] or persisted_secret_key(instance_path)
     if len(secret) < 16:

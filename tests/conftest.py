@@ -27,7 +27,7 @@ LEGS = available()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    needs = {"browser": "chromium", "redis": "redis", "postgres": "postgres"}
+    needs = {"browser": "chromium", "redis": "redis", "postgres": "postgres", "nginx": "nginx"}
     for item in items:
         for marker, leg in needs.items():
             if item.get_closest_marker(marker) and not LEGS[leg]:

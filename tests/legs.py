@@ -1,4 +1,4 @@
-"""Which legs of the suite can run here: PostgreSQL, Redis, Chromium.
+"""Which legs of the suite can run here: PostgreSQL, Redis, Chromium, nginx.
 
 `python -m tests.legs check` says what is missing (and fails under CI=true, where every leg
 must run); `python -m tests.legs postgres` exits 0 when the PostgreSQL leg can run.
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 CHROMIUM = Path(os.environ.get("DISCUSS_CHROMIUM", "/usr/bin/chromium"))
+NGINX = Path(os.environ.get("DISCUSS_NGINX", "/usr/sbin/nginx"))
 PG_ADDRESS = ("127.0.0.1", 5432)
 REDIS_ADDRESS = ("127.0.0.1", 6379)
 
@@ -29,6 +30,7 @@ def available() -> dict[str, bool]:
         "postgres": reachable(PG_ADDRESS),
         "redis": reachable(REDIS_ADDRESS),
         "chromium": CHROMIUM.exists(),
+        "nginx": NGINX.exists(),
     }
 
 
