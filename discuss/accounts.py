@@ -27,6 +27,7 @@ from discuss import mail
 from discuss.comments import author_changed, normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
+from discuss.ids import parse_id
 from discuss.models import AuthToken, Site, SiteModerator, TokenKind, UsedToken, User, utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
@@ -368,7 +369,7 @@ def list_api_tokens(user: User, *, now: datetime | None = None) -> list[AuthToke
 
 def revoke_api_token(user: User, token_id: object, *, now: datetime | None = None) -> None:
     """Revoke one of the owner's API tokens; someone else's is "not found" as unknown ones."""
-    token = db.session.get(AuthToken, token_id) if isinstance(token_id, int) else None
+    token = db.session.get(AuthToken, token_id) if parse_id(token_id) is not None else None
     if token is None or token.user_id != user.id or token.kind != TokenKind.API \
             or token.revoked_at is not None:
         raise NotFound("No such token.", code="unknown_token")
@@ -403,8 +404,7 @@ def _account_link(secret: str, purpose: str, user: User, **extra: Any) -> str:
 def _account_of_link(payload: dict[str, Any]) -> User | None:
     """The account a link was made for, if it is still that account."""
     user_id = payload.get("u")
-    user = get_user(user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) \
-        else None
+    user = get_user(user_id) if parse_id(user_id) is not None else None
     if user is None or payload.get("a") != account_stamp(user):
         return None
     return user

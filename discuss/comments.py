@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from discuss import moderation, notifications, spam
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, driver_rows
+from discuss.ids import parse_id
 from discuss.models import Comment, Site, Status, Thread, User, utcnow
 from discuss.permissions import Actor, can, edit_window
 from discuss.rendering import MAX_BODY_LENGTH, render_markdown
@@ -305,7 +306,7 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
     if parent_id is not None:
         if isinstance(parent_id, bool) or not isinstance(parent_id, int):
             raise InvalidInput("parent_id must be a comment id.", {"parent_id": "invalid"})
-        parent = db.session.get(Comment, parent_id)
+        parent = db.session.get(Comment, parent_id) if parse_id(parent_id) else None
         if parent is None or parent.thread_id != thread.id:
             raise InvalidInput("The comment you reply to is not in this thread.",
                                {"parent_id": "not_in_thread"})
@@ -463,7 +464,8 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
 
 
 def get_comment(comment_id: int) -> Comment:
-    comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.author)])
+    comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.author)]) \
+        if parse_id(comment_id) else None
     if comment is None:
         raise NotFound("No such comment.", code="unknown_comment")
     return comment

@@ -25,6 +25,7 @@ from discuss.errors import (
     parse_choice,
 )
 from discuss.extensions import db
+from discuss.ids import parse_id
 from discuss.models import (
     Ban,
     BanKind,
@@ -207,8 +208,8 @@ def _check_ban_value(kind: BanKind, value: object) -> str:
     value = str(value).strip()
     if kind == BanKind.USER:
         user = None
-        if value.isdigit() and len(value) < 19:
-            user = db.session.get(User, int(value))
+        if parse_id(value) is not None:
+            user = db.session.get(User, parse_id(value))
         if user is None:
             user = db.session.scalar(select(User).where(User.username_key == value.lower()))
         if user is None:
@@ -251,7 +252,7 @@ def ban(site: Site | None, actor: Actor, kind: object, value: object, *, shadow:
 
 
 def get_ban(ban_id: object) -> Ban:
-    if isinstance(ban_id, bool) or not isinstance(ban_id, int):
+    if parse_id(ban_id) is None or not isinstance(ban_id, int):
         raise NotFound("No such ban.", code="unknown_ban")
     found = db.session.get(Ban, ban_id)
     if found is None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from discuss.errors import InvalidInput
 from discuss.extensions import db
+from discuss.ids import parse_id
 from discuss.mail import queue_mail
 from discuss.models import Comment, ConfirmedEmail, OutboxMessage, Status, Thread, utcnow
 from discuss.rendering import excerpt
@@ -205,7 +206,7 @@ def comment_to_unsubscribe(secret: str, token: object) -> Comment:
                            code="invalid_link") from exc
     comment_id = payload.get("c") if isinstance(payload, dict) else None
     comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.thread)]) \
-        if isinstance(comment_id, int) else None
+        if parse_id(comment_id) is not None and isinstance(comment_id, int) else None
     if comment is None or payload.get("t") != comment.created_at.timestamp():
         # Gone, or (with "t") another comment than the one the link was mailed about.
         raise InvalidInput("This comment no longer exists; no more mail will be sent about it.",

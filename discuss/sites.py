@@ -14,6 +14,7 @@ from sqlalchemy import case, delete, func, select
 from discuss.comments import SLUG_RE
 from discuss.errors import Conflict, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
+from discuss.ids import is_ascii_number
 from discuss.models import (
     BlocklistAction,
     Comment,
@@ -82,7 +83,7 @@ def check_edit_window(seconds: object) -> int | None:
     """Seconds (0–86400) an author may edit; None or empty keeps the service's default."""
     if seconds is None or (isinstance(seconds, str) and not seconds.strip()):
         return None
-    if isinstance(seconds, str) and seconds.strip().isdigit() and len(seconds.strip()) < 10:
+    if isinstance(seconds, str) and is_ascii_number(seconds.strip(), 9):
         seconds = int(seconds.strip())
     if isinstance(seconds, bool) or not isinstance(seconds, int) \
             or not 0 <= seconds <= MAX_EDIT_WINDOW:

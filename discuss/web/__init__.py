@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+from discuss.ids import MAX_ID
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` that matches only 0..2**63 - 1: a larger number is an unknown URL (404),
+    never an id that overflows the database driver (500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = MAX_ID, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def register_web(app: Flask) -> None:
@@ -19,6 +31,8 @@ def register_web(app: Flask) -> None:
     )
 
     app.request_class = querystring.Request
+    # Before any route is added: every <int:…> in a URL is an id the database can hold.
+    app.url_map.converters["int"] = DatabaseIdConverter
     # after_request hooks run last-registered first: compression must see the final body.
     compression.init_app(app)
     requestid.init_app(app)

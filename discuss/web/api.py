@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.http import generate_etag
 
 from discuss import comments, votes
-from discuss.errors import InvalidInput, NotFound
+from discuss.errors import InvalidInput
 from discuss.extensions import begin_writes, db, reads_first
 from discuss.openapi import openapi_document
 from discuss.web.antispam import checked_form
@@ -137,7 +137,3 @@ def counts() -> Response:
 def openapi() -> Response:
     return jsonify(openapi_document())
 
-
-@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(anything: str) -> Response:
-    raise NotFound("No such API endpoint.", code="unknown_endpoint")

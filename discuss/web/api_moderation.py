@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from discuss import audit, comments, moderation, queues
 from discuss.errors import Forbidden, InvalidInput, NotSignedIn
 from discuss.extensions import db
+from discuss.ids import is_ascii_number, parse_id
 from discuss.models import Ban, Site, utcnow
 from discuss.permissions import Actor, can
 from discuss.web.api import json_body
@@ -44,7 +45,7 @@ def _int_arg(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 6:
+    if not is_ascii_number(raw, 6):
         raise InvalidInput(f"{name} must be a positive number.", {name: "invalid"})
     return int(raw)
 
@@ -115,7 +116,7 @@ def _expected(data: dict, ids: list[int]) -> dict[int, str]:
     if isinstance(raw, dict):
         expected = {}
         for key, value in raw.items():
-            if not (isinstance(key, str) and key.isdigit() and isinstance(value, str)):
+            if parse_id(key) is None or not isinstance(value, str):
                 raise InvalidInput("expected_status maps comment ids to statuses.",
                                    {"expected_status": "invalid"})
             expected[int(key)] = value
@@ -187,7 +188,7 @@ def expiry(data: dict, now: datetime) -> datetime | None:
     """A ban's end from ``days`` (a number) or ``expires_at`` (ISO 8601); None: no end."""
     days = data.get("days")
     if days is not None and days != "":
-        if isinstance(days, str) and days.strip().isdigit():
+        if isinstance(days, str) and is_ascii_number(days.strip(), 6):
             days = int(days)
         if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_BAN_DAYS:
             raise InvalidInput("days must be a whole number of days.", {"days": "invalid"})

@@ -31,6 +31,7 @@ from discuss import comments, reports, votes
 from discuss.comments import Node
 from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db
+from discuss.ids import parse_id
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
 from discuss.web.antispam import checked_form
@@ -112,17 +113,17 @@ def _context(site: Site, values, key: str | None = None) -> Context:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return parse_id(request.args.get(name, ""))
 
 
 def _parent_id(raw: str | None) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    parent_id = parse_id(raw)
+    if parent_id is None:
         raise InvalidInput("The comment you reply to is not in this thread.",
                            {"parent_id": "invalid"})
-    return int(raw)
+    return parent_id
 
 
 def _typed_values() -> dict[str, Any]:
@@ -343,8 +344,7 @@ def post_comment(site_slug: str) -> Response:
         db.session.commit()
     except DiscussError as exc:
         db.session.rollback()
-        target_id = int(raw_parent) if raw_parent and raw_parent.isdigit() and \
-            len(raw_parent) < 19 else None
+        target_id = parse_id(raw_parent)
         error = FormError("reply" if target_id else "new", exc.message, target_id,
                           exc.fields, values)
         return render_thread(ctx, status=exc.status, error=error, reply_id=target_id)
@@ -461,8 +461,8 @@ def _too_many(exc) -> Response:
     target = _LIMITED_FORMS.get(request.endpoint or "", "page")
     values = _typed_values() if target in ("new", "edit") else {}
     raw_parent = request.form.get("parent_id") or ""
-    if target == "new" and raw_parent.isdigit() and len(raw_parent) < 19:
-        target, comment_id = "reply", int(raw_parent)
+    if target == "new" and parse_id(raw_parent) is not None:
+        target, comment_id = "reply", parse_id(raw_parent)
     response = render_thread(
         ctx, status=429, error=FormError(target, message, comment_id, {}, values),
         reply_id=comment_id if target == "reply" else None,

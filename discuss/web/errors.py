@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -84,6 +84,9 @@ def _http_error(exc: HTTPException) -> Response:
         message = "Too many requests. Please wait a little and try again."
     elif status == 413:
         message = "The request is too large."
+    elif status == 404 and request.path.startswith("/api/"):
+        # Routing found nothing (a path that matches with another method is a 405 instead).
+        return error_response(404, "unknown_endpoint", "No such API endpoint.")
     elif status == 404:
         message = "Not found."
     elif status == 405:
@@ -95,6 +98,16 @@ def _http_error(exc: HTTPException) -> Response:
     if status == 405 and exc.response is None and hasattr(exc, "valid_methods"):
         response.headers["Allow"] = ", ".join(exc.valid_methods or [])
     return response
+
+
+def _out_of_range(exc: Exception) -> Response:
+    # A number the database cannot hold reached a query (an id past 2**63 - 1 that no check
+    # caught): bad input, not a server error. SQLite's driver raises OverflowError, PostgreSQL
+    # a DataError ("value out of range").
+    rollback_quietly()
+    log.warning("out-of-range value on %s %s: %s", request.method, request.path,
+                type(exc).__name__)
+    return error_response(400, "invalid", "A number in the request is out of range.")
 
 
 def _database_unavailable(exc: Exception) -> Response:
@@ -116,6 +129,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DiscussError, _discuss_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OverflowError, _out_of_range)
+    app.register_error_handler(DataError, _out_of_range)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(InterfaceError, _database_unavailable)
     app.register_error_handler(PoolTimeout, _database_unavailable)

@@ -28,6 +28,7 @@ from discuss import audit, comments, moderation, queues
 from discuss.comments import Node
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.ids import parse_id
 from discuss.models import BanKind, Comment, Site, Thread, utcnow
 from discuss.permissions import Actor, can
 from discuss.web.antispam import rendered_at_token
@@ -146,7 +147,7 @@ def act(slug: str) -> Response:
         flash("Select at least one comment.", "error")
         return _back(site)
     try:
-        ids = [int(i) for i in raw_ids if i.isdigit() and len(i) < 19]
+        ids = [i for i in map(parse_id, raw_ids) if i is not None]
         if len(ids) != len(raw_ids):
             raise ValueError("not an id")
     except ValueError:
