@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import email_validator
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     Dialect,
@@ -46,7 +47,6 @@ MAX_TITLE_LENGTH = 300
 MAX_URL_LENGTH = 2048
 SORTS = ("oldest", "newest", "top")
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
-EMAIL_RE = re.compile(r"^[^@\s<>\"]{1,64}@[^@\s<>\"]{1,189}\.[^@\s<>\".]{2,63}$")
 # Control characters other than tab/newline never belong in a comment, a name or a title.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -211,9 +211,20 @@ def normalize_email(email: object) -> tuple[str, str]:
     email = email.strip()
     if not email:
         return "", ""
-    if len(email) > 254 or not EMAIL_RE.match(email):
+    if len(email) > 254:
         raise InvalidInput("The email address is not valid.", {"email": "invalid"})
-    return email, email.lower()
+    try:
+        # RFC 5321/5322 syntax as mail servers accept it, without the parts that make one
+        # mailbox look like many: no comments ("a@b.example(x)"), quoted or comma-joined
+        # local parts, display names or IP-literal domains; the domain normalised (IDNA,
+        # case). Deliverability is not looked up (no DNS from a request).
+        checked = email_validator.validate_email(
+            email, check_deliverability=False, allow_quoted_local=False,
+            allow_domain_literal=False, allow_display_name=False)
+    except email_validator.EmailNotValidError as exc:
+        raise InvalidInput(f"The email address is not valid: {exc}", {"email": "invalid"}) \
+            from exc
+    return checked.normalized, checked.normalized.lower()
 
 
 def body_fingerprint(body: str) -> str:

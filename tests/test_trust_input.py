@@ -134,3 +134,39 @@ def test_a_huge_id_in_a_thread_the_reader_sees_is_a_404(client, site):
     db.session.commit()
     for value in HUGE:
         assert client.patch(f"/api/v1/comments/{value}", json={"body": "x"}).status_code == 404
+
+
+BAD_ADDRESSES = ["victim@corp.example(n1)", "x,victim@corp.example", "victim@corp.example,x",
+                 '"victim"@corp.example', "Victim <victim@corp.example>", "victim@[10.0.0.1]",
+                 "(c)victim@corp.example", "victim@corp..example", "victim@corp.example\n"
+                 "Bcc: other@corp.example"]
+
+
+@pytest.mark.parametrize("address", BAD_ADDRESSES)
+def test_addresses_that_name_another_mailbox_are_refused(client, site, address):
+    """Finding 12: variants of one mailbox must not pass as new addresses (they defeated the
+    one-confirmation-a-day throttle)."""
+    response = client.post("/api/v1/comments", json={
+        "site": "demo", "key": "a1", "body": "Hello", "name": "Ann", "email": address})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"]["email"] == "invalid"
+    response = client.post("/api/v1/auth/register", json={
+        "username": "newbie", "email": address, "password": "violet-harbor-lantern-42"})
+    assert response.status_code == 400
+
+
+def test_one_mailbox_gets_one_confirmation_a_day_whatever_its_spelling(app, site):
+    from sqlalchemy import func, select
+
+    from discuss.models import OutboxMessage
+    from discuss.notifications import CONFIRM_SUBJECT
+
+    for n, address in enumerate(["victim@corp.example", "Victim@CORP.example",
+                                 "victim@Corp.Example"]):
+        response = app.test_client().post("/api/v1/comments", json={
+            "site": "demo", "key": "a1", "body": f"Hello {n}", "name": "Ann",
+            "email": address})
+        assert response.status_code == 201, response.get_json()
+    sent = db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.subject == CONFIRM_SUBJECT))
+    assert sent == 1
