@@ -48,14 +48,47 @@ class _Unchanged:
 UNCHANGED: Any = _Unchanged()
 
 
+# scheme://host[:port] and nothing else: an origin goes into the Content-Security-Policy
+# header (frame-ancestors), where a space, a quote, a ';' or a '*' would change the policy.
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+ORIGIN_RE = re.compile(
+    rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]{{2,45}}\])(?::[0-9]{{1,5}})?")
+
+
+def is_origin(value: object) -> bool:
+    """True for a normalised origin (lower case, ASCII, scheme://host[:port])."""
+    return isinstance(value, str) and ORIGIN_RE.fullmatch(value) is not None
+
+
 def normalize_origin(origin: str) -> str:
-    """``https://News.Example.com/`` → ``https://news.example.com``; anything else is refused."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
-            or parts.query or parts.fragment or "@" in parts.netloc:
-        raise InvalidInput(f"{origin!r} is not an origin like https://news.example.com.",
+    """``https://News.Example.com/`` → ``https://news.example.com``; anything but
+    scheme://host[:port] (http or https; an international host as its IDNA form) is refused."""
+    refused = InvalidInput(f"{origin!r} is not an origin like https://news.example.com.",
                            {"origins": "invalid"})
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    raw = origin.strip()
+    if not raw.isprintable() or any(c.isspace() or c in "\"'*;,\\" for c in raw):
+        raise refused
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+        host = parts.hostname or ""
+        if not host.isascii():
+            host = host.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError) as exc:
+        raise refused from exc
+    if parts.scheme.lower() not in ("http", "https") or not host or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or "@" in parts.netloc or (port == 0):
+        raise refused
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    scheme = parts.scheme.lower()
+    if port == {"http": 80, "https": 443}[scheme]:
+        port = None  # as browsers write the origin
+    value = f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+    value = value.lower()
+    if not is_origin(value):
+        raise refused
+    return value
 
 
 def check_origins(origins: Iterable[str]) -> list[str]:

@@ -24,6 +24,7 @@ from discuss.errors import NotSignedIn
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
 from discuss.models import AuthToken, User
 from discuss.permissions import Actor
+from discuss.sites import is_origin
 from discuss.web.compression import add_vary
 
 GUEST_COOKIE = "discuss_guest"
@@ -105,6 +106,9 @@ def _static_headers(gravatar: bool, secure: bool,
     They depend only on settings and the framing origins, so they are built once per
     combination instead of once per request."""
     img = "'self' data:" + (" https://www.gravatar.com" if gravatar else "")
+    # Only well-formed origins (and the scheme sources of the embed's error pages) reach the
+    # header, whatever a row from before origins were checked may hold.
+    ancestors = tuple(a for a in ancestors if a in ("http:", "https:") or is_origin(a))
     frame = " ".join(ancestors) if ancestors else "'none'"
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
