@@ -39,7 +39,7 @@ from discuss.extensions import begin_writes, db, driver_rows
 from discuss.ids import parse_id
 from discuss.models import Comment, Site, Status, Thread, User, utcnow
 from discuss.permissions import Actor, can, edit_window
-from discuss.rendering import MAX_BODY_LENGTH, render_markdown
+from discuss.rendering import MAX_BODY_LENGTH, MAX_HTML_BYTES, render_markdown
 
 MAX_KEY_LENGTH = 512
 MAX_NAME_LENGTH = 64
@@ -248,11 +248,22 @@ class Body:
         if isinstance(raw, Body):
             return raw
         text = check_body(raw)
-        return cls(text, render_markdown(text), body_fingerprint(text))
+        html = render_markdown(text)
+        size = len(html.encode())
+        if size > MAX_HTML_BYTES:
+            raise InvalidInput(
+                f"This comment would become {size:,} bytes of formatted text; at most "
+                f"{MAX_HTML_BYTES:,} are allowed. Use fewer links or less formatting.",
+                {"body": "too_large"}, code="too_large")
+        return cls(text, html, body_fingerprint(text))
 
 
-def set_body(comment: Comment, body: str) -> None:
-    """Set the Markdown source and its rendered HTML together (render on write)."""
+def set_body(comment: Comment, body: Body | str) -> None:
+    """Set the Markdown source and its rendered HTML together (render on write). A checked
+    ``Body`` keeps its rendering; a plain string (a rerender, a removed text) is rendered."""
+    if isinstance(body, Body):
+        comment.body, comment.html, comment.body_hash = body.text, body.html, body.fingerprint
+        return
     comment.body = body
     comment.html = render_markdown(body)
     comment.body_hash = body_fingerprint(body)
@@ -329,7 +340,8 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
                                {"parent_id": "not_visible"})
 
     moderation.check_not_banned(site, actor, email_key, now=now)
-    verdict = spam.check_comment(site, actor, body.text, form=form or {}, email_key=email_key,
+    verdict = spam.check_comment(site, actor, body.text, html=body.html, form=form or {},
+                                 email_key=email_key,
                                  now=now, fingerprint=body.fingerprint)
     return NewComment(
         thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,
@@ -502,19 +514,21 @@ def edit_comment(comment: Comment, actor: Actor, body: object, *, default_window
             raise Forbidden("The time to edit this comment has passed.",
                             code="edit_window_passed")
         raise Forbidden("You cannot edit this comment.")
-    body = check_body(body)
+    body = Body.of(body)
     by_moderator = actor.moderates(site) and not actor.owns(comment)
     if thread.closed and not by_moderator:
         raise Forbidden("This discussion is closed.", code="thread_closed")
-    if body == comment.body:
+    if body.text == comment.body:
         return comment
     if not by_moderator:
-        # Spammers post something harmless and edit the links in later: check again.
-        verdict = spam.check_comment(site, actor, body, form=None, now=now, editing=comment,
+        # Spammers post something harmless and edit the links in later: the same rules as
+        # for a new comment (spam rules and the site's policy) decide again.
+        verdict = spam.check_comment(site, actor, body.text, html=body.html, form=None,
+                                     now=now, editing=comment, fingerprint=body.fingerprint,
                                      email_key=comment.guest_email_key)
         if verdict.reasons:
             comment.held_reasons = verdict.reasons
-        new_status = moderation.status_after_edit(site, comment, verdict)
+        new_status = moderation.status_after_edit(site, comment, verdict, actor)
         if new_status != comment.status:
             set_status(comment, new_status, thread=thread)
     set_body(comment, body)

@@ -105,11 +105,14 @@ def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict) -
         else Status.PENDING
 
 
-def status_after_edit(site: Site, comment: Comment, verdict: Verdict) -> Status:
-    """An edit that trips a rule sends an approved comment back to the queue."""
-    if verdict.action == SPAM:
+def status_after_edit(site: Site, comment: Comment, verdict: Verdict, actor: Actor) -> Status:
+    """An edit by its author goes through the rules a new comment does: when they would hold
+    it (a spam rule fires, a `pre` site, an author not yet trusted), an approved comment
+    waits in the queue again."""
+    status = _policy_status(site, actor, comment.guest_email_key, verdict)
+    if status == Status.SPAM:
         return Status.SPAM
-    if verdict.action == PENDING and comment.status == Status.APPROVED:
+    if status == Status.PENDING and comment.status == Status.APPROVED:
         note_queued(site.id)
         return Status.PENDING
     return comment.status

@@ -7,6 +7,7 @@ only the spec's allow-list, whatever the Markdown produced.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,11 @@ ALLOWED_ATTRIBUTES = {"a": ["href", "title"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener noreferrer"
 MAX_BODY_LENGTH = 10_000
+# The most HTML one comment may render to. Reference links ("[a][r] [a][r] …" with one
+# definition) turn 10,000 characters into megabytes of links; ordinary comments, even long and
+# richly formatted ones, stay far below this.
+MAX_HTML_BYTES = 50_000
+_LINK_TAG = re.compile(r"<a\s[^>]*\bhref=")
 
 _md = (
     MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True, "typographer": False})
@@ -83,6 +89,11 @@ _cleaner = bleach.Cleaner(
 def render_markdown(source: str) -> str:
     """Render a comment body to the HTML stored beside it and shown to readers."""
     return _cleaner.clean(_md.render(source)).strip()
+
+
+def count_html_links(html: str) -> int:
+    """The links a reader sees in rendered, sanitised HTML (anchors that kept an href)."""
+    return len(_LINK_TAG.findall(html))
 
 
 def sanitize_html(html: str) -> str:

@@ -23,6 +23,7 @@ from discuss.errors import Conflict
 from discuss.extensions import db
 from discuss.models import BlocklistAction, Comment, Site, Status
 from discuss.permissions import Actor
+from discuss.rendering import count_html_links
 
 ALLOW = "allow"
 PENDING = "pending"
@@ -147,6 +148,7 @@ def check_form(site: Site, form: dict, verdict: Verdict) -> None:
 
 
 def check_comment(site: Site, actor: Actor, body: str, *, form: dict | None,
+                  html: str | None = None,
                   email_key: str = "", now: datetime, editing: Comment | None = None,
                   fingerprint: str | None = None) -> Verdict:
     """Run the site's spam rules on a body (form is None or empty for API writes and edits)."""
@@ -158,7 +160,9 @@ def check_comment(site: Site, actor: Actor, body: str, *, form: dict | None,
     if form:
         check_form(site, form, verdict)
     if site.max_links is not None and site.max_links >= 0:
-        links = count_links(body)
+        # What a reader can click: the links in the rendered HTML (one reference definition
+        # used a thousand times is a thousand links; a URL in a code block is none).
+        links = count_html_links(html) if html is not None else count_links(body)
         if links > site.max_links:
             verdict.hold(PENDING, "links", f"{links} links (more than {site.max_links})")
     phrase = blocked_phrase(site.blocklist, body)

@@ -1,0 +1,124 @@
+"""What readers write, under attack (issue 12): an edit goes through the rules a new comment
+does (finding 3); a comment renders to at most 50,000 bytes of HTML and the links rule counts
+the links a reader can click (finding 5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from discuss import comments, moderation, sites
+from discuss.errors import InvalidInput
+from discuss.extensions import db
+from discuss.models import Comment, Status
+from discuss.permissions import Actor
+from tests.accounts_helpers import make_user
+from tests.conftest import make_thread
+
+# A 10,000-character body of reference links, all to one definition.
+AMPLIFIED = "[click][r] " * 900 + "\n\n[r]: https://spam.example.com/buy-now-cheap-pills"
+
+
+def _api_post(app, **fields):
+    client = app.test_client(use_cookies=False)
+    response = client.post("/api/v1/comments", json={
+        "site": "demo", "key": "a1", "url": "https://news.example.com/a1", "name": "Ann",
+        **fields})
+    return client, response
+
+
+def _approve(comment_id: int, site) -> None:
+    moderator = make_user("moderator", moderator_of=[site])
+    moderation.act_on_comments([comment_id], "approve", Actor(user=moderator))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("policy", ["pre", "first"])
+def test_an_approved_comment_edited_on_a_pre_site_waits_in_the_queue_again(app, site, policy):
+    """The reproduction: approved, then edited by its author: the new text must not be
+    published without a moderator on a site that holds new comments."""
+    sites.update_site(site, moderation=policy)
+    site.min_submit_seconds = 0
+    db.session.commit()
+    _, created = _api_post(app, body="A harmless first version")
+    assert created.get_json()["status"] == "pending"
+    key = created.headers["X-Discuss-Guest-Key"]
+    comment_id = created.get_json()["id"]
+    _approve(comment_id, site)
+
+    author = app.test_client(use_cookies=False)
+    edited = author.patch(f"/api/v1/comments/{comment_id}", headers={"X-Discuss-Guest": key},
+                          json={"body": "Now with a scam: buy at spam.example.com"})
+    assert edited.status_code == 200
+    assert edited.get_json()["status"] == "pending"
+    reader = app.test_client(use_cookies=False).get("/api/v1/threads?site=demo&key=a1")
+    assert reader.get_json()["comments"] == []
+    assert reader.get_json()["thread"]["comment_count"] == 0
+
+
+def test_an_edit_on_a_post_site_stays_published_when_no_rule_fires(app, site):
+    site.min_submit_seconds = 0
+    db.session.commit()
+    _, created = _api_post(app, body="First version")
+    key = created.headers["X-Discuss-Guest-Key"]
+    edited = app.test_client(use_cookies=False).patch(
+        f"/api/v1/comments/{created.get_json()['id']}", headers={"X-Discuss-Guest": key},
+        json={"body": "Second version"})
+    assert edited.get_json()["status"] == "approved"
+
+
+def test_reference_links_count_as_the_links_a_reader_sees(app, site):
+    thread = make_thread(site, "a1")
+    body = "[one][r] [two][r] [three][r] [four][r] [five][r]\n\n[r]: https://spam.example.com"
+    comment = comments.post_comment(thread, Actor(guest_key="k" * 40, ip_hash="ip"), body,
+                                    name="Ann")
+    assert comment.status == Status.PENDING
+    assert comment.held_reasons[0]["rule"] == "links"
+    assert comment.held_reasons[0]["detail"].startswith("5 links")
+
+
+def test_links_added_by_an_edit_are_counted_in_the_rendered_html(app, site):
+    thread = make_thread(site, "a1")
+    author = Actor(guest_key="k" * 40, ip_hash="ip")
+    comment = comments.post_comment(thread, author, "Nothing to see", name="Ann")
+    assert comment.status == Status.APPROVED
+    comments.edit_comment(comment, author, "[a][r] [b][r] [c][r] [d][r]\n\n[r]: https://x.example")
+    assert comment.status == Status.PENDING
+
+
+def test_a_url_in_a_code_block_is_not_a_link(app, site):
+    thread = make_thread(site, "a1")
+    body = "```\nhttps://a.example https://b.example https://c.example https://d.example\n```"
+    comment = comments.post_comment(thread, Actor(guest_key="k" * 40, ip_hash="ip"), body,
+                                    name="Ann")
+    assert comment.status == Status.APPROVED
+
+
+def test_html_amplification_is_refused_with_a_clear_message(app, site):
+    assert len(AMPLIFIED) <= 10_000
+    _, response = _api_post(app, body=AMPLIFIED)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["fields"]["body"] == "too_large"
+    assert "50,000" in error["message"]
+    assert db.session.query(Comment).count() == 0
+
+
+def test_html_amplification_is_refused_in_the_plain_form_and_in_edits(app, site):
+    form = app.test_client(use_cookies=False).post("/embed/demo/comments", data={
+        "key": "a1", "body": AMPLIFIED, "name": "Ann"})
+    assert form.status_code == 400
+    assert "50,000" in form.get_data(as_text=True)
+    thread = make_thread(site, "a1")
+    author = Actor(guest_key="k" * 40, ip_hash="ip")
+    comment = comments.post_comment(thread, author, "Short", name="Ann")
+    with pytest.raises(InvalidInput, match="50,000"):
+        comments.edit_comment(comment, author, AMPLIFIED)
+
+
+def test_a_long_ordinary_comment_still_fits(app, site):
+    paragraph = ("Jessica Jones *will* appear, says **the** showrunner, and "
+                 "[here](https://news.example.com/jj) is why.\n\n")
+    body = (paragraph * 200)[:10_000]
+    _, response = _api_post(app, body=body)
+    assert response.status_code == 201
+    assert len(response.get_json()["html"].encode()) <= 50_000
