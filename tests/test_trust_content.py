@@ -122,3 +122,42 @@ def test_a_long_ordinary_comment_still_fits(app, site):
     _, response = _api_post(app, body=body)
     assert response.status_code == 201
     assert len(response.get_json()["html"].encode()) <= 50_000
+
+
+def _avatar_of(app, comment_id: int) -> str:
+    data = app.test_client(use_cookies=False).get("/api/v1/threads?site=demo&key=a1").get_json()
+    found = {c["id"]: c["author"]["avatar_url"] for c in data["comments"]}
+    return found[comment_id]
+
+
+def test_an_avatar_never_confirms_a_guessed_email(app, site):
+    """Finding 4: an attacker who types the victim's name and a guessed address must not get
+    the victim's avatar (that would confirm the address)."""
+    site.min_submit_seconds = 0
+    db.session.commit()
+    _, victim = _api_post(app, body="My real comment", name="Vera",
+                          email="vera@corp.example")
+    _, right_guess = _api_post(app, body="Probing one", name="Vera",
+                               email="vera@corp.example")
+    _, wrong_guess = _api_post(app, body="Probing two", name="Vera",
+                               email="vera@other.example")
+    avatar = _avatar_of(app, victim.get_json()["id"])
+    assert _avatar_of(app, right_guess.get_json()["id"]) != avatar
+    assert _avatar_of(app, wrong_guess.get_json()["id"]) != avatar
+
+
+def test_a_guests_avatar_follows_their_browser_on_one_site_only(app, site):
+    site.min_submit_seconds = 0
+    other = sites.create_site("other", origins=["https://other.example.com"],
+                              moderation="post")
+    other.min_submit_seconds = 0
+    db.session.commit()
+    client, first = _api_post(app, body="First", name="Gus")
+    key = first.headers["X-Discuss-Guest-Key"]
+    again = client.post("/api/v1/comments", headers={"X-Discuss-Guest": key}, json={
+        "site": "demo", "key": "a1", "body": "Second", "name": "Gus"})
+    elsewhere = client.post("/api/v1/comments", headers={"X-Discuss-Guest": key}, json={
+        "site": "other", "key": "a1", "body": "Third", "name": "Gus"})
+    assert again.get_json()["author"]["avatar_url"] == first.get_json()["author"]["avatar_url"]
+    assert elsewhere.get_json()["author"]["avatar_url"] \
+        != first.get_json()["author"]["avatar_url"]

@@ -15,13 +15,21 @@ from discuss.models import Comment, Status, Thread, User
 
 
 def avatar_seed(comment: Comment | None = None, user: User | None = None) -> str:
-    """A stable, keyed seed for a generated avatar: never reveals an email address."""
+    """A keyed seed for a generated avatar that nothing a reader types can reproduce.
+
+    An account's avatar follows the account. A guest's follows their browser (its guest key)
+    on that one site, never the name or email they typed: anyone can type a name and a guessed
+    address, and an avatar made from those would confirm the guess and link one guest across
+    sites. A guest comment without a browser key (imported, or its author deleted) has its own.
+    """
     if user is None and comment is not None and comment.user_id is not None:
         user = comment.author
     if user is not None:
         material = f"user:{user.id}"
+    elif comment is not None and comment.guest_key_hash:
+        material = f"guest:{comment.site_id}:{comment.guest_key_hash}"
     elif comment is not None:
-        material = f"guest:{comment.guest_name.casefold()}:{comment.guest_email_key}"
+        material = f"comment:{comment.site_id}:{comment.id}"
     else:
         material = "deleted"
     key = current_app.config["SECRET_KEY"].encode()
