@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_deta
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
-from discuss import moderation, notifications, spam
+from discuss import formtokens, moderation, notifications, spam
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, driver_rows
 from discuss.ids import parse_id
@@ -288,6 +288,8 @@ class NewComment:
     reasons: list[dict[str, str]]
     shadowed: bool
     created_at: datetime
+    # The comment form's token (discuss.formtokens), spent when the comment is written.
+    form_token: str = ""
 
 
 def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object = None, *,
@@ -351,7 +353,7 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
         status=moderation.initial_status(site, actor, verdict, email_key=email_key, now=now),
         reasons=verdict.reasons,
         shadowed=moderation.is_shadow_banned(site, actor, email_key, now=now),
-        created_at=now,
+        created_at=now, form_token=str((form or {}).get("form_token") or ""),
     )
 
 
@@ -369,6 +371,8 @@ def add_comment(new: NewComment) -> Comment:
         # The thread or the parent went away between the checks and the write.
         raise Conflict("The discussion changed while you were writing. Please try again.",
                        code="thread_changed") from exc
+    if new.form_token:
+        formtokens.spend(new.form_token, now=new.created_at)
     if new.status == Status.PENDING:
         moderation.note_queued(new.thread.site_id)
     if new.email_key:

@@ -68,7 +68,7 @@ def guest_posts(app, body: str, *, form: dict | None = None) -> dict:
 
 def fresh_form(**extra) -> dict:
     """What a comment form sends the moment it is shown: an empty honeypot, a new timestamp."""
-    return {"website": "", "rendered_at": rendered_at_token(), **extra}
+    return {"website": "", "rendered_at": rendered_at_token("demo", "article-1"), **extra}
 
 
 def status_of(comment_id: int) -> Status:

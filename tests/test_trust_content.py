@@ -161,3 +161,61 @@ def test_a_guests_avatar_follows_their_browser_on_one_site_only(app, site):
     assert again.get_json()["author"]["avatar_url"] == first.get_json()["author"]["avatar_url"]
     assert elsewhere.get_json()["author"]["avatar_url"] \
         != first.get_json()["author"]["avatar_url"]
+
+
+# ---------------------------------------------------------------- finding 9: form tokens
+
+
+def _aged_token(seconds: float, site_slug: str = "demo", key: str = "a1") -> str:
+    """A ``rendered_at`` token as if the page had been shown ``seconds`` ago."""
+    import time
+    from unittest import mock
+
+    from discuss.web.antispam import rendered_at_token
+
+    with mock.patch("itsdangerous.timed.time") as clock:
+        clock.time.return_value = time.time() - seconds
+        return rendered_at_token(site_slug, key)
+
+
+def _form_post(app, body: str, token: str) -> dict:
+    _, response = _api_post(app, body=body, form={"website": "", "rendered_at": token})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_a_form_token_passes_the_timing_rule_once(app, site):
+    """The reproduction: one token taken from a page passed the timing rule forever."""
+    with app.test_request_context():
+        token = _aged_token(60)
+    assert _form_post(app, "First, patiently", token)["status"] == "approved"
+    again = _form_post(app, "Second, with the same token", token)
+    assert again["status"] != "approved"
+    held = db.session.get(Comment, again["id"])
+    assert held.held_reasons[0]["rule"] == "timing"
+
+
+@pytest.mark.parametrize(("age", "site_slug", "key"), [
+    (7 * 3600, "demo", "a1"),      # expired
+    (60, "demo", "another-article"),  # shown for another thread
+    (60, "other", "a1"),           # shown for another site
+])
+def test_an_expired_or_misplaced_form_token_does_not_pass(app, site, age, site_slug, key):
+    with app.test_request_context():
+        token = _aged_token(age, site_slug, key)
+    posted = _form_post(app, "Patient, but with an old or borrowed token", token)
+    assert posted["status"] != "approved"
+
+
+def test_each_posted_comment_hands_the_page_a_fresh_token(app, site):
+    from discuss.web.antispam import form_age
+
+    with app.test_request_context():
+        token = _aged_token(60)
+    _, response = _api_post(app, body="First", form={"website": "", "rendered_at": token})
+    fresh = response.headers["X-Discuss-Form-Token"]
+    with app.test_request_context():
+        assert form_age({"rendered_at": token}, site_slug="demo", key="a1") is None  # spent
+        age = form_age({"rendered_at": fresh}, site_slug="demo", key="a1")
+    assert age is not None
+    assert 0 <= age < 5

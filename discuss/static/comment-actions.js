@@ -18,6 +18,8 @@
 
   // ------------------------------------------------------------ requests
 
+  let lastFormToken = ""; // a fresh form token, sent with each posted comment's answer
+
   async function api(method, url, body) {
     const headers = requestHeaders(true);
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -26,6 +28,7 @@
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     keepGuestKey(response);
+    lastFormToken = response.headers.get("X-Discuss-Form-Token") || "";
     let data = null;
     if (response.status !== 204) {
       try { data = await response.json(); } catch { data = null; }
@@ -122,6 +125,9 @@
   async function submitComment(form) {
     const payload = commentPayload(form);
     const comment = await api("POST", page().dataset.commentsUrl, payload);
+    // The form's token was spent with this comment: every form of the page takes the new one.
+    const fresh = lastFormToken;
+    if (fresh) for (const field of document.querySelectorAll('input[name="rendered_at"]')) field.value = fresh;
     if (payload.name !== undefined) {
       store.set(KEYS.name, payload.name);
       store.set(KEYS.email, payload.email);

@@ -11,7 +11,7 @@ from discuss import comments, votes
 from discuss.errors import InvalidInput
 from discuss.extensions import begin_writes, db, reads_first
 from discuss.openapi import openapi_document
-from discuss.web.antispam import checked_form
+from discuss.web.antispam import FORM_TOKEN_HEADER, checked_form, rendered_at_token
 from discuss.web.assets import conditional
 from discuss.web.caching import json_for_viewer, not_modified, thread_etag
 from discuss.web.limits import limit_posting
@@ -85,13 +85,16 @@ def post_comment() -> tuple[Response, int]:
     new = comments.check_new_comment(
         thread, actor, body, data.get("parent_id"),
         name=data.get("name"), email=data.get("email"), notify=data.get("notify", False),
-        form=checked_form(data.get("form")),
+        form=checked_form(data.get("form"), site_slug=data.get("site"), key=data.get("key")),
     )
     begin_writes()
     comment = comments.add_comment(new)
     answer = comment_json(comment, mine=True)  # from what was written: no reload after commit
     db.session.commit()
-    return jsonify(answer), 201
+    response = jsonify(answer)
+    # The page's form token was spent: the page gets a fresh one for its next comment.
+    response.headers[FORM_TOKEN_HEADER] = rendered_at_token(thread.site.slug, thread.key)
+    return response, 201
 
 
 @bp.patch("/comments/<int:comment_id>")

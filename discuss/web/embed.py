@@ -339,7 +339,8 @@ def post_comment(site_slug: str) -> Response:
             thread, actor, values["body"], parent_id,
             name=values["name"] if actor.user is None else None,
             email=values["email"] if actor.user is None else None,
-            notify=values["notify"], form=checked_form(_spam_form()),
+            notify=values["notify"],
+            form=checked_form(_spam_form(), site_slug=ctx.site.slug, key=ctx.key),
         ).id
         db.session.commit()
     except DiscussError as exc:
