@@ -147,3 +147,67 @@ def test_minting_a_token_needs_a_recent_password(app, client):
     _, token = accounts.mint_api_token(reader, "late", days=1, password=PASSWORD, now=later,
                                        session=accounts.live_token(session))
     assert token.name == "late"
+
+
+# ---------------------------------------------------------------- login CSRF (finding 7)
+
+SIGN_IN_FORMS = [
+    ("/auth/login", {"login": "attacker", "password": PASSWORD}),
+    ("/auth/register", {"username": "planted", "email": "planted@example.org",
+                        "password": PASSWORD}),
+]
+SIGN_IN_JSON = [
+    ("/api/v1/auth/login", {"login": "attacker", "password": PASSWORD}),
+    ("/api/v1/auth/register", {"username": "planted", "email": "planted@example.org",
+                               "password": PASSWORD}),
+]
+CROSS_SITE = [
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Referer": "https://evil.example/page"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost"},
+    {},  # no Origin at all, no cookie, no token: a form needs the CSRF token then
+]
+
+
+@pytest.mark.parametrize(("path", "data"), SIGN_IN_FORMS)
+@pytest.mark.parametrize("headers", CROSS_SITE)
+def test_a_cross_site_form_never_signs_a_browser_in(app, path, data, headers):
+    make_user("attacker")
+    browser = app.test_client()
+    response = browser.post(path, data=data, headers=headers)
+    assert response.status_code == 400
+    assert browser.get("/api/v1/me").get_json() is None
+    assert db.session.scalar(select(User).where(User.username == "planted")) is None
+
+
+@pytest.mark.parametrize(("path", "data"), SIGN_IN_JSON)
+@pytest.mark.parametrize("headers", CROSS_SITE[:5])
+def test_a_cross_site_api_call_never_signs_a_browser_in(app, path, data, headers):
+    make_user("attacker")
+    browser = app.test_client()
+    response = browser.post(path, json=data, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "csrf"
+    assert browser.get("/api/v1/me").get_json() is None
+
+
+def test_the_services_own_pages_still_sign_in(app, client):
+    from tests.accounts_helpers import form_csrf
+
+    make_user()
+    same = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    # The iframe's script: the JSON API from the service's own origin, no cookie needed.
+    response = app.test_client(use_cookies=False).post(
+        "/api/v1/auth/login", json={"login": "reader", "password": PASSWORD}, headers=same)
+    assert response.status_code == 200
+    # The plain form from the service's own page, even where its cookies are blocked.
+    response = app.test_client(use_cookies=False).post(
+        "/auth/login", data={"login": "reader", "password": PASSWORD}, headers=same)
+    assert response.status_code == 302
+    # An old browser without Origin: the form's CSRF token.
+    token = form_csrf(client)
+    response = client.post("/auth/login", data={"login": "reader", "password": PASSWORD,
+                                                "csrf_token": token})
+    assert response.status_code == 302

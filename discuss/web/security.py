@@ -15,10 +15,10 @@ from functools import lru_cache
 from flask import Flask, Request, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 
-from discuss import accounts
+from discuss import accounts, comments
 from discuss.config import cookie_flags
 from discuss.errors import NotSignedIn
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
@@ -88,11 +88,53 @@ def ensure_guest_key(actor: Actor) -> str:
     return actor.guest_key
 
 
+# Where a browser is signed in (or handed a session): a forged cross-site request here would
+# sign the victim's browser into the attacker's account (login CSRF), with or without cookies.
+SIGN_IN_ENDPOINTS = frozenset({
+    "auth.login", "auth.register", "auth.request_reset", "auth.reset",
+    "api_account.login", "api_account.register", "api_account.request_reset",
+})
+
+
+def _own_origins() -> set[str]:
+    config = current_app.config
+    return {config["DISCUSS_PUBLIC_ORIGIN"].lower(), f"{request.scheme}://{request.host}".lower()}
+
+
+def _check_sign_in_origin() -> None:
+    """Sign-in and registration accept only requests made by this service's own pages.
+
+    Browsers say where a request comes from (Fetch Metadata's Sec-Fetch-Site, and Origin on
+    every POST); either naming another site refuses it. A request with neither (an old
+    browser, a script) must carry the form's CSRF token when it is a form; a JSON body cannot
+    be sent cross-site without CORS, which this service never grants."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise CSRFError("This form was sent from another site.")
+    origin = request.headers.get("Origin")
+    referer = request.headers.get("Referer")
+    if origin is not None:
+        if origin.lower() not in _own_origins():
+            raise CSRFError("This form was sent from another site.")
+        return
+    if referer:
+        try:
+            from_origin = comments.origin_of(referer)
+        except ValueError:  # not a URL at all
+            from_origin = ""
+        if from_origin not in _own_origins():
+            raise CSRFError("This form was sent from another site.")
+    if not request.is_json:
+        csrf.protect()
+
+
 def _check_csrf() -> None:
     method = request.method
     sqlite_write_intent.set(method in UNSAFE_METHODS)
     if method not in UNSAFE_METHODS or not current_app.config["WTF_CSRF_ENABLED"]:
         return
+    if request.endpoint in SIGN_IN_ENDPOINTS:
+        _check_sign_in_origin()
     if bearer_token() is not None or not request.cookies:
         return
     csrf.protect()
