@@ -128,18 +128,22 @@ def init_app(app: Flask) -> None:
 
 
 def _signin_target() -> str:
-    """The account a sign-in, sign-up or reset attempt aims at (hashed, never stored raw)."""
+    """The account a sign-in, sign-up or reset attempt aims at, from this address (hashed,
+    never stored raw)."""
     data = request.get_json(silent=True) if request.is_json else request.form
     login = (data.get("login") or data.get("username") or "") if hasattr(data, "get") else ""
     if not isinstance(login, str):
         login = ""
     digest = hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
-    return f"login-target:{digest}"
+    return f"login-target:{digest}:{current_actor().ip_hash}"
 
 
 def limit_signin_attempts(view):
-    """DISCUSS_RATELIMIT_LOGIN per IP (shared with limits.limit_signin) and per target account,
-    on POST only: guessing one reader's password from many addresses is limited too."""
+    """DISCUSS_RATELIMIT_LOGIN per IP (shared with limits.limit_signin) and per (target
+    account, IP), on POST only. An address guessing one account's password is slowed down
+    (the limit's windows: a minute, then an hour) without locking anyone else out: wrong
+    passwords sent from many addresses never stop the account's owner signing in from theirs.
+    """
     from discuss.web import limits
 
     def limit_value() -> str:

@@ -54,9 +54,11 @@ def test_reader_posts_replies_signs_in_votes_and_reports_inline(live_service, pa
     page.locator("#discuss-comments").get_by_text("Ann's first thoughts.").wait_for(
         timeout=TIMEOUT)
 
-    # She replies inline to Bob.
+    # She replies inline to Bob, taking a few seconds again: posting handed the page a fresh
+    # form token (each is good for one comment) made when her first comment was sent.
     page.click(f"#comment-{bob_id} .discuss-reply-link")
     page.fill(f"#reply-{bob_id} textarea[name=body]", "Welcome, Bob.")
+    page.wait_for_timeout(3_200)
     page.click(f"#reply-{bob_id} button[type=submit]")
     page.locator(f"#comment-{bob_id} .discuss-replies").get_by_text("Welcome, Bob.").wait_for(
         timeout=TIMEOUT)
