@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from discuss import mail
+from discuss import mail, names
 from discuss.comments import author_changed, normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
@@ -124,7 +124,7 @@ def check_display_name(name: object) -> str:
         return ""
     if not isinstance(name, str):
         raise InvalidInput("The display name must be text.", {"display_name": "invalid"})
-    name = " ".join(name.split())
+    name = names.clean_name(name)
     if len(name) > MAX_DISPLAY_NAME:
         raise InvalidInput(f"The display name may have at most {MAX_DISPLAY_NAME} characters.",
                            {"display_name": "too_long"})
@@ -208,6 +208,7 @@ def register(username: object, email: object, password: object, *, secret: str,
     email, email_key = _email(email)
     if _username_taken(username.lower()):
         raise Conflict("That username is taken.", {"username": "taken"})
+    names.check_not_staff_lookalike(username, site_id=None, field="username")
     password = check_new_password(password, user_inputs=[username, email])
     existing = _user_by_email(email_key)
     if existing is not None:
@@ -224,8 +225,15 @@ def register(username: object, email: object, password: object, *, secret: str,
     return Registration(user)
 
 
+def is_staff(user: User) -> bool:
+    return user.is_admin or bool(user.moderated_sites)
+
+
 def update_profile(user: User, *, display_name: object) -> User:
     name = check_display_name(display_name)
+    if name and not is_staff(user):
+        names.check_not_staff_lookalike(name, site_id=None, field="display_name",
+                                        user_id=user.id)
     if name != user.display_name:
         user.display_name = name
         author_changed(user)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_deta
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
-from discuss import formtokens, moderation, notifications, spam
+from discuss import formtokens, moderation, names, notifications, spam
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, driver_rows
 from discuss.ids import parse_id
@@ -318,11 +318,12 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
     if actor.user is None:
         if not site.allow_guests:
             raise Forbidden("Sign in to comment on this site.", code="guests_not_allowed")
-        guest_name = clean_line(name, MAX_NAME_LENGTH, "name")
+        guest_name = names.clean_name(clean_line(name, MAX_NAME_LENGTH, "name"))
         if not guest_name:
             if site.require_guest_name:
                 raise InvalidInput("Please give a name.", {"name": "required"})
             guest_name = "Anonymous"
+        names.check_not_staff_lookalike(guest_name, site_id=site.id, field="name")
         guest_email, email_key = normalize_email(email)
     # Signed-in readers post under their account; stray guest fields are ignored.
 
@@ -478,7 +479,7 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
     guest_email, _ = normalize_email(email)
     comment = _insert_comment(
         thread, parent, Body.of(body), user=None,
-        guest_name=clean_line(name, MAX_NAME_LENGTH, "name") or "Anonymous",
+        guest_name=names.clean_name(clean_line(name, MAX_NAME_LENGTH, "name")) or "Anonymous",
         guest_email=guest_email, guest_key_hash="", created_at=created_at, status=status,
         # An import tells nobody, now or when approved later.
         record=False, parent_notified=True,

@@ -87,7 +87,9 @@ SCHEMAS: dict[str, Any] = {
                                   "additionalProperties": {"type": "string"}}}}}},
     "Author": {"type": "object", "nullable": True, "properties": {
         "name": {"type": "string"}, "username": {"type": "string", "nullable": True},
-        "avatar_url": {"type": "string"}}},
+        "avatar_url": {"type": "string"},
+        "role": {"type": "string", "nullable": True, "enum": ["admin", "moderator", None],
+                 "description": "Staff of the comment's site, marked in the byline"}}},
     "Comment": {"type": "object", "properties": {
         "id": {"type": "integer"}, "parent_id": {"type": "integer", "nullable": True},
         "author": _ref("Author"), "html": {"type": "string"},

@@ -47,7 +47,7 @@ from discuss.web.caching import (
 from discuss.web.compression import add_vary
 from discuss.web.errors import error_response
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
-from discuss.web.present import avatar_url, iso, iter_nodes
+from discuss.web.present import author_role, avatar_url, iso, iter_nodes
 from discuss.web.security import current_actor, ensure_guest_key
 from discuss.web.thread_view import (
     MAX_INDENT,
@@ -75,7 +75,7 @@ SESSION_EMAIL = "discuss_guest_email"
 @bp.record_once
 def _register_template_helpers(state) -> None:
     env = state.app.jinja_env
-    env.globals.update(has_endpoint=has_endpoint, avatar_url=avatar_url,
+    env.globals.update(has_endpoint=has_endpoint, avatar_url=avatar_url, author_role=author_role,
                        author_name=comments.author_name, MAX_INDENT=MAX_INDENT)
     env.filters.update(relative_time=relative_time, exact_time=exact_time, iso=iso)
 

@@ -61,6 +61,22 @@ def _load_author(comment: Comment) -> None:
         set_committed_value(comment, "author", db.session.get(User, comment.user_id))
 
 
+def author_role(comment: Comment) -> str | None:
+    """"admin" or "moderator" when the comment's author is staff of its site (shown in the
+    byline, so a look-alike name cannot pass for theirs), else None."""
+    if comment.user_id is None:
+        return None
+    _load_author(comment)
+    user = comment.author
+    if user is None:
+        return None
+    if user.is_admin:
+        return "admin"
+    if any(site.id == comment.site_id for site in user.moderated_sites):
+        return "moderator"
+    return None
+
+
 def author_json(comment: Comment) -> dict:
     _load_author(comment)
     user = comment.author if comment.user_id is not None else None
@@ -68,6 +84,7 @@ def author_json(comment: Comment) -> dict:
         "name": author_name(comment),
         "username": user.username if user is not None else None,
         "avatar_url": avatar_url(comment),
+        "role": author_role(comment),
     }
 
 
