@@ -90,10 +90,11 @@ def post_comment() -> tuple[Response, int]:
     begin_writes()
     comment = comments.add_comment(new)
     answer = comment_json(comment, mine=True)  # from what was written: no reload after commit
+    # The page's form token is spent with the comment: the page gets a fresh one for its next.
+    next_form_token = rendered_at_token(thread.site.slug, thread.key)
     db.session.commit()
     response = jsonify(answer)
-    # The page's form token was spent: the page gets a fresh one for its next comment.
-    response.headers[FORM_TOKEN_HEADER] = rendered_at_token(thread.site.slug, thread.key)
+    response.headers[FORM_TOKEN_HEADER] = next_form_token
     return response, 201
 
 
