@@ -28,6 +28,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         _init_extensions,
         _register_blueprints,
         _register_cli,
+        _warn_about_settings,
     ]
     for step in steps:
         step(app, overrides)
@@ -66,6 +67,15 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
     from discuss.web import register_web
 
     register_web(app)
+
+
+def _warn_about_settings(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Say at start-up what a setting leaves weaker than an operator may assume."""
+    if app.config["DISCUSS_RATELIMIT_ENABLED"] and not app.config["DISCUSS_REDIS_URL"]:
+        logging.getLogger("discuss").warning(
+            "DISCUSS_REDIS_URL is not set: rate limits are counted in each worker process "
+            "separately, so with N workers (gunicorn -w N) a reader gets N times each limit. "
+            "Set DISCUSS_REDIS_URL to share them.")
 
 
 def _register_cli(app: Flask, overrides: Mapping[str, Any] | None) -> None:

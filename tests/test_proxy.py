@@ -203,3 +203,21 @@ def test_the_shipped_deployment_trusts_exactly_one_proxy():
     block = shipped_location_block()
     assert "X-Forwarded-For $proxy_add_x_forwarded_for" in block
     assert "X-Forwarded-Proto $scheme" in block
+
+
+def test_without_redis_the_start_up_says_limits_are_per_worker(tmp_path, caplog):
+    import logging
+
+    from tests.browser.conftest import SECRET
+    from tests.conftest import make_app
+
+    with caplog.at_level(logging.WARNING, logger="discuss"):
+        make_app("sqlite:///" + str(tmp_path / "a.sqlite3"), tmp_path,
+                 DISCUSS_SECRET_KEY=SECRET)
+    assert any("per worker" in r.getMessage() or "each worker process" in r.getMessage()
+               for r in caplog.records if r.levelno == logging.WARNING)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="discuss"):
+        make_app("sqlite:///" + str(tmp_path / "b.sqlite3"), tmp_path,
+                 DISCUSS_REDIS_URL="redis://127.0.0.1:6379/2")
+    assert not any("each worker process" in r.getMessage() for r in caplog.records)
