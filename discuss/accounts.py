@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
@@ -28,7 +28,16 @@ from discuss.comments import author_changed, normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
 from discuss.ids import parse_id
-from discuss.models import AuthToken, Site, SiteModerator, TokenKind, UsedToken, User, utcnow
+from discuss.models import (
+    AuthToken,
+    PendingRegistration,
+    Site,
+    SiteModerator,
+    TokenKind,
+    UsedToken,
+    User,
+    utcnow,
+)
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
 MIN_PASSWORD_LENGTH = 10
@@ -45,6 +54,7 @@ LINK_MAX_AGE = {
     "email-change": timedelta(days=2),
     "reset": timedelta(hours=1),
     "guest-email": timedelta(days=2),
+    "register": timedelta(days=2),
 }
 # Creating an API token needs the password typed this recently (at sign-in), or again.
 RECENT_PASSWORD = timedelta(minutes=10)
@@ -169,7 +179,7 @@ def create_user(username: object, email: object, password: object, *, is_admin: 
     if _user_by_email(email_key) is not None:
         raise Conflict("An account with that email address exists.", {"email": "taken"})
     password = check_new_password(password, user_inputs=[username, email])
-    user = _add_user(username, email, email_key, password, now=now)
+    user = _add_user(username, email, email_key, hash_password(password), now=now)
     user.is_admin = is_admin
     if verified:
         user.email_verified_at = now
@@ -179,30 +189,34 @@ def create_user(username: object, email: object, password: object, *, is_admin: 
     return user
 
 
-def _add_user(username: str, email: str, email_key: str, password: str, *,
-              now: datetime) -> User:
+def _add_user(username: str, email: str, email_key: str, password_hash: str, *,
+              now: datetime, message: str = "That username is taken.") -> User:
     user = User(username=username, username_key=username.lower(), email=email,
-                email_key=email_key, password_hash=hash_password(password), display_name="",
+                email_key=email_key, password_hash=password_hash, display_name="",
                 is_admin=False, session_epoch=0, notify_queue=False, created_at=now)
     try:
         with db.session.begin_nested():
             db.session.add(user)
     except IntegrityError as exc:
-        raise Conflict("That username is taken.", {"username": "taken"}) from exc
+        raise Conflict(message, {"username": "taken"}) from exc
     return user
 
 
 @dataclass
 class Registration:
-    """What a registration did; ``user`` is None when the email was taken (told by mail only)."""
+    """What a registration did: ``pending`` is the sign-up waiting for its address to be
+    confirmed, None when the address has an account already (its owner is told by mail)."""
 
-    user: User | None
+    pending: PendingRegistration | None
 
 
 def register(username: object, email: object, password: object, *, secret: str,
              link: LinkBuilder, now: datetime | None = None) -> Registration:
-    """Sign up. A taken username is said (it is public); a taken email is not: its owner gets
-    a mail instead and the answer is the same as for a new account ("check your inbox")."""
+    """Sign up. A taken username is said (it is public); whether the address has an account
+    is not: either way nothing is created yet and the answer is "check your inbox". A new
+    address gets a link that makes the account (``finish_registration``); an address with an
+    account gets a mail saying someone tried. Until the link is opened neither the username
+    nor a sign-in tells the two apart."""
     now = now or utcnow()
     username = check_username(username)
     email, email_key = _email(email)
@@ -210,9 +224,11 @@ def register(username: object, email: object, password: object, *, secret: str,
         raise Conflict("That username is taken.", {"username": "taken"})
     names.check_not_staff_lookalike(username, site_id=None, field="username")
     password = check_new_password(password, user_inputs=[username, email])
+    password_hash = hash_password(password)  # the same work either way: timing tells nothing
+    db.session.execute(delete(PendingRegistration).where(
+        PendingRegistration.created_at < now - LINK_MAX_AGE["register"]))
     existing = _user_by_email(email_key)
     if existing is not None:
-        hash_password(password)  # the same work as a real sign-up: the timing tells nothing
         mail.queue_mail(existing.email, "Someone tried to sign up with your address",
                         "Someone (maybe you) tried to create an account with this email "
                         "address, which already has one: "
@@ -220,9 +236,53 @@ def register(username: object, email: object, password: object, *, secret: str,
                         "your password if you forgot it. Otherwise you can ignore this mail.",
                         now=now)
         return Registration(None)
-    user = _add_user(username, email, email_key, password, now=now)
-    send_verification(user, secret=secret, link=link, now=now)
-    return Registration(user)
+    pending = PendingRegistration(username=username, email=email, email_key=email_key,
+                                  password_hash=password_hash, created_at=now)
+    db.session.add(pending)
+    db.session.flush()
+    token = make_link_token(secret, "register", {"r": pending.id,
+                                                 "c": pending.created_at.timestamp()})
+    mail.queue_mail(email, "Confirm your email address",
+                    f"Hello {username},\n\nplease confirm your email address by opening this "
+                    f"link (valid for 2 days); your account is made then:\n\n"
+                    f"{link('register', token)}\n\nIf you did not sign up, ignore this mail.",
+                    now=now)
+    return Registration(pending)
+
+
+def is_registration_link(token: object, *, secret: str) -> bool:
+    """True when ``token`` is a sign-up's confirmation link (not yet checked further)."""
+    if not isinstance(token, str) or len(token) > 1000:
+        return False
+    try:
+        _serializer(secret, "register").loads(token)
+    except BadSignature:
+        return False
+    return True
+
+
+def finish_registration(token: object, *, secret: str, now: datetime | None = None) -> User:
+    """Spend a sign-up's link: the account is made, its address confirmed."""
+    now = now or utcnow()
+    payload = read_link_token(secret, "register", token, now=now, id_field="r")
+    pending = db.session.get(PendingRegistration, payload["r"])
+    if pending is None or payload.get("c") != pending.created_at.timestamp():
+        raise InvalidInput("This link has expired. Please sign up again.",
+                           {"token": "expired"}, code="expired_link")
+    db.session.delete(pending)
+    if _user_by_email(pending.email_key) is not None:
+        raise Conflict("This address has an account already: sign in, or reset its password.",
+                       {"email": "taken"})
+    if _username_taken(pending.username.lower()):
+        raise Conflict("Someone took that username in the meantime. Please sign up again "
+                       "with another.", {"username": "taken"})
+    user = _add_user(pending.username, pending.email, pending.email_key,
+                     pending.password_hash, now=now,
+                     message="Someone took that username in the meantime. Please sign up "
+                             "again.")
+    user.email_verified_at = now
+    db.session.flush()
+    return user
 
 
 def is_staff(user: User) -> bool:
@@ -419,7 +479,7 @@ def _account_of_link(payload: dict[str, Any]) -> User | None:
 
 
 def read_link_token(secret: str, purpose: str, token: object, *,
-                    now: datetime | None = None) -> dict[str, Any]:
+                    now: datetime | None = None, id_field: str = "u") -> dict[str, Any]:
     """The payload of a link's token if it is genuine, fresh and unused (then marks it used)."""
     now = now or utcnow()
     if not isinstance(token, str) or not token or len(token) > 1000:
@@ -432,7 +492,7 @@ def read_link_token(secret: str, purpose: str, token: object, *,
     except BadSignature as exc:
         raise InvalidInput("This link is not valid.", {"token": "invalid"},
                            code="invalid_link") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+    if not isinstance(payload, dict) or not isinstance(payload.get(id_field), int):
         raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
     if now - signed_at > LINK_MAX_AGE[purpose]:
         raise InvalidInput("This link has expired. Ask for a new one.", {"token": "expired"},

@@ -72,7 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCUSS_RATELIMIT_VOTE", str, "60/minute", "Votes, per IP and per account"),
     Setting("DISCUSS_RATELIMIT_REPORT", str, "10/hour", "Reports, per IP and per account"),
     Setting("DISCUSS_RATELIMIT_LOGIN", str, "10/minute;50/hour",
-            "Sign-in, registration and reset attempts, per IP and per account"),
+            "Sign-in, registration and reset attempts, per IP and per (account, IP)"),
     Setting("DISCUSS_MAIL_HOST", str, None,
             "SMTP server; unset: mail is written to the log instead of sent"),
     Setting("DISCUSS_MAIL_PORT", int, 25, "SMTP port"),

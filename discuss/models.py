@@ -352,6 +352,21 @@ class UsedToken(db.Model):
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PendingRegistration(db.Model):
+    """A sign-up waiting for its address to be confirmed: the account is made only then, so
+    registering never tells whether an address (or a username) has an account."""
+
+    __tablename__ = "pending_registrations"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class ConfirmedEmail(db.Model):
     """A guest's email address confirmed by a link: the only way a guest becomes known."""
 

@@ -43,7 +43,10 @@ def test_reader_registers_confirms_email_and_signs_in(client, mailbox):
     page = client.get(link)
     assert page.status_code == 200
     assert b"Confirm" in page.data
-    assert _user("newreader").email_verified_at is None  # opening the link changes nothing
+    assert _user("newreader") is None  # opening the link changes nothing
+    # No account before the address is confirmed: signing in fails as for a stranger.
+    assert client.post("/api/v1/auth/login", json={"login": "newreader", "password": PASSWORD},
+                       headers=csrf_header(client)).status_code == 401
     confirmed = client.post(link, data={"csrf_token": form_csrf(client, link)})
     assert b"confirmed" in confirmed.data
     assert _user("newreader").email_verified_at is not None

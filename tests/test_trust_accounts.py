@@ -254,3 +254,55 @@ def test_one_address_guessing_one_account_is_slowed_down(limited_app):
     assert _sign_in(limited_app, "127.0.2.1", PASSWORD) == 429
     # …while the owner elsewhere is not.
     assert _sign_in(limited_app, "127.0.2.2", PASSWORD) == 200
+
+
+# ---------------------------------------------------------------- email enumeration (finding 8)
+
+NEW_PASSWORD = "violet-harbor-lantern-42"
+
+
+def _probe(app, email: str) -> tuple[int, dict, int, int]:
+    """What an attacker sees when registering a fresh username with ``email``: the answer,
+    then whether that username now counts as taken, then whether it signs in."""
+    client = app.test_client(use_cookies=False)
+    first = client.post("/api/v1/auth/register", json={
+        "username": "probe", "email": email, "password": NEW_PASSWORD})
+    again = client.post("/api/v1/auth/register", json={
+        "username": "probe", "email": "unrelated@example.org", "password": NEW_PASSWORD})
+    sign_in = client.post("/api/v1/auth/login",
+                          json={"login": "probe", "password": NEW_PASSWORD})
+    db.session.execute(db.delete(User).where(User.username == "probe"))
+    db.session.commit()
+    return first.status_code, first.get_json(), again.status_code, sign_in.status_code
+
+
+def test_registration_never_tells_whether_an_address_has_an_account(app):
+    """The reproduction: "username taken" came back only when the first attempt's address
+    was free (the account had been made); a sign-in told it too."""
+    make_user("victim", "victim@corp.example")
+    taken = _probe(app, "victim@corp.example")
+    free = _probe(app, "nobody@corp.example")
+    assert taken == free
+    assert taken[0] == 202
+
+
+def test_the_mailed_link_makes_the_account(app, client):
+    from sqlalchemy import func
+
+    from discuss.models import OutboxMessage
+
+    response = client.post("/api/v1/auth/register", json={
+        "username": "newbie", "email": "newbie@example.org", "password": NEW_PASSWORD})
+    assert response.status_code == 202
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    body = db.session.scalar(select(OutboxMessage.body)
+                             .where(OutboxMessage.recipient == "newbie@example.org"))
+    link = body[body.index("/auth/verify/"):].split()[0]
+    from tests.accounts_helpers import form_csrf
+
+    confirmed = client.post(link, data={"csrf_token": form_csrf(client, link)})
+    assert b"confirmed" in confirmed.data
+    user = db.session.scalar(select(User).where(User.username == "newbie"))
+    assert user.email_verified_at is not None
+    assert app.test_client().post("/api/v1/auth/login", json={
+        "login": "newbie", "password": NEW_PASSWORD}).status_code == 200

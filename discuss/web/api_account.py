@@ -24,7 +24,7 @@ from discuss.web.sessions import limit_signin_attempts, link_builder, sign_in, s
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
 
 CHECK_INBOX = ("Check your inbox: we sent a link to confirm your email address. "
-               "You can sign in now.")
+               "Your account is ready to sign in once it is opened.")
 RESET_SENT = "If an account has that username or address, we sent it a link to reset the password."
 
 

@@ -187,9 +187,16 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
     return _page("auth/confirm.html", token=token, purpose=purpose)
 
 
+def _confirm_address(token: str, *, secret: str) -> User:
+    """A sign-up's link makes the account; an account's link confirms its address."""
+    if accounts.is_registration_link(token, secret=secret):
+        return accounts.finish_registration(token, secret=secret)
+    return accounts.verify_email(token, secret=secret)
+
+
 @bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
-    return _confirm_link(token, "verify", accounts.verify_email)
+    return _confirm_link(token, "verify", _confirm_address)
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 SHORT_SESSION_DAYS = 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 LINK_ENDPOINTS = {"verify": "auth.verify", "email-change": "auth.confirm_email",
-                  "reset": "auth.reset"}
+                  "reset": "auth.reset", "register": "auth.verify"}
 
 
 def sign_in(user: User, *, remember: bool, user_agent: str = "") -> str:
