@@ -1,4 +1,5 @@
-"""What an id may be: a whole number from 1 to 2**63 - 1, the range of the databases' BIGINT.
+"""What an id may be: a whole number from 1 to 2**31 - 1, what an INTEGER id column holds on
+PostgreSQL (SQLite's would hold up to 2**63 - 1; the smaller bound serves both).
 
 Every id that comes from outside (a URL, a form, a JSON body, a signed link) goes through
 ``parse_id`` before it reaches a query: a larger number makes SQLite's driver overflow and
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 
 

@@ -425,7 +425,7 @@ def check_ids(ids: object) -> list[int]:
         raise InvalidInput(f"At most {MAX_BULK} comments at once.", {"ids": "too_many"})
     clean: list[int] = []
     for value in ids:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
+        if parse_id(value) is None or not isinstance(value, int):
             raise InvalidInput("ids must be comment ids (numbers).", {"ids": "invalid"})
         if value not in clean:
             clean.append(value)

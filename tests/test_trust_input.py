@@ -13,7 +13,7 @@ from discuss.extensions import db
 from tests.accounts_helpers import bearer, make_user
 from tests.conftest import make_thread, post
 
-HUGE = [2**63, 2**64, 10**30]
+HUGE = [2**31, 2**63, 2**64, 10**30]  # past PostgreSQL's INTEGER, SQLite's, and more
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from discuss.ids import MAX_ID
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:…>`` that matches only 0..2**63 - 1: a larger number is an unknown URL (404),
-    never an id that overflows the database driver (500)."""
+    """``<int:…>`` that matches only ids the database can hold (discuss.ids.MAX_ID): a larger
+    number is an unknown URL (404), never an id that overflows the database (500)."""
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = MAX_ID, signed: bool = False) -> None:

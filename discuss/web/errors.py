@@ -101,7 +101,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _out_of_range(exc: Exception) -> Response:
-    # A number the database cannot hold reached a query (an id past 2**63 - 1 that no check
+    # A number the database cannot hold reached a query (an id past discuss.ids.MAX_ID that no check
     # caught): bad input, not a server error. SQLite's driver raises OverflowError, PostgreSQL
     # a DataError ("value out of range").
     rollback_quietly()
