@@ -216,18 +216,7 @@ def test_the_services_own_pages_still_sign_in(app, client):
 # ---------------------------------------------------------------- sign-in limits (finding 10)
 
 
-@pytest.fixture
-def limited_app(database_url, tmp_path):
-    from tests.conftest import _empty_tables, make_app
-
-    app = make_app(database_url, tmp_path, DISCUSS_RATELIMIT_LOGIN="5/minute;20/hour")
-    with app.app_context():
-        try:
-            yield app
-        finally:
-            db.session.rollback()
-            _empty_tables()
-            db.session.remove()
+LIMITED = pytest.mark.parametrize("app_settings", [{"DISCUSS_RATELIMIT_LOGIN": "5/minute;20/hour"}])
 
 
 def _sign_in(app, address: str, password: str) -> int:
@@ -236,24 +225,26 @@ def _sign_in(app, address: str, password: str) -> int:
         environ_base={"REMOTE_ADDR": address}).status_code
 
 
-def test_wrong_passwords_from_many_addresses_never_lock_the_moderator_out(limited_app):
+@LIMITED
+def test_wrong_passwords_from_many_addresses_never_lock_the_moderator_out(app, app_settings):
     """The reproduction: wrong passwords for a moderator's account from many addresses must
     not keep the moderator (at their own address) from signing in."""
     make_user("moderator")
     # Twice the limit (5 a minute), each from another address.
     for n in range(2, 12):
-        assert _sign_in(limited_app, f"127.0.1.{n}", "wrong-password-guess") == 401
-    assert _sign_in(limited_app, "127.0.0.9", PASSWORD) == 200
+        assert _sign_in(app, f"127.0.1.{n}", "wrong-password-guess") == 401
+    assert _sign_in(app, "127.0.0.9", PASSWORD) == 200
 
 
-def test_one_address_guessing_one_account_is_slowed_down(limited_app):
+@LIMITED
+def test_one_address_guessing_one_account_is_slowed_down(app, app_settings):
     make_user("moderator")
-    statuses = [_sign_in(limited_app, "127.0.2.1", "wrong-password-guess") for _ in range(6)]
+    statuses = [_sign_in(app, "127.0.2.1", "wrong-password-guess") for _ in range(6)]
     assert statuses == [401] * 5 + [429]
     # The same address is held back for this account, even with the right password…
-    assert _sign_in(limited_app, "127.0.2.1", PASSWORD) == 429
+    assert _sign_in(app, "127.0.2.1", PASSWORD) == 429
     # …while the owner elsewhere is not.
-    assert _sign_in(limited_app, "127.0.2.2", PASSWORD) == 200
+    assert _sign_in(app, "127.0.2.2", PASSWORD) == 200
 
 
 # ---------------------------------------------------------------- email enumeration (finding 8)
