@@ -4,6 +4,7 @@ bearer token is a 401 and a wrong method on a known API path a 405."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -170,3 +171,19 @@ def test_one_mailbox_gets_one_confirmation_a_day_whatever_its_spelling(app, site
     sent = db.session.scalar(select(func.count()).select_from(OutboxMessage)
                              .where(OutboxMessage.subject == CONFIRM_SUBJECT))
     assert sent == 1
+
+
+@pytest.mark.parametrize("field", ["body", "name", "email", "key", "title", "url"])
+def test_a_lone_surrogate_in_json_is_a_400(client, site, field):
+    data = {"site": "demo", "key": "a1", "body": "hello", "name": "Ann", field: "PLACE"}
+    raw = json.dumps(data).replace("PLACE", "a\\ud800b")
+    response = client.post("/api/v1/comments", data=raw, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_an_emoji_escaped_as_a_surrogate_pair_is_fine(client, site):
+    raw = json.dumps({"site": "demo", "key": "a1", "body": "Great \U0001F600", "name": "Ann"})
+    assert "\\ud83d\\ude00" in raw
+    response = client.post("/api/v1/comments", data=raw, content_type="application/json")
+    assert response.status_code == 201
+    assert "\U0001F600" in response.get_json()["html"]

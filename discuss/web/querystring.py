@@ -10,12 +10,16 @@ parts skipped, a name without ``=`` has the value ""). Any other query string go
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from flask import Request as FlaskRequest
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.utils import cached_property
+
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
 class Request(FlaskRequest):
@@ -24,11 +28,22 @@ class Request(FlaskRequest):
         # json.loads raises RecursionError (not a ValueError, which werkzeug catches) for
         # arrays or objects nested a few thousand deep: a 400, never a 500.
         try:
-            return super().get_json(force=force, silent=silent, cache=cache)
+            data = super().get_json(force=force, silent=silent, cache=cache)
         except RecursionError:
             if silent:
                 return None
             raise BadRequest("The JSON is nested too deeply.") from None
+        # JSON may spell a lone UTF-16 surrogate ("\ud800"), which no text can hold: every
+        # later encode() would fail. Checked only when the body has such an escape.
+        if data is not None and _SURROGATE_ESCAPE.search(self.get_data(cache=True)):
+            try:
+                json.dumps(data, ensure_ascii=False).encode()
+            except UnicodeEncodeError:
+                if silent:
+                    return None
+                raise BadRequest("The JSON holds an invalid character (a lone surrogate).") \
+                    from None
+        return data
 
     @cached_property
     def args(self) -> MultiDict[str, str]:
