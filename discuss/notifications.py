@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from discuss.errors import InvalidInput
 from discuss.extensions import db
+from discuss.links import LinkBuilder, make_link_token, read_link_token
 from discuss.mail import queue_mail
 from discuss.models import Comment, ConfirmedEmail, OutboxMessage, Status, Thread, utcnow
 from discuss.rendering import excerpt
@@ -33,7 +34,7 @@ from discuss.rendering import excerpt
 # session.info keys: ids of comments that became approved / were posted by a guest with an email.
 APPROVED_KEY = "discuss.approved"
 GUEST_EMAIL_KEY = "discuss.guest_email"
-CONFIRM_PURPOSE = "guest-email"  # accounts.LINK_MAX_AGE: valid two days, single use
+CONFIRM_PURPOSE = "guest-email"  # links.LINK_MAX_AGE: valid two days, single use
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
 CONFIRM_SUBJECT = "Confirm your address"
 CONFIRM_EVERY = timedelta(hours=24)
@@ -42,7 +43,6 @@ EXCERPT_LENGTH = 300
 _LIVE = (Status.APPROVED, Status.PENDING)
 
 # (purpose, token) -> absolute URL of the page that takes the token
-LinkBuilder = Callable[[str, str], str]
 # thread -> absolute URL of its discussion page on this service (threads without an article URL)
 ThreadLink = Callable[[Thread], str]
 
@@ -240,8 +240,6 @@ def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: L
                              now: datetime | None = None) -> int:
     """Mail a confirmation link to the unconfirmed addresses guests typed with these comments,
     at most once a day per address, never for spam. Returns the number of mails queued."""
-    from discuss.accounts import make_link_token  # accounts imports comments, which imports us
-
     now = now or utcnow()
     sent = 0
     seen: set[str] = set()
@@ -268,8 +266,6 @@ def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: L
 
 def confirm_guest_email(token: object, *, secret: str, now: datetime | None = None) -> str:
     """Spend a confirmation link: its address counts as confirmed from now on. Returns it."""
-    from discuss.accounts import read_link_token  # accounts imports comments, which imports us
-
     now = now or utcnow()
     payload = read_link_token(secret, CONFIRM_PURPOSE, token, now=now)
     email_key = payload.get("e")

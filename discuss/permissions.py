@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from discuss.errors import Forbidden, NotSignedIn
 from discuss.models import Comment, Site, Status, User, utcnow
 
 
@@ -100,3 +101,11 @@ PERMISSIONS: dict[str, Callable[[Actor, Any, dict], bool]] = {
 def can(actor: Actor, action: str, target: Any, **context: Any) -> bool:
     """True when ``actor`` may do ``action`` to ``target`` (context: now, window)."""
     return PERMISSIONS[action](actor, target, context)
+
+
+def require_moderator(actor: Actor, site: Site | int) -> None:
+    """Raise NotSignedIn for a guest and Forbidden for a user who does not moderate ``site``."""
+    if actor.user is None:
+        raise NotSignedIn("Sign in as a moderator.")
+    if not actor.moderates(site):
+        raise Forbidden("You do not moderate this site.")

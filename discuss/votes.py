@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from discuss.comments import thread_of
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread, User, Vote, utcnow
 from discuss.permissions import Actor
+from discuss.threads import thread_of
 
 Z = 1.96  # 95% confidence
 

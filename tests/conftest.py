@@ -16,7 +16,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
-from discuss import comments, create_app, sites
+from discuss import comments, create_app, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, Site, Thread, utcnow
 from discuss.permissions import Actor
@@ -157,7 +157,7 @@ def guest(key: str = "g" * 40, ip: str = "ip-1") -> Actor:
 
 
 def make_thread(site: Site, key: str = "article-1") -> Thread:
-    return comments.get_or_create_thread(site, key, "https://news.example.com/a", "An article")
+    return threads.get_or_create_thread(site, key, "https://news.example.com/a", "An article")
 
 
 _bodies = itertools.count(1)

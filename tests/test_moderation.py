@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from discuss import accounts, comments, moderation, queues, reports, sites
+from discuss import accounts, bans, comments, moderation, queues, reports, sites, threads
 from discuss.extensions import db
 from discuss.models import AuditEntry, Comment, OutboxMessage, Report, SiteModerator, Status, utcnow
 from discuss.permissions import Actor
@@ -44,7 +44,7 @@ def token_for(user) -> dict[str, str]:
 
 
 def waiting(site, n=1, *, thread_key="article-1", start=None):
-    thread = comments.get_or_create_thread(site, thread_key, "https://news.example.com/a",
+    thread = threads.get_or_create_thread(site, thread_key, "https://news.example.com/a",
                                            "An article")
     start = start or utcnow() - timedelta(hours=1)
     suffix = "" if thread_key == "article-1" else f" on {thread_key}"
@@ -79,7 +79,7 @@ def test_moderator_approves_and_the_comment_is_published_with_an_audit_row(clien
     assert response.get_json()["results"] == [{"id": comment.id, "result": "ok",
                                                "status": "approved", "pinned": False}]
     db.session.expire_all()
-    thread = comments.get_thread(pre_site, "article-1")
+    thread = threads.get_thread(pre_site, "article-1")
     assert thread.comment_count == 1
     entry = db.session.scalar(select(AuditEntry))
     assert (entry.action, entry.actor_name, entry.status_before, entry.status_after,
@@ -380,7 +380,7 @@ def target(other_site):
     """Things on the other site: a pending comment, its thread and a ban."""
     [comment] = waiting(other_site)
     admin = make_user("boss", is_admin=True)
-    ban = moderation.ban(other_site, Actor(user=admin), "ip", "abcdef")
+    ban = bans.ban(other_site, Actor(user=admin), "ip", "abcdef")
     db.session.commit()
     return {"slug": other_site.slug, "comment": comment.id, "thread": comment.thread_id,
             "ban": ban.id}

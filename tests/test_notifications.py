@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from discuss import comments, moderation, notifications, sites
+from discuss import comments, moderation, notifications, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, ConfirmedEmail, ModerationPolicy, OutboxMessage, Status, utcnow
 from discuss.permissions import Actor
@@ -146,7 +146,7 @@ def test_a_confirmation_link_works_once(app, site, mailbox):
 
 def test_spam_gets_no_confirmation_mail(app, site):
     # Without the mailbox fixture, any SMTP send fails this test.
-    thread = comments.get_or_create_thread(site, "jj-s2", URL, "JJ")
+    thread = threads.get_or_create_thread(site, "jj-s2", URL, "JJ")
     comment = comments.post_comment(thread, Actor(guest_key="k" * 40), "Buy now",
                                     name="Spammer", email=ALICE)
     comments.set_status(comment, Status.SPAM)
@@ -212,7 +212,7 @@ def test_a_request_that_fails_after_queueing_sends_nothing(app, alice_confirmed,
 
 
 def test_a_rolled_back_approval_mails_nobody(app, alice_confirmed, mailbox):
-    thread = comments.get_thread(comments.get_site("demo"), "jj-s2")
+    thread = threads.get_thread(threads.get_site("demo"), "jj-s2")
     comments.post_comment(thread, Actor(guest_key="b" * 40), "Never committed",
                           alice_confirmed, name="Bob")
     db.session.rollback()
@@ -221,7 +221,7 @@ def test_a_rolled_back_approval_mails_nobody(app, alice_confirmed, mailbox):
 
 
 def test_an_import_sends_nothing(app, alice_confirmed, mailbox):
-    thread = comments.get_thread(comments.get_site("demo"), "jj-s2")
+    thread = threads.get_thread(threads.get_site("demo"), "jj-s2")
     parent = db.session.get(Comment, alice_confirmed)
     imported = comments.import_comment(thread, "From the old service", parent=parent,
                                        name="Old Bob", email=None, status=Status.PENDING,
@@ -239,7 +239,7 @@ def test_an_import_sends_nothing(app, alice_confirmed, mailbox):
 def test_an_account_with_a_verified_email_is_mailed_replies(app, site, mailbox):
     reader = make_user("reader", verified=True)
     unverified = make_user("unverified")
-    thread = comments.get_or_create_thread(site, "jj-s2", URL, "Jessica Jones Season 2")
+    thread = threads.get_or_create_thread(site, "jj-s2", URL, "Jessica Jones Season 2")
     watched = comments.post_comment(thread, Actor(user=reader), "Mine", notify=True)
     unheard = comments.post_comment(thread, Actor(user=unverified), "Also mine", notify=True)
     db.session.commit()
@@ -281,13 +281,13 @@ def test_mailed_links_work_outside_a_request(app, site):
 
     link, thread_link = mail_links()
     assert link("unsubscribe", "abc") == "http://localhost/notify/unsubscribe/abc"
-    thread = comments.get_or_create_thread(site, "a b#c", None, "")
+    thread = threads.get_or_create_thread(site, "a b#c", None, "")
     assert thread_link(thread) == "http://localhost/embed/demo?key=a+b%23c"
 
 
 def test_a_bulk_approval_with_a_conflict_still_announces_the_approved_reply(
         app, alice_confirmed, mailbox):
-    site = comments.get_site("demo")
+    site = threads.get_site("demo")
     site.moderation = ModerationPolicy.PRE
     mod = make_user("mod", moderator_of=[site])
     reply = say(app.test_client(), "Held reply", parent=alice_confirmed, name="Bob")

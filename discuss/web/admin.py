@@ -30,7 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from discuss import comments, sites
+from discuss import sites, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
@@ -195,7 +195,7 @@ def _admin() -> Actor:
 
 def _site(slug: str) -> Site:
     try:
-        return comments.get_site(slug)
+        return threads.get_site(slug)
     except DiscussError:
         abort(404)
 

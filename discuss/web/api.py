@@ -7,13 +7,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.http import generate_etag
 
-from discuss import comments, votes
+from discuss import comments, reading, threads, votes
 from discuss.errors import InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, reads_first
 from discuss.openapi import openapi_document
 from discuss.web.antispam import checked_form
-from discuss.web.assets import conditional
-from discuss.web.caching import json_for_viewer, not_modified, thread_etag
+from discuss.web.infra.assets import conditional
+from discuss.web.infra.caching import json_for_viewer, not_modified, thread_etag
 from discuss.web.limits import limit_posting
 from discuss.web.present import comment_json, iter_nodes, page_json
 from discuss.web.security import current_actor, ensure_guest_key
@@ -44,7 +44,7 @@ def _query_arg(name: str) -> str:
 def get_thread() -> Response:
     # The ETag comes from one light query; most readers then get a 304 or a cached body, and
     # only a change to the thread (or a viewer of their own) builds the tree again.
-    state = comments.thread_state(_query_arg("site"), _query_arg("key"))
+    state = reading.thread_state(_query_arg("site"), _query_arg("key"))
     actor = current_actor()
     sort = request.args.get("sort", "oldest")
     cursor = request.args.get("cursor") or None
@@ -55,8 +55,8 @@ def get_thread() -> Response:
         return unchanged
 
     def build() -> dict:
-        thread = comments.get_thread_by_id(state.id)
-        page = comments.load_thread_page(
+        thread = threads.get_thread_by_id(state.id)
+        page = reading.load_thread_page(
             thread, actor, sort=sort, cursor=cursor, page_size=page_size,
             secret=current_app.config["SECRET_KEY"],
         )
@@ -78,7 +78,7 @@ def post_comment() -> tuple[Response, int]:
     # SQLite, where writers take turns, each holds the lock only for its own INSERT/UPDATEs.
     body = comments.Body.of(data.get("body"))
     reads_first()
-    thread = comments.thread_to_post_in(data.get("site"), data.get("key"), data.get("url"),
+    thread = threads.thread_to_post_in(data.get("site"), data.get("key"), data.get("url"),
                                         data.get("title"))
     if actor.user is None:
         ensure_guest_key(actor)
@@ -123,10 +123,10 @@ def counts() -> Response:
     if len(keys) > MAX_COUNT_KEYS:
         raise InvalidInput(f"At most {MAX_COUNT_KEYS} keys per request.", {"key": "too_many"})
     for key in keys:
-        comments.check_key(key)
+        threads.check_key(key)
     # Article lists on any origin read counts (no cookies); the same answer for everyone, so
     # shared caches may keep it briefly and browsers revalidate with the ETag.
-    response = jsonify({"counts": comments.count_comments(slug, keys)})
+    response = jsonify({"counts": reading.count_comments(slug, keys)})
     response.headers.add("Access-Control-Allow-Origin", "*")
     response.headers.add("Cache-Control", "public, max-age=30")
     response.set_etag(generate_etag(response.get_data()), weak=True)

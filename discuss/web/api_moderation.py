@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from discuss import audit, comments, moderation, queues
+from discuss import audit, bans, comments, moderation, queues, threads
 from discuss.errors import Forbidden, InvalidInput, NotSignedIn
 from discuss.extensions import db
 from discuss.models import Ban, Site, utcnow
@@ -34,7 +34,7 @@ def moderator() -> Actor:
 def moderated_site(slug: object) -> tuple[Site, Actor]:
     """The site a request names, when the signed-in user moderates it (else 401/403/404)."""
     actor = moderator()
-    site = comments.get_site(slug)
+    site = threads.get_site(slug)
     if not can(actor, "moderate", site):
         raise Forbidden("You do not moderate this site.")
     return site, actor
@@ -144,7 +144,7 @@ def actions() -> tuple[Response, int]:
 def _thread_closed(closed: bool) -> Response:
     data = json_body()
     site, actor = moderated_site(data.get("site"))
-    thread = comments.get_thread(site, data.get("key"))
+    thread = threads.get_thread(site, data.get("key"))
     moderation.set_thread_closed(thread, actor, closed, note=data.get("note"))
     db.session.commit()
     return jsonify({"thread": {"key": thread.key, "url": thread.url, "title": thread.title,
@@ -180,7 +180,7 @@ def ban_json(ban: Ban, now: datetime) -> dict:
     return {"id": ban.id, "kind": str(ban.kind), "value": ban.value, "shadow": ban.shadow,
             "reason": ban.reason, "site": ban.site_id is not None,
             "created_at": iso(ban.created_at), "expires_at": iso(ban.expires_at),
-            "lifted_at": iso(ban.lifted_at), "active": moderation.is_active(ban, now)}
+            "lifted_at": iso(ban.lifted_at), "active": bans.is_active(ban, now)}
 
 
 def expiry(data: dict, now: datetime) -> datetime | None:
@@ -209,7 +209,7 @@ def expiry(data: dict, now: datetime) -> datetime | None:
 def list_bans() -> Response:
     site, _ = moderated_site(request.args.get("site"))
     now = utcnow()
-    return jsonify({"bans": [ban_json(b, now) for b in moderation.list_bans(site, now=now)]})
+    return jsonify({"bans": [ban_json(b, now) for b in bans.list_bans(site, now=now)]})
 
 
 @bp.post("/moderation/bans")
@@ -217,7 +217,7 @@ def create_ban() -> tuple[Response, int]:
     data = json_body()
     site, actor = moderated_site(data.get("site"))
     now = utcnow()
-    ban = moderation.ban(site, actor, data.get("kind"), data.get("value"),
+    ban = bans.ban(site, actor, data.get("kind"), data.get("value"),
                          shadow=data.get("shadow", False), reason=data.get("reason"),
                          expires_at=expiry(data, now), now=now)
     db.session.commit()
@@ -228,11 +228,11 @@ def create_ban() -> tuple[Response, int]:
 def lift_ban(ban_id: int) -> Response:
     data = request.get_json(silent=True) if request.is_json else None
     actor = moderator()
-    ban = moderation.get_ban(ban_id)
+    ban = bans.get_ban(ban_id)
     if ban.site_id is not None and not can(actor, "moderate", ban.site_id):
         raise Forbidden("You do not moderate this ban's site.")
     now = utcnow()
-    moderation.lift_ban(ban, actor, note=(data or {}).get("note"), now=now)
+    bans.lift_ban(ban, actor, note=(data or {}).get("note"), now=now)
     db.session.commit()
     return jsonify(ban_json(ban, now))
 
@@ -249,11 +249,11 @@ def ban_author() -> tuple[Response, int]:
     if not can(actor, "moderate", comment.site_id):
         raise Forbidden("You do not moderate this comment's site.")
     now = utcnow()
-    bans, removed = moderation.ban_author(
+    made, removed = moderation.ban_author(
         comment, actor, remove=data.get("remove"), shadow=data.get("shadow", False),
         reason=data.get("reason"), expires_at=expiry(data, now), now=now)
     db.session.commit()
-    return jsonify({"bans": [ban_json(b, now) for b in bans], "removed": removed}), 201
+    return jsonify({"bans": [ban_json(b, now) for b in made], "removed": removed}), 201
 
 
 @bp.get("/moderation/audit")
@@ -269,70 +269,3 @@ def audit_log() -> Response:
          "target": e.target, "status_before": e.status_before or None,
          "status_after": e.status_after or None, "note": e.note}
         for e in page.entries], "next_cursor": page.next_cursor})
-
-
-def _describe() -> None:
-    """Add the moderation endpoints to the OpenAPI document."""
-    from discuss.openapi import PATHS, _errors, _json, _param
-
-    site = _param("site", "Site slug", required=True)
-    obj = {"type": "object"}
-    body = {"required": True, "content": {"application/json": {"schema": obj}}}
-    PATHS.update({
-        "/moderation/sites": {"get": {
-            "summary": "Sites the caller moderates with queue sizes and oldest items",
-            "responses": {"200": _json(obj), **_errors(401)}}},
-        "/moderation/queue": {"get": {
-            "summary": "A page of a moderation queue (comment, thread, parent, author, reports)",
-            "parameters": [site,
-                           _param("queue", "pending | reported | spam (default pending)"),
-                           _param("order", "oldest (default) | newest"),
-                           _param("thread", "Only this thread key"),
-                           _param("author", "Username, email, or author key (u:/e:/i:)"),
-                           _param("limit", "Items per page (1–100, default 25)"),
-                           _param("cursor", "next_cursor of the previous page")],
-            "responses": {"200": _json(obj), **_errors(400, 401, 403, 404)}}},
-        "/moderation/actions": {"post": {
-            "summary": "Approve, reject, spam, delete, pin or unpin comments; one result per id "
-                       "(ok | conflict | not_found | forbidden | invalid). Body: ids, action, "
-                       "note?, expected_status? (a status, or {id: status})",
-            "requestBody": body,
-            "responses": {"200": _json(obj), **_errors(400, 401, 403)}}},
-        "/moderation/threads/close": {"post": {
-            "summary": "Close a thread (body: site, key, note?)", "requestBody": body,
-            "responses": {"200": _json(obj), **_errors(400, 401, 403, 404, 409)}}},
-        "/moderation/threads/reopen": {"post": {
-            "summary": "Reopen a closed thread (body: site, key, note?)", "requestBody": body,
-            "responses": {"200": _json(obj), **_errors(400, 401, 403, 404, 409)}}},
-        "/moderation/comments/{comment_id}/edit": {"post": {
-            "summary": "Edit a comment's text as moderator (body: body, note?)",
-            "parameters": [_param("comment_id", "Comment id", required=True,
-                                  schema={"type": "integer"}, where="path")],
-            "requestBody": body,
-            "responses": {"200": _json(obj), **_errors(400, 401, 403, 404)}}},
-        "/moderation/bans": {
-            "get": {"summary": "A site's bans", "parameters": [site],
-                    "responses": {"200": _json(obj), **_errors(401, 403, 404)}},
-            "post": {"summary": "Ban (body: site, kind user|email|ip, value, shadow?, reason?, "
-                                "days? | expires_at?)", "requestBody": body,
-                     "responses": {"201": _json(obj), **_errors(400, 401, 403, 404)}}},
-        "/moderation/bans/{ban_id}/lift": {"post": {
-            "summary": "Lift a ban early (body: note?)",
-            "parameters": [_param("ban_id", "Ban id", required=True,
-                                  schema={"type": "integer"}, where="path")],
-            "responses": {"200": _json(obj), **_errors(401, 403, 404, 409)}}},
-        "/moderation/ban-author": {"post": {
-            "summary": "Ban a comment's author and remove all their comments (body: "
-                       "comment_id, remove? deleted|spam, shadow?, reason?, days?)",
-            "requestBody": body,
-            "responses": {"201": _json(obj), **_errors(400, 401, 403, 404)}}},
-        "/moderation/audit": {"get": {
-            "summary": "A site's audit log, newest first",
-            "parameters": [site, _param("action", "Only this action"),
-                           _param("moderator", "Only this moderator's username"),
-                           _param("cursor", "next_cursor of the previous page")],
-            "responses": {"200": _json(obj), **_errors(400, 401, 403, 404)}}},
-    })
-
-
-_describe()

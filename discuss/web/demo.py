@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template
 
-from discuss import comments
+from discuss import threads
 from discuss.errors import NotFound
-from discuss.web.assets import asset_response
+from discuss.web.infra.assets import asset_response
 
 bp = Blueprint("demo", __name__)
 
@@ -89,7 +89,7 @@ MAIN_URL = "https://news.example.com/2016/jj-s2"
 
 def _site_exists() -> bool:
     try:
-        comments.get_site(DEMO_SITE)
+        threads.get_site(DEMO_SITE)
     except NotFound:
         return False
     return True

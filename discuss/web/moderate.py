@@ -16,6 +16,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    has_app_context,
     redirect,
     render_template,
     request,
@@ -24,12 +25,12 @@ from flask import (
 from sqlalchemy import event
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from discuss import audit, comments, moderation, queues
-from discuss.comments import Node
+from discuss import audit, bans, moderation, policy, queues, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import BanKind, Comment, Site, Thread, utcnow
 from discuss.permissions import Actor, can
+from discuss.reading import Node
 from discuss.web.antispam import rendered_at_token
 from discuss.web.api_moderation import expiry
 from discuss.web.security import current_actor
@@ -55,7 +56,7 @@ def _moderator() -> Actor:
 def _site(slug: str) -> tuple[Site, Actor]:
     actor = _moderator()
     try:
-        site = comments.get_site(slug)
+        site = threads.get_site(slug)
     except DiscussError:
         abort(404)
     if not can(actor, "moderate", site):
@@ -213,24 +214,24 @@ def ban_author(slug: str, comment_id: int) -> Response:
     form = request.form
     try:
         now = utcnow()
-        bans, removed = moderation.ban_author(
+        made, removed = moderation.ban_author(
             comment, actor, remove=form.get("remove") or None, shadow=form.get("shadow") == "1",
             reason=form.get("reason"), expires_at=expiry(form, now), now=now)
         db.session.commit()
-        flash(f"Banned the author ({len(bans)} ban(s)); {removed} comment(s) removed.", "ok")
+        flash(f"Banned the author ({len(made)} ban(s)); {removed} comment(s) removed.", "ok")
     except DiscussError as exc:
         _flash_error(exc)
     return _back(site)
 
 
-@bp.route("/<slug>/bans", methods=["GET", "POST"])
-def bans(slug: str) -> Response | str:
+@bp.route("/<slug>/bans", methods=["GET", "POST"], endpoint="bans")
+def bans_page(slug: str) -> Response | str:
     site, actor = _site(slug)
     if request.method == "POST":
         form = request.form
         try:
             now = utcnow()
-            moderation.ban(site, actor, form.get("kind"), form.get("value"),
+            bans.ban(site, actor, form.get("kind"), form.get("value"),
                            shadow=form.get("shadow") == "1", reason=form.get("reason"),
                            expires_at=expiry(form, now), now=now)
             db.session.commit()
@@ -240,18 +241,18 @@ def bans(slug: str) -> Response | str:
         return redirect(url_for("moderate.bans", slug=site.slug), 303)
     now = utcnow()
     return render_template("moderate/bans.html", site=site, now=now, kinds=list(BanKind),
-                           bans=moderation.list_bans(site, now=now),
-                           is_active=moderation.is_active)
+                           bans=bans.list_bans(site, now=now),
+                           is_active=bans.is_active)
 
 
 @bp.post("/<slug>/bans/<int:ban_id>/lift")
 def lift_ban(slug: str, ban_id: int) -> Response:
     site, actor = _site(slug)
     try:
-        ban = moderation.get_ban(ban_id)
+        ban = bans.get_ban(ban_id)
         if ban.site_id not in (None, site.id):
             abort(404)
-        moderation.lift_ban(ban, actor, note=request.form.get("note"))
+        bans.lift_ban(ban, actor, note=request.form.get("note"))
         db.session.commit()
         flash("The ban was lifted.", "ok")
     except DiscussError as exc:
@@ -288,11 +289,9 @@ def age(value: datetime | None, now: datetime | None = None) -> str:
 def _mail_queue_watchers(session, *args) -> None:
     # Mail the moderators of sites whose queue grew, as part of the transaction being
     # committed: the outbox sends only once it has been committed.
-    site_ids = session.info.pop(moderation.QUEUED_SITES_KEY, None)
+    site_ids = session.info.pop(policy.QUEUED_SITES_KEY, None)
     if not site_ids:
         return
-    from flask import has_app_context
-
     if not has_app_context():
         return
     config = current_app.config
@@ -304,14 +303,10 @@ def _forget_queue_watchers(session, transaction) -> None:
     # Only when the whole transaction ends: a savepoint rolled back inside it (one comment of
     # a bulk action) must not drop the other comments' queue mail.
     if transaction.parent is None:
-        session.info.pop(moderation.QUEUED_SITES_KEY, None)
+        session.info.pop(policy.QUEUED_SITES_KEY, None)
 
 
 def init_app(app: Flask) -> None:
-    from discuss.web import api_moderation
-
-    app.register_blueprint(bp)
-    app.register_blueprint(api_moderation.bp)
     app.jinja_env.globals["rendered_at_token"] = rendered_at_token
     app.jinja_env.filters["age"] = age
     if not event.contains(db.session, "before_commit", _mail_queue_watchers):

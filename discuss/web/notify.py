@@ -101,7 +101,6 @@ def _forget_noted_comments(session, transaction) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
     if not event.contains(db.session, "before_commit", _mail_noted_comments):
         event.listen(db.session, "before_commit", _mail_noted_comments)
         event.listen(db.session, "after_transaction_end", _forget_noted_comments)

@@ -9,9 +9,9 @@ from flask import current_app, g, url_for
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
-from discuss.comments import Node, ThreadPage, author_name
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread, User
+from discuss.reading import Node, ThreadPage, author_name
 
 
 def avatar_seed(comment: Comment | None = None, user: User | None = None) -> str:

@@ -23,7 +23,7 @@ from discuss.config import cookie_flags
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
 from discuss.models import User
 from discuss.permissions import Actor
-from discuss.web.compression import add_vary
+from discuss.web.infra.compression import add_vary
 
 GUEST_COOKIE = "discuss_guest"
 GUEST_HEADER = "X-Discuss-Guest"

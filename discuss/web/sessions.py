@@ -23,11 +23,13 @@ from flask import (
     url_for,
 )
 from flask_login import login_user, logout_user
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
 from discuss import accounts, mail
 from discuss.extensions import db, limiter
 from discuss.models import OutboxMessage, User
+from discuss.web import limits
 from discuss.web.security import SESSION_TOKEN_KEY, bearer_token, current_actor
 
 log = logging.getLogger(__name__)
@@ -120,8 +122,6 @@ def _note_queued_mail(db_session, flush_context, instances) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from sqlalchemy import event
-
     app.after_request(_send_mail_after_response)
     if not event.contains(db.session, "before_flush", _note_queued_mail):
         event.listen(db.session, "before_flush", _note_queued_mail)
@@ -140,8 +140,6 @@ def _signin_target() -> str:
 def limit_signin_attempts(view):
     """DISCUSS_RATELIMIT_LOGIN per IP (shared with limits.limit_signin) and per target account,
     on POST only: guessing one reader's password from many addresses is limited too."""
-    from discuss.web import limits
-
     def limit_value() -> str:
         return current_app.config["DISCUSS_RATELIMIT_LOGIN"]
 

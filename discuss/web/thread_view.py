@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 from flask import current_app, url_for
 
-from discuss.comments import Node
 from discuss.models import Comment, Site, Status, utcnow
 from discuss.permissions import Actor, can
+from discuss.reading import Node
 
 # Characters left as they are in a query string, as werkzeug's url_for leaves them.
 _QUERY_SAFE = "!$'()*,/:;?@"

@@ -18,7 +18,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.models import Status, utcnow
 from discuss.permissions import Actor
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_service
@@ -60,7 +60,7 @@ def fake_ip_hash(seed_text: str) -> str:
 def seed(service_url: str) -> None:
     site = sites.create_site("demo", origins=[service_url, "https://news.example.com"],
                              moderation="first", name="The Example News")
-    thread = comments.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
+    thread = threads.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
                                            "Jessica Jones Season 2")
     posted = []
     now = utcnow()

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.models import Status
 from discuss.permissions import Actor
 from tests.browser.conftest import LiveService, start_service
@@ -38,7 +38,7 @@ def _seed() -> None:
     accounts.create_user("adaline", "adaline@example.org", PASSWORD, verified=True,
                          is_admin=True)
     sites.create_site("sports", origins=["https://sports.example.com"], moderation="pre")
-    thread = comments.get_or_create_thread(site, THREAD_QUERY["key"], THREAD_QUERY["url"],
+    thread = threads.get_or_create_thread(site, THREAD_QUERY["key"], THREAD_QUERY["url"],
                                            THREAD_QUERY["title"])
 
     def guest(n: int) -> Actor:

@@ -25,7 +25,7 @@ import rjsmin
 from flask import Flask, Response, current_app, request, url_for
 from werkzeug.security import safe_join
 
-from discuss.web.compression import accepts_gzip, add_vary
+from discuss.web.infra.compression import accepts_gzip, add_vary
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIMETYPES = {".js": "text/javascript", ".css": "text/css"}
