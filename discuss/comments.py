@@ -19,12 +19,12 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached
 from discuss import bans, notifications, policy, spam
 from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
-from discuss.extensions import db
+from discuss.extensions import begin_writes, db
 from discuss.models import Comment, Status, Thread, User, utcnow
 from discuss.permissions import Actor, can, edit_window
 from discuss.rendering import MAX_BODY_LENGTH, render_markdown
 from discuss.text import CONTROL, clean_line
-from discuss.threads import count_in_thread, thread_of
+from discuss.threads import count_in_thread, thread_of, thread_to_post_in
 
 MAX_NAME_LENGTH = 64
 
@@ -89,12 +89,23 @@ class NewComment:
     created_at: datetime
 
 
-def post_comment(thread: Thread, actor: Actor, body: object, parent_id: object = None, *,
+def post_comment(site_slug: object, key: object, actor: Actor, body: object,
+                 parent_id: object = None, *, url: object = None, title: object = None,
                  name: object = None, email: object = None, notify: object = False,
                  form: dict | None = None, now: datetime | None = None) -> Comment:
-    """Add a comment or reply; its status follows the site's policy and the spam rules."""
-    return add_comment(check_new_comment(thread, actor, body, parent_id, name=name,
-                                         email=email, notify=notify, form=form, now=now))
+    """Post a comment or reply to the thread (site, key), made on its first comment: the one
+    way in for the JSON API and the plain form. Its status follows the site's policy and the
+    spam rules; a guest gets the key that will own it.
+
+    The body is rendered before the reads, the reads and checks come before the writes (on
+    SQLite the write lock is held for the writes alone, see ``extensions.begin_writes``)."""
+    body = Body.of(body)
+    thread = thread_to_post_in(site_slug, key, url, title)
+    actor.claim_guest_key()
+    new = check_new_comment(thread, actor, body, parent_id, name=name, email=email,
+                            notify=notify, form=form, now=now)
+    begin_writes()
+    return add_comment(new)
 
 
 def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: object = None, *,

@@ -7,6 +7,7 @@ The web layer builds an Actor per request and passes it into the domain; the dom
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ class Actor:
     user_agent: str = ""
     via_token: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # True once claim_guest_key made a key in this request: the edge sends it to the browser.
+    guest_key_is_new: bool = False
 
     @property
     def is_guest(self) -> bool:
@@ -34,6 +37,13 @@ class Actor:
     @property
     def guest_key_hash(self) -> str:
         return hashlib.sha256(self.guest_key.encode()).hexdigest() if self.guest_key else ""
+
+    def claim_guest_key(self) -> str:
+        """A guest who writes gets a browser key (when it has none) that owns what they wrote."""
+        if self.user is None and not self.guest_key:
+            self.guest_key = secrets.token_urlsafe(32)
+            self.guest_key_is_new = True
+        return self.guest_key
 
     def moderates(self, site: Site | int) -> bool:
         if self.user is None:

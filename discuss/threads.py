@@ -99,7 +99,8 @@ _SITE_AND_THREAD = (select(Site, Thread)
 def thread_to_post_in(slug: object, key: object, url: object = None,
                       title: object = None) -> Thread:
     """The thread a new comment goes to, with its site, in one query (created on first use,
-    like ``get_or_create_thread``); an unknown site is reported before a bad key."""
+    like ``get_or_create_thread``); an unknown site is reported before a bad key, and an
+    article URL off the site's origins is refused whether or not the thread exists."""
     try:
         key = check_key(key)
     except InvalidInput:
@@ -114,6 +115,8 @@ def thread_to_post_in(slug: object, key: object, url: object = None,
     if thread is None:
         begin_writes()  # the first comment of an article creates its thread
         thread = get_or_create_thread(site, key, url, title)
+    else:
+        check_url(site, url)  # a URL the site does not allow is refused on every comment
     set_committed_value(thread, "site", site)  # thread.site without another query
     return thread
 

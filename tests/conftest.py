@@ -168,7 +168,7 @@ def post(thread: Thread, body: str | None = None, *, actor: Actor | None = None,
          now: datetime | None = None) -> Comment:
     """A comment through the domain; without a body, a new one each time (no duplicates)."""
     body = body if body is not None else f"Comment number {next(_bodies)}"
-    return comments.post_comment(thread, actor or guest(), body,
+    return comments.post_comment(thread.site.slug, thread.key, actor or guest(), body,
                                  parent.id if parent else None, name=name, now=now)
 
 

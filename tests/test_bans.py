@@ -44,10 +44,11 @@ def test_guest_banned_by_email_or_ip_hash_is_refused(site, admin, kind, value, a
     bans.ban(site, Actor(user=admin), kind, value)
     actor = guest(ip=author.get("ip", "other-ip"))
     with pytest.raises(Forbidden):
-        comments.post_comment(make_thread(site), actor, "Hello", name="G",
+        comments.post_comment(site.slug, make_thread(site).key, actor, "Hello", name="G",
                               email=author.get("email"))
     # Another guest is not affected.
-    comments.post_comment(make_thread(site), guest("k" * 40, ip="fine-ip"), "Hello", name="H")
+    comments.post_comment(site.slug, make_thread(site).key,
+                          guest("k" * 40, ip="fine-ip"), "Hello", name="H")
 
 
 def test_expired_and_lifted_bans_no_longer_apply(site, admin):
@@ -105,7 +106,7 @@ def test_shadow_banned_author_sees_their_comment_published_and_nobody_else_does(
 def test_ban_author_and_remove_all_their_comments_in_one_action(client, site, admin):
     thread = make_thread(site)
     spammer = guest("s" * 40, ip="5badc0de")
-    bad = [comments.post_comment(thread, spammer, f"Spam {i}", name="S",
+    bad = [comments.post_comment(thread.site.slug, thread.key, spammer, f"Spam {i}", name="S",
                                  email="s@example.org") for i in range(3)]
     keep = post(thread, "Innocent", actor=guest("i" * 40, ip="900d"))
     db.session.commit()

@@ -48,7 +48,8 @@ def waiting(site, n=1, *, thread_key="article-1", start=None):
                                            "An article")
     start = start or utcnow() - timedelta(hours=1)
     suffix = "" if thread_key == "article-1" else f" on {thread_key}"
-    made = [comments.post_comment(thread, guest(ip=f"ip-{i}"), f"Comment number {i}{suffix}",
+    made = [comments.post_comment(thread.site.slug, thread.key,
+                                  guest(ip=f"ip-{i}"), f"Comment number {i}{suffix}",
                                   name=f"Guest {i}", now=start + timedelta(seconds=i))
             for i in range(n)]
     db.session.commit()
@@ -179,12 +180,14 @@ def test_queue_shows_parent_history_reports_and_held_reasons(pre_site, mod, app)
     thread = make_thread(pre_site)
     author = make_user("writer")
     writer = Actor(user=author)
-    parent = comments.post_comment(thread, guest(), "The parent comment text", name="P")
+    parent = comments.post_comment(thread.site.slug, thread.key,
+                                   guest(), "The parent comment text", name="P")
     moderation.act_on_comments([parent.id], "approve", Actor(user=mod))
-    old = comments.post_comment(thread, writer, "An old rejected one",
+    old = comments.post_comment(thread.site.slug, thread.key, writer, "An old rejected one",
                                 now=utcnow() - timedelta(days=2))
     moderation.act_on_comments([old.id], "reject", Actor(user=mod))
-    held = comments.post_comment(thread, writer, "Visit the casino", parent.id)
+    held = comments.post_comment(thread.site.slug, thread.key,
+                                 writer, "Visit the casino", parent.id)
     db.session.commit()
     page = queues.list_queue(pre_site, "pending", secret="s" * 20)
     [item] = page.items
@@ -198,17 +201,20 @@ def test_queue_shows_parent_history_reports_and_held_reasons(pre_site, mod, app)
 
 def test_queue_loads_in_a_fixed_number_of_queries(pre_site, mod, count_queries):
     thread = make_thread(pre_site)
-    root = comments.post_comment(thread, Actor(user=mod), "Root by a moderator")
+    root = comments.post_comment(thread.site.slug, thread.key,
+                                 Actor(user=mod), "Root by a moderator")
     for i in range(3):
-        comments.post_comment(thread, guest(ip=f"a{i}"), f"Small {i}", root.id, name="G")
+        comments.post_comment(thread.site.slug, thread.key,
+                              guest(ip=f"a{i}"), f"Small {i}", root.id, name="G")
     db.session.commit()
     db.session.expire_all()
     with count_queries() as small:
         queues.list_queue(pre_site, "pending", secret="s" * 20)
     for i in range(12):
         user = make_user(f"user{i}")
-        comments.post_comment(thread, Actor(user=user), f"Big {i}", root.id)
-        comments.post_comment(thread, guest(ip=f"b{i}"), f"Guest {i}", name="G",
+        comments.post_comment(thread.site.slug, thread.key, Actor(user=user), f"Big {i}", root.id)
+        comments.post_comment(thread.site.slug, thread.key,
+                              guest(ip=f"b{i}"), f"Guest {i}", name="G",
                               email=f"g{i}@example.org")
     db.session.commit()
     db.session.expire_all()

@@ -147,7 +147,8 @@ def test_a_confirmation_link_works_once(app, site, mailbox):
 def test_spam_gets_no_confirmation_mail(app, site):
     # Without the mailbox fixture, any SMTP send fails this test.
     thread = threads.get_or_create_thread(site, "jj-s2", URL, "JJ")
-    comment = comments.post_comment(thread, Actor(guest_key="k" * 40), "Buy now",
+    comment = comments.post_comment(thread.site.slug, thread.key,
+                                    Actor(guest_key="k" * 40), "Buy now",
                                     name="Spammer", email=ALICE)
     comments.set_status(comment, Status.SPAM)
     db.session.commit()
@@ -213,7 +214,8 @@ def test_a_request_that_fails_after_queueing_sends_nothing(app, alice_confirmed,
 
 def test_a_rolled_back_approval_mails_nobody(app, alice_confirmed, mailbox):
     thread = threads.get_thread(threads.get_site("demo"), "jj-s2")
-    comments.post_comment(thread, Actor(guest_key="b" * 40), "Never committed",
+    comments.post_comment(thread.site.slug, thread.key,
+                          Actor(guest_key="b" * 40), "Never committed",
                           alice_confirmed, name="Bob")
     db.session.rollback()
     db.session.commit()
@@ -240,8 +242,10 @@ def test_an_account_with_a_verified_email_is_mailed_replies(app, site, mailbox):
     reader = make_user("reader", verified=True)
     unverified = make_user("unverified")
     thread = threads.get_or_create_thread(site, "jj-s2", URL, "Jessica Jones Season 2")
-    watched = comments.post_comment(thread, Actor(user=reader), "Mine", notify=True)
-    unheard = comments.post_comment(thread, Actor(user=unverified), "Also mine", notify=True)
+    watched = comments.post_comment(thread.site.slug, thread.key,
+                                    Actor(user=reader), "Mine", notify=True)
+    unheard = comments.post_comment(thread.site.slug, thread.key,
+                                    Actor(user=unverified), "Also mine", notify=True)
     db.session.commit()
     bob = app.test_client()
     mailbox.expect(1)

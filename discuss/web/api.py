@@ -9,14 +9,14 @@ from werkzeug.http import generate_etag
 
 from discuss import comments, reading, threads, votes
 from discuss.errors import InvalidInput, NotFound
-from discuss.extensions import begin_writes, db, reads_first
+from discuss.extensions import db, reads_first
 from discuss.openapi import openapi_document
 from discuss.web.antispam import checked_form
 from discuss.web.infra.assets import conditional
 from discuss.web.infra.caching import json_for_viewer, not_modified, thread_etag
 from discuss.web.limits import limit_posting
 from discuss.web.present import comment_json, iter_nodes, page_json
-from discuss.web.security import current_actor, ensure_guest_key
+from discuss.web.security import current_actor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -72,23 +72,16 @@ def get_thread() -> Response:
 @bp.post("/comments")
 @limit_posting
 def post_comment() -> tuple[Response, int]:
+    """POST /comments: a comment or reply (201 with it); the thread is made on first use."""
     data = json_body()
-    actor = current_actor()
-    # Rendered and sanitised first, then the checks read, then a short write transaction: on
-    # SQLite, where writers take turns, each holds the lock only for its own INSERT/UPDATEs.
-    body = comments.Body.of(data.get("body"))
+    # The first transaction only reads: on SQLite the write lock waits for the checks' end.
     reads_first()
-    thread = threads.thread_to_post_in(data.get("site"), data.get("key"), data.get("url"),
-                                        data.get("title"))
-    if actor.user is None:
-        ensure_guest_key(actor)
-    new = comments.check_new_comment(
-        thread, actor, body, data.get("parent_id"),
+    comment = comments.post_comment(
+        data.get("site"), data.get("key"), current_actor(), data.get("body"),
+        data.get("parent_id"), url=data.get("url"), title=data.get("title"),
         name=data.get("name"), email=data.get("email"), notify=data.get("notify", False),
         form=checked_form(data.get("form")),
     )
-    begin_writes()
-    comment = comments.add_comment(new)
     answer = comment_json(comment, mine=True)  # from what was written: no reload after commit
     db.session.commit()
     return jsonify(answer), 201

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from functools import lru_cache
 
 from flask import Flask, Request, Response, current_app, g, request, session
@@ -78,14 +77,6 @@ def current_actor() -> Actor:
     return actor
 
 
-def ensure_guest_key(actor: Actor) -> str:
-    """Give a guest's browser a key (sent back as cookie and header) so it owns its comments."""
-    if actor.user is None and not actor.guest_key:
-        actor.guest_key = secrets.token_urlsafe(32)
-        g.new_guest_key = actor.guest_key
-    return actor.guest_key
-
-
 def _check_csrf() -> None:
     method = request.method
     sqlite_write_intent.set(method in UNSAFE_METHODS)
@@ -129,7 +120,8 @@ def _security_headers(response: Response) -> Response:
                                               bool(config["DISCUSS_SECURE"]), ancestors):
         if lower not in present:
             headers.add(name, value)
-    new_key = g.get("new_guest_key")
+    actor = g.get("actor")
+    new_key = actor.guest_key if actor is not None and actor.guest_key_is_new else ""
     if new_key:
         headers[GUEST_HEADER + "-Key"] = new_key
         response.set_cookie(GUEST_COOKIE, new_key, max_age=365 * 86400,

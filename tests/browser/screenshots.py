@@ -67,7 +67,8 @@ def seed(service_url: str) -> None:
     for n, (name, minutes, body, parent) in enumerate(DISCUSSION):
         reader = Actor(guest_key=f"reader{n}".ljust(40, "r"), ip_hash=fake_ip_hash(f"reader{n}"))
         comment = comments.post_comment(
-            thread, reader, body, posted[parent].id if parent is not None else None,
+            thread.site.slug, thread.key,
+            reader, body, posted[parent].id if parent is not None else None,
             name=name, now=now - timedelta(minutes=minutes))
         if comment.status != Status.APPROVED:
             comments.set_status(comment, Status.APPROVED)
@@ -75,7 +76,8 @@ def seed(service_url: str) -> None:
     for n, (name, body, parent) in enumerate(HELD):
         reader = Actor(guest_key=f"held{n}".ljust(40, "h"), ip_hash=fake_ip_hash(f"held{n}"))
         comment = comments.post_comment(
-            thread, reader, body, posted[parent].id if parent is not None else None,
+            thread.site.slug, thread.key,
+            reader, body, posted[parent].id if parent is not None else None,
             name=name, now=now - timedelta(minutes=20 - n))
         if comment.status != Status.PENDING:
             comments.set_status(comment, Status.PENDING)

@@ -45,24 +45,32 @@ def _seed() -> None:
         return Actor(guest_key=f"{n}" * 40, ip_hash=f"ip{n}")
 
     first = comments.post_comment(
-        thread, guest(1), "Do you think **Jessica Jones** will appear in *Luke Cage*?\n\n"
+        thread.site.slug, thread.key,
+        guest(1), "Do you think **Jessica Jones** will appear in *Luke Cage*?\n\n"
         "> Let us know in the comments!\n\nSee https://example.org/luke-cage and `S02E01`.",
         name="Trish")
-    reply = comments.post_comment(thread, guest(2), "Almost certainly: the shows share a "
+    reply = comments.post_comment(thread.site.slug, thread.key,
+                                  guest(2), "Almost certainly: the shows share a "
                                   "street.\n\n- Hell's Kitchen\n- Harlem", first.id, name="Malcolm")
-    comments.post_comment(thread, Actor(user=jessica), "I will be there.", reply.id)
-    gone = comments.post_comment(thread, guest(3), "This one is deleted later.", name="Hogarth")
-    comments.post_comment(thread, guest(4), "A reply that keeps its deleted parent in the tree.",
+    comments.post_comment(thread.site.slug, thread.key,
+                          Actor(user=jessica), "I will be there.", reply.id)
+    gone = comments.post_comment(thread.site.slug, thread.key,
+                                 guest(3), "This one is deleted later.", name="Hogarth")
+    comments.post_comment(thread.site.slug, thread.key,
+                          guest(4), "A reply that keeps its deleted parent in the tree.",
                           gone.id, name="Oscar")
     comments.set_status(gone, Status.DELETED)
     long_word = "Super" + "califragilistic" * 8
-    comments.post_comment(thread, guest(5), f"A very long word: {long_word}\n\n```\n"
+    comments.post_comment(thread.site.slug, thread.key,
+                          guest(5), f"A very long word: {long_word}\n\n```\n"
                           "a line of code that is rather long and must not widen the page\n```",
                           name="A reader with a rather long name indeed")
     site.moderation = "pre"
     site.blocklist = "watches"  # the spammer's comment waits with the rule's reason shown
-    comments.post_comment(thread, Actor(user=jessica), "Waiting for a moderator, as it should.")
-    comments.post_comment(thread, guest(6), "Buy cheap watches at https://spam.example.com",
+    comments.post_comment(thread.site.slug, thread.key,
+                          Actor(user=jessica), "Waiting for a moderator, as it should.")
+    comments.post_comment(thread.site.slug, thread.key,
+                          guest(6), "Buy cheap watches at https://spam.example.com",
                           name="Spammer")
 
 

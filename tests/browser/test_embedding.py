@@ -28,7 +28,8 @@ def seed(host_url: str) -> dict[str, int]:
         thread = get_or_create_thread(site, key, host_url + "/article", key)
         for n, body in enumerate(bodies):
             reader = Actor(guest_key=f"{key}{n}".ljust(40, "x"), ip_hash=f"ip-{key}-{n}")
-            comment = comments.post_comment(thread, reader, body, name=f"Reader {n}")
+            comment = comments.post_comment(thread.site.slug, thread.key,
+                                            reader, body, name=f"Reader {n}")
             ids[f"{key}{n}"] = comment.id
             if body == "Held":
                 comments.set_status(comment, Status.PENDING)

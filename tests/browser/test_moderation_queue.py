@@ -20,7 +20,7 @@ def _seed() -> None:
     accounts.create_user("moira", "moira@example.org", PASSWORD, verified=True,
                          moderator_of=[site])
     thread = threads.get_or_create_thread(site, "jj-s2", "", "Jessica Jones Season 2")
-    comments.post_comment(thread, Actor(guest_key="g" * 40, ip_hash="ab12"),
+    comments.post_comment(thread.site.slug, thread.key, Actor(guest_key="g" * 40, ip_hash="ab12"),
                           "Luke Cage will be there.", name="Guest reader")
 
 

@@ -33,7 +33,8 @@ def seed(count: int) -> None:
     thread = threads.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
                                            ARTICLE["title"])
     for n in range(count):
-        comments.post_comment(thread, Actor(guest_key=f"{'k' * 40}{n}"), f"Comment {n}.",
+        comments.post_comment(thread.site.slug, thread.key,
+                              Actor(guest_key=f"{'k' * 40}{n}"), f"Comment {n}.",
                               name=f"Guest {n}")
 
 

@@ -31,7 +31,8 @@ def seed() -> int:
     accounts.create_user("carol", "carol@example.org", PASSWORD)
     thread = threads.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
                                            ARTICLE["title"])
-    return comments.post_comment(thread, Actor(user=bob), "Bob was here first.").id
+    return comments.post_comment(thread.site.slug, thread.key,
+                                 Actor(user=bob), "Bob was here first.").id
 
 
 def comment_rows() -> list[tuple[str, str, int | None]]:
