@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from discuss import sites
 from discuss.extensions import db
 from discuss.models import Comment, Site
 from tests.conftest import csrf_header
@@ -21,8 +20,7 @@ def app_settings():
 
 
 @pytest.fixture
-def site(app) -> Site:
-    site = sites.create_site("demo", origins=["https://news.example.com"], moderation="post")
+def site(site: Site) -> Site:
     site.min_submit_seconds = 0  # the form is sent at once
     db.session.commit()
     return site
