@@ -17,7 +17,7 @@ from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import Ban, BanKind, Comment, Site, User, utcnow
-from discuss.permissions import Actor, require_moderator
+from discuss.permissions import Actor, require
 from discuss.text import check_text
 
 MAX_NOTE = 1000
@@ -116,11 +116,7 @@ def ban(site: Site | None, actor: Actor, kind: object, value: object, *, shadow:
         now: datetime | None = None) -> Ban:
     """Ban a user, an email address or an IP hash from a site (None: every site, admins only)."""
     now = now or utcnow()
-    if site is None:
-        if actor.user is None or not actor.user.is_admin:
-            raise Forbidden("Only admins ban from every site.")
-    else:
-        require_moderator(actor, site)
+    require(actor, "ban", site)
     kind = parse_choice(BanKind, kind, "kind", "kind must be user, email or ip.")
     if not isinstance(shadow, bool):
         raise InvalidInput("shadow must be true or false.", {"shadow": "invalid"})
@@ -150,11 +146,7 @@ def get_ban(ban_id: object) -> Ban:
 def lift_ban(record: Ban, actor: Actor, *, note: object = "", now: datetime | None = None) -> Ban:
     """End a ban early; the row stays for the record."""
     now = now or utcnow()
-    if record.site_id is None:
-        if actor.user is None or not actor.user.is_admin:
-            raise Forbidden("Only admins lift a ban on every site.")
-    else:
-        require_moderator(actor, record.site_id)
+    require(actor, "lift_ban", record)
     if record.lifted_at is not None:
         raise Conflict("This ban was already lifted.", code="already_handled")
     record.lifted_at = now

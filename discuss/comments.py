@@ -21,7 +21,7 @@ from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db
 from discuss.models import Comment, Status, Thread, User, utcnow
-from discuss.permissions import Actor, can, edit_window
+from discuss.permissions import Actor, edit_window, require
 from discuss.rendering import MAX_BODY_LENGTH, render_markdown
 from discuss.text import CONTROL, clean_line
 from discuss.threads import count_in_thread, thread_of, thread_to_post_in
@@ -288,11 +288,7 @@ def edit_comment(comment: Comment, actor: Actor, body: object, *, default_window
     thread = thread_of(comment)
     site = thread.site
     window = edit_window(site, default_window)
-    if not can(actor, "edit_comment", comment, now=now, window=window):
-        if actor.owns(comment):
-            raise Forbidden("The time to edit this comment has passed.",
-                            code="edit_window_passed")
-        raise Forbidden("You cannot edit this comment.")
+    require(actor, "edit_comment", comment, now=now, window=window)
     body = check_body(body)
     by_moderator = actor.moderates(site) and not actor.owns(comment)
     if thread.closed and not by_moderator:
@@ -322,11 +318,7 @@ def delete_comment(comment: Comment, actor: Actor, *, default_window: int = 900,
     now = now or utcnow()
     thread = thread_of(comment)
     window = edit_window(thread.site, default_window)
-    if not can(actor, "delete_comment", comment, now=now, window=window):
-        if actor.owns(comment) and comment.status != Status.DELETED:
-            raise Forbidden("The time to delete this comment has passed.",
-                            code="edit_window_passed")
-        raise Forbidden("You cannot delete this comment.")
+    require(actor, "delete_comment", comment, now=now, window=window)
     set_status(comment, Status.DELETED, thread=thread)
     db.session.flush()
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from discuss import audit
 from discuss.bans import MAX_NOTE, author_filter, ban
 from discuss.comments import edit_comment, set_status
-from discuss.errors import Conflict, DiscussError, InvalidInput, NotSignedIn
+from discuss.errors import Conflict, DiscussError, InvalidInput
 from discuss.extensions import db
 from discuss.mail import queue_mail
 from discuss.models import (
@@ -33,7 +33,7 @@ from discuss.models import (
     User,
     utcnow,
 )
-from discuss.permissions import Actor, require_moderator
+from discuss.permissions import Actor, can, require
 from discuss.policy import note_queued
 from discuss.text import check_text
 from discuss.threads import thread_of
@@ -58,7 +58,7 @@ def ban_author(comment: Comment, actor: Actor, *, remove: object = None, shadow:
     or spam (``remove``). Returns the bans and how many comments changed."""
     now = now or utcnow()
     site = db.session.get(Site, comment.site_id)
-    require_moderator(actor, comment.site_id)
+    require(actor, "moderate", comment.site_id)
     if remove not in (None, "", "deleted", "spam"):
         raise InvalidInput("remove must be deleted, spam or nothing.", {"remove": "invalid"})
     bans: list[Ban] = []
@@ -176,21 +176,43 @@ def check_action(action: object) -> str:
     return str(action)
 
 
+def check_expected(raw: object, ids: list[int]) -> dict[int, str]:
+    """The statuses the moderator saw: one for every id, or a map of ids (numbers or their
+    digits) to statuses; nothing when none was given."""
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        return dict.fromkeys(ids, raw)
+    if isinstance(raw, dict):
+        expected = {}
+        for key, value in raw.items():
+            digits = isinstance(key, str) and key.isdigit()
+            number = isinstance(key, int) and not isinstance(key, bool)
+            if not ((digits or number) and isinstance(value, str)):
+                raise InvalidInput("expected_status maps comment ids to statuses.",
+                                   {"expected_status": "invalid"})
+            expected[int(key)] = value
+        return expected
+    raise InvalidInput("expected_status must be a status or an object of them.",
+                       {"expected_status": "invalid"})
+
+
 def act_on_comments(ids: object, action: object, actor: Actor, *, note: object = "",
-                    expected: dict[int, str] | None = None,
+                    expected: object = None,
                     now: datetime | None = None) -> list[ActionResult]:
     """Approve, reject, mark spam, delete, pin or unpin comments, each all or nothing.
 
-    ``expected`` maps ids to the status the moderator saw: a comment that has changed since
-    (another moderator acted) is reported as a conflict and left alone.
+    ``expected`` is the status the moderator saw, for all ids or as a map of ids to statuses
+    (see ``check_expected``): a comment that has changed since (another moderator acted) is
+    reported as a conflict and left alone.
     """
     now = now or utcnow()
     if actor.user is None:
-        raise NotSignedIn("Sign in as a moderator.")
+        require(actor, "moderate", None)  # a guest is asked to sign in (401)
     action = check_action(action)
     ids = check_ids(ids)
+    seen_as = check_expected(expected, ids)
     note = check_text(note, MAX_NOTE, "note")
-    expected = expected or {}
     found = {c.id: c for c in db.session.scalars(
         select(Comment).options(joinedload(Comment.thread)).where(Comment.id.in_(ids))
     )}
@@ -200,11 +222,11 @@ def act_on_comments(ids: object, action: object, actor: Actor, *, note: object =
         if comment is None:
             results.append(ActionResult(comment_id, "not_found", "No such comment."))
             continue
-        if not actor.moderates(comment.site_id):
+        if not can(actor, "moderate", comment.site_id):
             results.append(ActionResult(comment_id, "forbidden",
                                         "You do not moderate this comment's site."))
             continue
-        seen = expected.get(comment_id)
+        seen = seen_as.get(comment_id)
         if seen is not None and seen != str(comment.status):
             results.append(ActionResult(
                 comment_id, "conflict",
@@ -229,7 +251,7 @@ def set_thread_closed(thread: Thread, actor: Actor, closed: bool, *, note: objec
                       now: datetime | None = None) -> Thread:
     """Close a thread (read-only, readers see a notice) or reopen it."""
     now = now or utcnow()
-    require_moderator(actor, thread.site_id)
+    require(actor, "moderate", thread.site_id)
     if thread.closed == closed:
         raise Conflict(f"This discussion is already {'closed' if closed else 'open'}.",
                        code="already_handled")
@@ -245,7 +267,7 @@ def edit_as_moderator(comment: Comment, actor: Actor, body: object, *, note: obj
                       default_window: int = 900, now: datetime | None = None) -> Comment:
     """A moderator changes a comment's text (shown as edited by a moderator), audited."""
     now = now or utcnow()
-    require_moderator(actor, comment.site_id)
+    require(actor, "moderate", comment.site_id)
     before = comment.status
     old_body = comment.body
     edit_comment(comment, actor, body, default_window=default_window, now=now)

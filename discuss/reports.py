@@ -16,7 +16,7 @@ from discuss import moderation
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import Comment, Report, ReportReason, Status, utcnow
-from discuss.permissions import Actor
+from discuss.permissions import Actor, require
 
 MAX_NOTE_LENGTH = 500
 
@@ -57,8 +57,7 @@ def report_comment(comment: Comment, actor: Actor, reason: object, note: object 
     note = _check_note(note)
     if comment.status != Status.APPROVED or comment.shadowed:
         raise NotFound("No such comment.", code="unknown_comment")
-    if actor.owns(comment):
-        raise Forbidden("You cannot report your own comment.", code="own_comment")
+    require(actor, "report", comment)
     report = Report(comment_id=comment.id, user_id=actor.user.id if actor.user else None,
                     reporter_key=reporter_key(actor), reason=reason, note=note, created_at=now)
     try:

@@ -34,7 +34,7 @@ from discuss import sites, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
-from discuss.permissions import Actor, can
+from discuss.permissions import Actor, require
 from discuss.web.security import current_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -188,7 +188,9 @@ class ModeratorForm(FlaskForm):
 
 def _admin() -> Actor:
     actor = current_actor()
-    if not can(actor, "admin", None):
+    try:
+        require(actor, "admin", None)
+    except DiscussError:
         abort(404)  # the admin pages do not exist for anyone else
     return actor
 

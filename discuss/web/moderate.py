@@ -29,7 +29,7 @@ from discuss import audit, bans, moderation, policy, queues, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import BanKind, Comment, Site, Thread, utcnow
-from discuss.permissions import Actor, can
+from discuss.permissions import Actor, require
 from discuss.reading import Node
 from discuss.web.antispam import rendered_at_token
 from discuss.web.api_moderation import expiry
@@ -59,7 +59,9 @@ def _site(slug: str) -> tuple[Site, Actor]:
         site = threads.get_site(slug)
     except DiscussError:
         abort(404)
-    if not can(actor, "moderate", site):
+    try:
+        require(actor, "moderate", site)
+    except DiscussError:
         abort(404)  # another site's queue does not exist as far as this user can tell
     return site, actor
 
