@@ -29,6 +29,7 @@ from discuss.extensions import db
 from discuss.links import LinkBuilder, make_link_token, read_link_token
 from discuss.mail import queue_mail
 from discuss.models import Comment, ConfirmedEmail, OutboxMessage, Status, Thread, utcnow
+from discuss.reading import author_name
 from discuss.rendering import excerpt
 
 # session.info keys: ids of comments that became approved / were posted by a guest with an email.
@@ -108,12 +109,6 @@ def _same_author(reply: Comment, parent: Comment, address_key: str) -> bool:
         reply.guest_key_hash == parent.guest_key_hash
 
 
-def _author_name(comment: Comment) -> str:
-    if comment.user_id is not None:
-        return comment.author.name if comment.author is not None else "deleted user"
-    return comment.guest_name or "Anonymous"
-
-
 @dataclass
 class _Notice:
     address: str
@@ -162,15 +157,15 @@ def _queue_notice(notice: _Notice, *, secret: str, link: LinkBuilder, thread_lin
     title = thread.title or "a discussion"
     if len(notice.replies) == 1:
         reply = notice.replies[0]
-        subject = f"{_author_name(reply)} replied to your comment on {title}"
-        intro = f"{_author_name(reply)} replied to your comment on “{title}”:"
+        subject = f"{author_name(reply)} replied to your comment on {title}"
+        intro = f"{author_name(reply)} replied to your comment on “{title}”:"
     else:
         subject = f"{len(notice.replies)} new replies to your comments on {title}"
         intro = f"{len(notice.replies)} new replies to your comments on “{title}”:"
     parts = [intro, ""]
     for reply in notice.replies:
         if len(notice.replies) > 1:
-            parts.append(f"{_author_name(reply)} wrote:")
+            parts.append(f"{author_name(reply)} wrote:")
         parts += [f"  {excerpt(reply.body, EXCERPT_LENGTH)}", "",
                   f"Read the reply: {_reply_link(thread, reply, thread_link)}", ""]
     stop = link(UNSUBSCRIBE_PURPOSE, unsubscribe_token(secret, notice.parent))

@@ -168,6 +168,7 @@ def load_thread_page(thread: Thread, actor: Actor, *, sort: str = "oldest",
 
 
 def author_name(comment: Comment) -> str:
+    """The name a comment is signed with, everywhere it is shown or mailed."""
     if comment.user_id is not None:
         return comment.author.name if comment.author is not None else "deleted user"
     return comment.guest_name or "Anonymous"
