@@ -9,6 +9,7 @@ reads the request or the app's config (callers pass settings in).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -278,10 +279,11 @@ def edit_as_moderator(comment: Comment, actor: Actor, body: object, *, note: obj
     return comment
 
 
-def notify_moderators(site_ids: set[int] | list[int], *, every_minutes: int, link: str = "",
-                      now: datetime | None = None) -> int:
+def notify_moderators(site_ids: set[int] | list[int], *, every_minutes: int,
+                      queue_link: Callable[[str], str], now: datetime | None = None) -> int:
     """Mail the moderators who asked for it that their queue has work, at most once every
-    ``every_minutes`` each. Returns the number of mails queued."""
+    ``every_minutes`` each (``queue_link``: a site slug's queue URL). Returns the number of
+    mails queued."""
     now = now or utcnow()
     if not site_ids or every_minutes < 0:
         return 0
@@ -296,10 +298,9 @@ def notify_moderators(site_ids: set[int] | list[int], *, every_minutes: int, lin
     ).all()
     for moderator, email, slug in rows:
         moderator.last_notified_at = now
-        where = f"{link.rstrip('/')}/moderate/{slug}/pending" if link else f"/moderate/{slug}"
         queue_mail(email, f"Comments wait for moderation on {slug}",
                    f"New comments wait in the moderation queue of {slug}.\n\n"
-                   f"Open the queue: {where}\n\n"
+                   f"Open the queue: {queue_link(slug)}\n\n"
                    f"You get at most one such mail every {every_minutes} minutes; "
                    "turn them off in your account.\n", now=now)
     return len(rows)

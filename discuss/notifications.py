@@ -43,7 +43,6 @@ EXCERPT_LENGTH = 300
 # Statuses of a parent comment whose author may still be told of replies.
 _LIVE = (Status.APPROVED, Status.PENDING)
 
-# (purpose, token) -> absolute URL of the page that takes the token
 # thread -> absolute URL of its discussion page on this service (threads without an article URL)
 ThreadLink = Callable[[Thread], str]
 

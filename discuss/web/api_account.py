@@ -17,9 +17,10 @@ from discuss.extensions import db
 from discuss.models import AuthToken, User
 from discuss.web.api import json_body
 from discuss.web.limits import limit_reporting, limit_voting
+from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url, iso
 from discuss.web.security import current_actor
-from discuss.web.sessions import limit_signin_attempts, link_builder, sign_in, sign_out
+from discuss.web.sessions import limit_signin_attempts, sign_in, sign_out
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
 
@@ -73,7 +74,7 @@ def login() -> Response:
 def register() -> tuple[Response, int]:
     data = json_body()
     accounts.register(data.get("username"), data.get("email"), data.get("password"),
-                      secret=current_app.config["SECRET_KEY"], link=link_builder())
+                      secret=current_app.config["SECRET_KEY"], link=token_link)
     db.session.commit()
     return jsonify({"message": CHECK_INBOX}), 202
 
@@ -83,7 +84,7 @@ def register() -> tuple[Response, int]:
 def request_reset() -> tuple[Response, int]:
     data = json_body()
     accounts.request_password_reset(data.get("login"), secret=current_app.config["SECRET_KEY"],
-                                    link=link_builder())
+                                    link=token_link)
     db.session.commit()
     return jsonify({"message": RESET_SENT}), 202
 

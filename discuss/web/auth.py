@@ -30,11 +30,11 @@ from discuss import account_data, accounts
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import Site, User
+from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url
 from discuss.web.security import current_actor
 from discuss.web.sessions import (
     limit_signin_attempts,
-    link_builder,
     safe_next,
     sign_in,
     sign_out,
@@ -113,7 +113,7 @@ def register():
     def act():
         accounts.register(request.form.get("username"), request.form.get("email"),
                           request.form.get("password"),
-                          secret=current_app.config["SECRET_KEY"], link=link_builder())
+                          secret=current_app.config["SECRET_KEY"], link=token_link)
         db.session.commit()
         return _page("auth/registered.html", 201, username=request.form.get("username", ""))
 
@@ -142,7 +142,7 @@ def request_reset():
     def act():
         accounts.request_password_reset(request.form.get("login"),
                                         secret=current_app.config["SECRET_KEY"],
-                                        link=link_builder())
+                                        link=token_link)
         db.session.commit()
         return _page("auth/message.html", title="Check your inbox",
                      message="If an account has that username or address, we sent it a link "
@@ -204,7 +204,7 @@ def resend_verification():
         return user
     if user.email_verified_at is None:
         accounts.send_verification(user, secret=current_app.config["SECRET_KEY"],
-                                   link=link_builder())
+                                   link=token_link)
         db.session.commit()
     return _account_page(user, notice="We sent a new confirmation link.")
 
@@ -266,7 +266,7 @@ def change_email():
     return _account_action(
         lambda u: accounts.request_email_change(
             u, request.form.get("current_password"), request.form.get("email"),
-            secret=current_app.config["SECRET_KEY"], link=link_builder()),
+            secret=current_app.config["SECRET_KEY"], link=token_link),
         "We sent a confirmation link to the new address; it takes effect once opened.")
 
 

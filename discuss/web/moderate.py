@@ -33,6 +33,7 @@ from discuss.permissions import Actor, require
 from discuss.reading import Node
 from discuss.web.antispam import rendered_at_token
 from discuss.web.api_moderation import expiry
+from discuss.web.mail_links import queue_link
 from discuss.web.security import current_actor
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -298,7 +299,7 @@ def _mail_queue_watchers(session, *args) -> None:
         return
     config = current_app.config
     moderation.notify_moderators(site_ids, every_minutes=config["DISCUSS_QUEUE_MAIL_MINUTES"],
-                                 link=config["DISCUSS_PUBLIC_URL"])
+                                 queue_link=queue_link)
 
 
 def _forget_queue_watchers(session, transaction) -> None:

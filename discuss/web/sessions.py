@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 # A browser-session cookie (no "remember me") still ends server-side after this long.
 SHORT_SESSION_DAYS = 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
-LINK_ENDPOINTS = {"verify": "auth.verify", "email-change": "auth.confirm_email",
-                  "reset": "auth.reset"}
-
-
 def sign_in(user: User, *, remember: bool, user_agent: str = "") -> str:
     """Start a session for ``user`` in a fresh Flask session (no session fixation); returns
     the raw session token (the API hands it out as the bearer token)."""
@@ -86,16 +82,6 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     if parts.scheme or parts.netloc or joined.netloc != "service.invalid":
         return fallback
     return target
-
-
-def link_builder():
-    """Build absolute links for mails from DISCUSS_PUBLIC_URL (never from the Host header)."""
-    origin = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
-
-    def build(purpose: str, token: str) -> str:
-        return origin + url_for(LINK_ENDPOINTS[purpose], token=token)
-
-    return build
 
 
 def _flush_outbox(app: Flask) -> None:
