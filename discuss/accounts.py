@@ -34,6 +34,7 @@ from discuss.links import (
     token_hash,
 )
 from discuss.models import AuthToken, Site, SiteModerator, TokenKind, UsedToken, User, utcnow
+from discuss.text import check_text
 from discuss.threads import author_changed
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
@@ -113,14 +114,8 @@ def check_username(username: object) -> str:
 
 
 def check_display_name(name: object) -> str:
-    if name is None:
-        return ""
-    if not isinstance(name, str):
-        raise InvalidInput("The display name must be text.", {"display_name": "invalid"})
-    name = " ".join(name.split())
-    if len(name) > MAX_DISPLAY_NAME:
-        raise InvalidInput(f"The display name may have at most {MAX_DISPLAY_NAME} characters.",
-                           {"display_name": "too_long"})
+    name = check_text(name, MAX_DISPLAY_NAME, "display_name", label="display name",
+                      one_line=True)
     if name.casefold() == "deleted user":
         raise InvalidInput("Choose another display name.", {"display_name": "reserved"})
     return name

@@ -23,7 +23,7 @@ from discuss.extensions import begin_writes, db
 from discuss.models import Comment, Status, Thread, User, utcnow
 from discuss.permissions import Actor, edit_window, require
 from discuss.rendering import MAX_BODY_LENGTH, render_markdown
-from discuss.text import CONTROL, clean_line
+from discuss.text import CONTROL, check_text
 from discuss.threads import count_in_thread, thread_of, thread_to_post_in
 
 MAX_NAME_LENGTH = 64
@@ -126,7 +126,7 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
     if actor.user is None:
         if not site.allow_guests:
             raise Forbidden("Sign in to comment on this site.", code="guests_not_allowed")
-        guest_name = clean_line(name, MAX_NAME_LENGTH, "name")
+        guest_name = check_text(name, MAX_NAME_LENGTH, "name", one_line=True)
         if not guest_name:
             if site.require_guest_name:
                 raise InvalidInput("Please give a name.", {"name": "required"})
@@ -262,7 +262,7 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
     guest_email, _ = normalize_email(email)
     comment = _insert_comment(
         thread, parent, Body.of(body), user=None,
-        guest_name=clean_line(name, MAX_NAME_LENGTH, "name") or "Anonymous",
+        guest_name=check_text(name, MAX_NAME_LENGTH, "name", one_line=True) or "Anonymous",
         guest_email=guest_email, guest_key_hash="", created_at=created_at, status=status,
         # An import tells nobody, now or when approved later.
         record=False, parent_notified=True,

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from discuss.errors import Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db
 from discuss.models import Comment, Site, Thread, User
-from discuss.text import CONTROL, clean_line
+from discuss.text import CONTROL, check_text
 
 MAX_KEY_LENGTH = 512
 
@@ -143,7 +143,7 @@ def get_or_create_thread(site: Site, key: object, url: object = None,
     if thread is not None:
         return thread
     url = check_url(site, url)
-    title = clean_line(title, MAX_TITLE_LENGTH, "title")
+    title = check_text(title, MAX_TITLE_LENGTH, "title", one_line=True)
     thread = Thread(site_id=site.id, key=key, url=url, title=title, comment_count=0, version=0)
     try:
         with db.session.begin_nested():

@@ -33,7 +33,7 @@ from discuss.extensions import db, reads_first
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
 from discuss.reading import Node
-from discuss.text import clean_line
+from discuss.text import check_text
 from discuss.web.antispam import checked_form
 from discuss.web.errors import error_response
 from discuss.web.infra.caching import (
@@ -100,7 +100,8 @@ def _context(site: Site, values, key: str | None = None) -> Context:
     """The thread page's parameters from a query string or a form, checked like the API does."""
     key = threads.check_key(values.get("key") if key is None else key)
     url = threads.check_url(site, values.get("url") or "")
-    title = clean_line(values.get("title") or "", threads.MAX_TITLE_LENGTH, "title")
+    title = check_text(values.get("title"), threads.MAX_TITLE_LENGTH, "title",
+                       one_line=True)
     sort = values.get("sort") or "oldest"
     theme = values.get("theme") or "auto"
     lang = values.get("lang") or ""
