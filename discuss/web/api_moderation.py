@@ -13,31 +13,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from discuss import audit, bans, comments, moderation, queues, threads
 from discuss.errors import InvalidInput
 from discuss.extensions import db
-from discuss.models import Ban, Site, utcnow
-from discuss.permissions import Actor, require
+from discuss.models import Ban, utcnow
 from discuss.web.api import json_body
 from discuss.web.present import comment_json, iso
-from discuss.web.security import current_actor
+from discuss.web.security import moderated_site, moderator
 
 bp = Blueprint("api_moderation", __name__, url_prefix="/api/v1")
 
 MAX_BAN_DAYS = 36500
-
-
-def moderator() -> Actor:
-    """The caller; a guest is asked to sign in (401) before anything is looked up."""
-    actor = current_actor()
-    if actor.is_guest:
-        require(actor, "moderate", None)
-    return actor
-
-
-def moderated_site(slug: object) -> tuple[Site, Actor]:
-    """The site a request names, when the signed-in user moderates it (else 401/404/403)."""
-    actor = moderator()
-    site = threads.get_site(slug)
-    require(actor, "moderate", site)
-    return site, actor
 
 
 def _int_arg(name: str, default: int) -> int:

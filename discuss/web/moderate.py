@@ -25,16 +25,16 @@ from flask import (
 from sqlalchemy import event
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from discuss import audit, bans, moderation, policy, queues, threads
-from discuss.errors import DiscussError
+from discuss import audit, bans, moderation, policy, queues
+from discuss.errors import DiscussError, NotSignedIn
 from discuss.extensions import db
 from discuss.models import BanKind, Comment, Site, Thread, utcnow
-from discuss.permissions import Actor, require
+from discuss.permissions import Actor
 from discuss.reading import Node
 from discuss.web.antispam import rendered_at_token
 from discuss.web.api_moderation import expiry
 from discuss.web.mail_links import queue_link
-from discuss.web.security import current_actor
+from discuss.web.security import moderated_site, moderator
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 
@@ -48,23 +48,18 @@ class _SignIn(Exception):
 
 
 def _moderator() -> Actor:
-    actor = current_actor()
-    if actor.user is None:
-        raise _SignIn
-    return actor
+    try:
+        return moderator()
+    except NotSignedIn:
+        raise _SignIn from None
 
 
 def _site(slug: str) -> tuple[Site, Actor]:
-    actor = _moderator()
+    _moderator()
     try:
-        site = threads.get_site(slug)
-    except DiscussError:
-        abort(404)
-    try:
-        require(actor, "moderate", site)
+        return moderated_site(slug)
     except DiscussError:
         abort(404)  # another site's queue does not exist as far as this user can tell
-    return site, actor
 
 
 def _comment(site: Site, comment_id: int) -> Comment:

@@ -17,11 +17,11 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 
-from discuss import accounts
+from discuss import accounts, threads
 from discuss.config import cookie_flags
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
-from discuss.models import User
-from discuss.permissions import Actor
+from discuss.models import Site, User
+from discuss.permissions import Actor, require
 from discuss.web.infra.compression import add_vary
 
 GUEST_COOKIE = "discuss_guest"
@@ -75,6 +75,24 @@ def current_actor() -> Actor:
         )
         g.actor = actor
     return actor
+
+
+def moderator() -> Actor:
+    """The caller, who must be signed in to moderate: a guest is asked to sign in
+    (NotSignedIn) before anything is looked up."""
+    actor = current_actor()
+    if actor.is_guest:
+        require(actor, "moderate", None)
+    return actor
+
+
+def moderated_site(slug: object) -> tuple[Site, Actor]:
+    """The site a request names, when the caller moderates it: NotSignedIn, NotFound or
+    Forbidden otherwise (the moderators' pages answer the last two alike, with a 404)."""
+    actor = moderator()
+    site = threads.get_site(slug)
+    require(actor, "moderate", site)
+    return site, actor
 
 
 def _check_csrf() -> None:
