@@ -114,7 +114,8 @@ def visible_statuses_filter(actor: Actor) -> ColumnElement[bool]:
     return or_(public, mine)
 
 
-def _is_visible(comment: Comment, actor: Actor) -> bool:
+def is_visible(comment: Comment, actor: Actor) -> bool:
+    """Whether ``actor`` sees ``comment`` in full (the Python twin of visible_statuses_filter)."""
     if comment.status == Status.APPROVED and not comment.shadowed:
         return True
     if not actor.owns(comment):
@@ -180,7 +181,7 @@ def build_tree(comments: Iterable[Comment], actor: Actor) -> list[Node]:
     nodes: dict[int, Node] = {}
     roots: list[Node] = []
     for comment in comments:
-        node = Node(comment, placeholder=not _is_visible(comment, actor),
+        node = Node(comment, placeholder=not is_visible(comment, actor),
                     mine=actor.owns(comment))
         nodes[comment.id] = node
         parent = nodes.get(comment.parent_id) if comment.parent_id else None

@@ -244,7 +244,7 @@ def _own_node(site: Site, comment_id: int, actor: Actor) -> Node | None:
     comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.author)])
     if comment is None or comment.site_id != site.id or not actor.owns(comment):
         return None
-    if not reading._is_visible(comment, actor):
+    if not reading.is_visible(comment, actor):
         return None
     return Node(comment, mine=True)
 
@@ -299,12 +299,12 @@ def comment_fragment(site_slug: str, comment_id: int) -> Response:
     thread = threads.thread_of(comment)
     ctx = _context(site, request.args, key=thread.key)
     actor = current_actor()
-    if not reading._is_visible(comment, actor):
+    if not reading.is_visible(comment, actor):
         raise NotFound("No such comment.", code="unknown_comment")
     reply_to = ""
     if comment.parent_id is not None and comment.depth > MAX_INDENT:
         parent = _comment_of(site, comment.parent_id)
-        if reading._is_visible(parent, actor):
+        if reading.is_visible(parent, actor):
             reply_to = reading.author_name(parent)
     view = _view(ctx, closed=thread.closed,
                  edit_id=comment.id if request.args.get("edit") == "1" else None,
