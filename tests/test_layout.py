@@ -118,3 +118,12 @@ def test_the_cycle_finder_finds_cycles(graph: dict[str, set[str]], cycle: list[s
 def test_the_checks_see_a_function_level_import() -> None:
     tree = ast.parse("import os\n\ndef f():\n    from discuss import comments\n")
     assert nested_imports({"discuss.example": tree}) == ["discuss.example:4"]
+
+
+def test_every_public_function_of_the_web_layer_says_what_it_does() -> None:
+    missing = [f"{name}.{node.name}" for name, tree in _modules().items()
+               if name.startswith("discuss.web")
+               for node in tree.body
+               if isinstance(node, ast.FunctionDef | ast.ClassDef)
+               and not node.name.startswith("_") and not ast.get_docstring(node)]
+    assert missing == []

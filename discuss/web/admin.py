@@ -171,6 +171,8 @@ class SiteEditForm(SiteSettingsForm):
 
 
 class NewSiteForm(SiteSettingsForm):
+    """The new-site form's fields (saved by sites.create_site)."""
+
     slug = StringField("Slug", validators=[
         DataRequired("Give the site a slug."),
         Regexp(r"^[a-z0-9-]{1,64}$", message="The slug must be 1–64 characters of a-z, 0-9 "
@@ -179,6 +181,8 @@ class NewSiteForm(SiteSettingsForm):
 
 
 class ModeratorForm(FlaskForm):
+    """Appointing a moderator by username."""
+
     class Meta:
         csrf = False
 
@@ -237,12 +241,14 @@ def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
 
 @bp.get("")
 def index() -> str:
+    """GET /admin: every site, with links to its settings."""
     _admin()
     return render_template("admin/index.html", rows=sites.list_sites())
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
 def new_site() -> Response | tuple[str, int]:
+    """GET/POST /admin/sites/new: create a site."""
     _admin()
     form = NewSiteForm()
     if request.method == "GET":
@@ -264,6 +270,7 @@ def new_site() -> Response | tuple[str, int]:
 
 @bp.route("/sites/<slug>", methods=["GET", "POST"])
 def site(slug: str) -> Response | tuple[str, int]:
+    """GET/POST /admin/sites/<slug>: a site's settings, snippet and moderators."""
     _admin()
     site = _site(slug)
     if request.method == "GET":
@@ -296,6 +303,7 @@ def _settings_form(site: Site) -> SiteEditForm:
 
 @bp.post("/sites/<slug>/moderators")
 def appoint(slug: str) -> Response | tuple[str, int]:
+    """POST: appoint a moderator of the site."""
     _admin()
     site = _site(slug)
     form = ModeratorForm()
@@ -314,6 +322,7 @@ def appoint(slug: str) -> Response | tuple[str, int]:
 
 @bp.post("/sites/<slug>/moderators/<int:user_id>/remove")
 def remove(slug: str, user_id: int) -> Response:
+    """POST: remove a moderator from the site."""
     _admin()
     site = _site(slug)
     sites.remove_moderator(site, user_id)  # not a moderator: the app's 404 page

@@ -44,6 +44,7 @@ def _query_arg(name: str) -> str:
 def get_thread() -> Response:
     # The ETag comes from one light query; most readers then get a 304 or a cached body, and
     # only a change to the thread (or a viewer of their own) builds the tree again.
+    """GET /threads: a page of the thread's visible comments as a tree (ETag, 304)."""
     state = reading.thread_state(_query_arg("site"), _query_arg("key"))
     actor = current_actor()
     sort = request.args.get("sort", "oldest")
@@ -90,6 +91,7 @@ def post_comment() -> tuple[Response, int]:
 @bp.patch("/comments/<int:comment_id>")
 @limit_posting
 def edit_comment(comment_id: int) -> Response:
+    """PATCH /comments/<id>: change a comment's text (author in the window, or moderator)."""
     data = json_body()
     comment = comments.get_comment(comment_id)
     comments.edit_comment(comment, current_actor(), data.get("body"),
@@ -100,6 +102,7 @@ def edit_comment(comment_id: int) -> Response:
 
 @bp.delete("/comments/<int:comment_id>")
 def delete_comment(comment_id: int) -> tuple[str, int]:
+    """DELETE /comments/<id>: delete a comment (204); replies keep their place."""
     comment = comments.get_comment(comment_id)
     comments.delete_comment(comment, current_actor(),
                             default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
@@ -109,6 +112,7 @@ def delete_comment(comment_id: int) -> tuple[str, int]:
 
 @bp.get("/counts")
 def counts() -> Response:
+    """GET /counts: approved comments per thread key, for article lists on any origin."""
     slug = _query_arg("site")
     keys = request.args.getlist("key")
     if not keys:
@@ -128,9 +132,11 @@ def counts() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
+    """GET /openapi.json: the API's OpenAPI document."""
     return jsonify(openapi_document())
 
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(anything: str) -> Response:
+    """Any other /api/v1 path: a JSON 404."""
     raise NotFound("No such API endpoint.", code="unknown_endpoint")

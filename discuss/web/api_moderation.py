@@ -77,6 +77,7 @@ def sites() -> Response:
 
 @bp.get("/moderation/queue")
 def queue() -> Response:
+    """GET /moderation/queue: a page of a site's pending, reported or spam queue."""
     site, _ = moderated_site(request.args.get("site"))
     page = queues.list_queue(
         site, request.args.get("queue", "pending"), secret=current_app.config["SECRET_KEY"],
@@ -119,11 +120,13 @@ def _thread_closed(closed: bool) -> Response:
 
 @bp.post("/moderation/threads/close")
 def close_thread() -> Response:
+    """POST /moderation/threads/close: make a thread read-only."""
     return _thread_closed(True)
 
 
 @bp.post("/moderation/threads/reopen")
 def reopen_thread() -> Response:
+    """POST /moderation/threads/reopen: let a closed thread take comments again."""
     return _thread_closed(False)
 
 
@@ -140,6 +143,7 @@ def edit_comment(comment_id: int) -> Response:
 
 
 def ban_json(ban: Ban, now: datetime) -> dict:
+    """A ban as the moderation API shows it."""
     return {"id": ban.id, "kind": str(ban.kind), "value": ban.value, "shadow": ban.shadow,
             "reason": ban.reason, "site": ban.site_id is not None,
             "created_at": iso(ban.created_at), "expires_at": iso(ban.expires_at),
@@ -170,6 +174,7 @@ def expiry(data: dict, now: datetime) -> datetime | None:
 
 @bp.get("/moderation/bans")
 def list_bans() -> Response:
+    """GET /moderation/bans: a site's bans, those in force first."""
     site, _ = moderated_site(request.args.get("site"))
     now = utcnow()
     return jsonify({"bans": [ban_json(b, now) for b in bans.list_bans(site, now=now)]})
@@ -177,6 +182,7 @@ def list_bans() -> Response:
 
 @bp.post("/moderation/bans")
 def create_ban() -> tuple[Response, int]:
+    """POST /moderation/bans: ban a user, an email address or an IP hash (201)."""
     data = json_body()
     site, actor = moderated_site(data.get("site"))
     now = utcnow()
@@ -189,6 +195,7 @@ def create_ban() -> tuple[Response, int]:
 
 @bp.post("/moderation/bans/<int:ban_id>/lift")
 def lift_ban(ban_id: int) -> Response:
+    """POST /moderation/bans/<id>/lift: end a ban early."""
     data = request.get_json(silent=True) if request.is_json else None
     actor = moderator()
     ban = bans.get_ban(ban_id)
@@ -217,6 +224,7 @@ def ban_author() -> tuple[Response, int]:
 
 @bp.get("/moderation/audit")
 def audit_log() -> Response:
+    """GET /moderation/audit: a site's audit log, newest first."""
     site, _ = moderated_site(request.args.get("site"))
     page = audit.list_entries(site, secret=current_app.config["SECRET_KEY"],
                               action=request.args.get("action") or None,

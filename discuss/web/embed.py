@@ -356,6 +356,7 @@ def post_comment(site_slug: str) -> Response:
 @bp.post("/<site_slug>/comments/<int:comment_id>/edit")
 @limit_posting
 def edit_comment(site_slug: str, comment_id: int) -> Response:
+    """A changed comment from the plain form; 303 back to it, or the page with a message."""
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
     ctx = _context(site, request.form, key=threads.thread_of(comment).key)
@@ -373,6 +374,7 @@ def edit_comment(site_slug: str, comment_id: int) -> Response:
 
 @bp.post("/<site_slug>/comments/<int:comment_id>/delete")
 def delete_comment(site_slug: str, comment_id: int) -> Response:
+    """A deletion from the plain form; 303 back to where the comment was."""
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
     ctx = _context(site, request.form, key=threads.thread_of(comment).key)

@@ -98,6 +98,7 @@ def _flash_error(exc: DiscussError) -> None:
 
 @bp.get("")
 def dashboard() -> str:
+    """GET /moderate: the sites the caller moderates with their queue sizes."""
     actor = _moderator()
     sites = queues.dashboard(actor)
     if not sites:
@@ -107,12 +108,14 @@ def dashboard() -> str:
 
 @bp.get("/<slug>")
 def site_home(slug: str) -> Response:
+    """GET /moderate/<slug>: a redirect to the site's pending queue."""
     _site(slug)
     return redirect(url_for("moderate.queue", slug=slug, queue="pending"))
 
 
 @bp.get("/<slug>/<any(pending, reported, spam):queue>")
 def queue(slug: str, queue: str) -> str | tuple[str, int]:
+    """GET /moderate/<slug>/<queue>: a page of the pending, reported or spam queue."""
     site, actor = _site(slug)
     args = request.args
     try:
@@ -133,6 +136,7 @@ def queue(slug: str, queue: str) -> str | tuple[str, int]:
 
 @bp.post("/<slug>/actions")
 def act(slug: str) -> Response:
+    """POST /moderate/<slug>/actions: approve, reject, spam, delete, pin or unpin comments."""
     site, actor = _site(slug)
     form = request.form
     raw_ids = form.getlist("ids")
@@ -171,6 +175,7 @@ def act(slug: str) -> Response:
 
 @bp.post("/<slug>/threads/<int:thread_id>/<any(close, reopen):what>")
 def thread_control(slug: str, thread_id: int, what: str) -> Response:
+    """POST: close or reopen a thread."""
     site, actor = _site(slug)
     thread = _thread(site, thread_id)
     try:
@@ -185,6 +190,7 @@ def thread_control(slug: str, thread_id: int, what: str) -> Response:
 
 @bp.route("/<slug>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 def edit(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
+    """GET/POST: a moderator's edit of a comment's text, with a note for the audit log."""
     site, actor = _site(slug)
     comment = _comment(site, comment_id)
     error = None
@@ -207,6 +213,7 @@ def edit(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
 
 @bp.post("/<slug>/comments/<int:comment_id>/ban-author")
 def ban_author(slug: str, comment_id: int) -> Response:
+    """POST: ban a comment's author and remove their comments on the site."""
     site, actor = _site(slug)
     comment = _comment(site, comment_id)
     form = request.form
@@ -224,6 +231,7 @@ def ban_author(slug: str, comment_id: int) -> Response:
 
 @bp.route("/<slug>/bans", methods=["GET", "POST"], endpoint="bans")
 def bans_page(slug: str) -> Response | str:
+    """GET/POST /moderate/<slug>/bans: the site's bans, and a new ban."""
     site, actor = _site(slug)
     if request.method == "POST":
         form = request.form
@@ -245,6 +253,7 @@ def bans_page(slug: str) -> Response | str:
 
 @bp.post("/<slug>/bans/<int:ban_id>/lift")
 def lift_ban(slug: str, ban_id: int) -> Response:
+    """POST: end a ban early."""
     site, actor = _site(slug)
     try:
         ban = bans.get_ban(ban_id)
@@ -260,6 +269,7 @@ def lift_ban(slug: str, ban_id: int) -> Response:
 
 @bp.get("/<slug>/audit")
 def audit_log(slug: str) -> str | tuple[str, int]:
+    """GET /moderate/<slug>/audit: the site's audit log."""
     site, _ = _site(slug)
     args = request.args
     try:
@@ -305,6 +315,7 @@ def _forget_queue_watchers(session, transaction) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Template helpers of the moderators' pages and the queue mail at commit."""
     app.jinja_env.globals["rendered_at_token"] = rendered_at_token
     app.jinja_env.filters["age"] = age
     if not event.contains(db.session, "before_commit", _mail_queue_watchers):

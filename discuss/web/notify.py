@@ -30,6 +30,7 @@ def _message(title: str, message: str, status: int = 200) -> tuple[str, int]:
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):
+    """GET/POST /notify/confirm/<token>: confirm a guest's address (GET asks, POST confirms)."""
     if request.method == "GET":
         return _page("confirm.html", token=token)
     try:
@@ -45,6 +46,7 @@ def confirm(token: str):
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
+    """GET/POST /notify/unsubscribe/<token>: stop reply notifications for a comment."""
     try:
         comment = notifications.comment_to_unsubscribe(current_app.config["SECRET_KEY"], token)
     except InvalidInput as exc:
@@ -82,6 +84,7 @@ def _forget_noted_comments(session, transaction) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Queue the reply and confirmation mails noted during a transaction at its commit."""
     if not event.contains(db.session, "before_commit", _mail_noted_comments):
         event.listen(db.session, "before_commit", _mail_noted_comments)
         event.listen(db.session, "after_transaction_end", _forget_noted_comments)

@@ -39,6 +39,7 @@ def ip_hash(ip: str | None) -> str:
 
 
 def bearer_token() -> str | None:
+    """The raw token of an Authorization: Bearer header, if any."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -232,6 +233,7 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    """Cookie sessions, the CSRF check, token touches and the security headers of every answer."""
     app.session_interface = CookieSessions()
     app.before_request(_check_csrf)
     app.after_request(_security_headers)

@@ -67,6 +67,7 @@ def sign_out() -> None:
 
 
 def current_user_or_none() -> User | None:
+    """The signed-in user, or None (for templates)."""
     return current_actor().user
 
 
@@ -108,6 +109,7 @@ def _note_queued_mail(db_session, flush_context, instances) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Send queued mail after the answer has gone out."""
     app.after_request(_send_mail_after_response)
     if not event.contains(db.session, "before_flush", _note_queued_mail):
         event.listen(db.session, "before_flush", _note_queued_mail)

@@ -164,4 +164,5 @@ def relative_time(then: datetime | None, now: datetime | None = None) -> str:
 
 
 def exact_time(value: datetime | None) -> str:
+    """A time as shown in a tooltip: 2026-12-03 09:30 UTC."""
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
