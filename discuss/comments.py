@@ -69,9 +69,9 @@ def set_body(comment: Comment, body: str) -> None:
 
 
 @dataclass
-class NewComment:
+class _NewComment:
     """A comment checked against the thread, the author's bans, the site's policy and its spam
-    rules, with the status it gets: ready for ``add_comment``."""
+    rules, with the status it gets: ready for ``_add_comment``."""
 
     thread: Thread
     parent: Comment | None
@@ -102,21 +102,18 @@ def post_comment(site_slug: object, key: object, actor: Actor, body: object,
     body = Body.of(body)
     thread = thread_to_post_in(site_slug, key, url, title)
     actor.claim_guest_key()
-    new = check_new_comment(thread, actor, body, parent_id, name=name, email=email,
+    new = _check_new_comment(thread, actor, body, parent_id, name=name, email=email,
                             notify=notify, form=form, now=now)
     begin_writes()
-    return add_comment(new)
+    return _add_comment(new)
 
 
-def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: object = None, *,
-                      name: object = None, email: object = None, notify: object = False,
-                      form: dict | None = None, now: datetime | None = None) -> NewComment:
-    """Everything posting decides, from reads alone (raises what the reader must be told).
-
-    ``body`` is the text as sent or a ``Body`` prepared before the transaction began."""
+def _check_new_comment(thread: Thread, actor: Actor, body: Body, parent_id: object = None, *,
+                       name: object = None, email: object = None, notify: object = False,
+                       form: dict | None = None, now: datetime | None = None) -> _NewComment:
+    """Everything posting decides, from reads alone (raises what the reader must be told)."""
     now = now or utcnow()
     site = thread.site
-    body = Body.of(body)
     if thread.closed:
         raise Forbidden("This discussion is closed.", code="thread_closed")
     if not isinstance(notify, bool):
@@ -152,7 +149,7 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
     bans.check_not_banned(site, actor, email_key, now=now)
     verdict = spam.check_comment(site, actor, body.text, form=form or {}, email_key=email_key,
                                  now=now, fingerprint=body.fingerprint)
-    return NewComment(
+    return _NewComment(
         thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,
         guest_email=guest_email, email_key=email_key,
         guest_key_hash=actor.guest_key_hash if actor.user is None else "",
@@ -164,7 +161,7 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
     )
 
 
-def add_comment(new: NewComment) -> Comment:
+def _add_comment(new: _NewComment) -> Comment:
     """Write a checked comment: the row, its place in the tree, the thread's count, and the
     notes for the mail sent at commit (queue, reply and address confirmation)."""
     try:
