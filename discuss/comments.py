@@ -103,7 +103,7 @@ def post_comment(site_slug: object, key: object, actor: Actor, body: object,
     thread = thread_to_post_in(site_slug, key, url, title)
     actor.claim_guest_key()
     new = _check_new_comment(thread, actor, body, parent_id, name=name, email=email,
-                            notify=notify, form=form, now=now)
+                             notify=notify, form=form, now=now)
     begin_writes()
     return _add_comment(new)
 

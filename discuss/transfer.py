@@ -88,7 +88,7 @@ def import_thread(site: Site, data: dict[str, Any]) -> int:
     """Import one exported thread into the site (merging into an existing thread of the same
     key); returns how many comments it added."""
     thread = get_or_create_thread(site, data.get("key"), data.get("url") or None,
-                                           data.get("title"))
+                                  data.get("title"))
     items = data.get("comments")
     if not isinstance(items, list):
         raise InvalidInput(f"Thread {data.get('key')!r}: 'comments' must be a list.")

@@ -342,7 +342,7 @@ def test_expired_and_forged_links_are_refused(app):
     user = make_user()
     secret = app.config["SECRET_KEY"]
     token = make_link_token(secret, "reset",
-                                     {"u": user.id, "p": accounts._reset_fingerprint(user)})
+                            {"u": user.id, "p": accounts._reset_fingerprint(user)})
     assert accounts.check_reset_token(token, secret=secret) == user
     with pytest.raises(InvalidInput, match="expired"):
         accounts.check_reset_token(token, secret=secret, now=utcnow() + timedelta(hours=2))

@@ -54,7 +54,7 @@ def test_guest_banned_by_email_or_ip_hash_is_refused(site, admin, kind, value, a
 def test_expired_and_lifted_bans_no_longer_apply(site, admin):
     now = utcnow()
     bans.ban(site, Actor(user=admin), "ip", "aaaa", expires_at=now + timedelta(hours=1),
-                   now=now)
+             now=now)
     actor = guest(ip="aaaa")
     with pytest.raises(Forbidden):
         post(make_thread(site), "During", actor=actor, now=now + timedelta(minutes=30))

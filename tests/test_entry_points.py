@@ -51,7 +51,7 @@ WAYS_IN = {"api": _by_api, "form": _by_form}
 @pytest.mark.parametrize("way", WAYS_IN)
 @pytest.mark.parametrize("thread_exists", [True, False], ids=["existing", "new"])
 def test_a_url_off_the_sites_origins_is_refused_by_both_ways_in(client, site, way,
-                                                               thread_exists):
+                                                                thread_exists):
     """Issue 12, finding 15: the API answered 201 for an existing thread, the form 403."""
     if thread_exists:
         assert _by_api(client, body="The first comment")[0] == 201

@@ -45,7 +45,7 @@ def token_for(user) -> dict[str, str]:
 
 def waiting(site, n=1, *, thread_key="article-1", start=None):
     thread = threads.get_or_create_thread(site, thread_key, "https://news.example.com/a",
-                                           "An article")
+                                          "An article")
     start = start or utcnow() - timedelta(hours=1)
     suffix = "" if thread_key == "article-1" else f" on {thread_key}"
     made = [comments.post_comment(thread.site.slug, thread.key,

@@ -187,8 +187,8 @@ def create_ban() -> tuple[Response, int]:
     site, actor = moderated_site(data.get("site"))
     now = utcnow()
     ban = bans.ban(site, actor, data.get("kind"), data.get("value"),
-                         shadow=data.get("shadow", False), reason=data.get("reason"),
-                         expires_at=expiry(data, now), now=now)
+                   shadow=data.get("shadow", False), reason=data.get("reason"),
+                   expires_at=expiry(data, now), now=now)
     db.session.commit()
     return jsonify(ban_json(ban, now)), 201
 

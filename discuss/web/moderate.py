@@ -238,8 +238,8 @@ def bans_page(slug: str) -> Response | str:
         try:
             now = utcnow()
             bans.ban(site, actor, form.get("kind"), form.get("value"),
-                           shadow=form.get("shadow") == "1", reason=form.get("reason"),
-                           expires_at=expiry(form, now), now=now)
+                     shadow=form.get("shadow") == "1", reason=form.get("reason"),
+                     expires_at=expiry(form, now), now=now)
             db.session.commit()
             flash("The ban is in force.", "ok")
         except DiscussError as exc:

@@ -70,7 +70,7 @@ def _mail_noted_comments(session, *args) -> None:
     now = utcnow()
     if guest_emails:
         notifications.mail_email_confirmations(guest_emails, secret=secret, link=token_link,
-                                                       now=now)
+                                               now=now)
     if approved:
         notifications.mail_reply_notices(approved, secret=secret, link=token_link,
                                          thread_link=thread_link, now=now)

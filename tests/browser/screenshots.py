@@ -61,7 +61,7 @@ def seed(service_url: str) -> None:
     site = sites.create_site("demo", origins=[service_url, "https://news.example.com"],
                              moderation="first", name="The Example News")
     thread = threads.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
-                                           "Jessica Jones Season 2")
+                                          "Jessica Jones Season 2")
     posted = []
     now = utcnow()
     for n, (name, minutes, body, parent) in enumerate(DISCUSSION):

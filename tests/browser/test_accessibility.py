@@ -39,7 +39,7 @@ def _seed() -> None:
                          is_admin=True)
     sites.create_site("sports", origins=["https://sports.example.com"], moderation="pre")
     thread = threads.get_or_create_thread(site, THREAD_QUERY["key"], THREAD_QUERY["url"],
-                                           THREAD_QUERY["title"])
+                                          THREAD_QUERY["title"])
 
     def guest(n: int) -> Actor:
         return Actor(guest_key=f"{n}" * 40, ip_hash=f"ip{n}")

@@ -31,7 +31,7 @@ def seed(count: int) -> None:
     site = sites.create_site("demo", origins=["https://news.example.com"], moderation="post")
     site.min_submit_seconds = 0
     thread = threads.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
-                                           ARTICLE["title"])
+                                          ARTICLE["title"])
     for n in range(count):
         comments.post_comment(thread.site.slug, thread.key,
                               Actor(guest_key=f"{'k' * 40}{n}"), f"Comment {n}.",

@@ -30,7 +30,7 @@ def seed() -> int:
     bob = accounts.create_user("bob", "bob@example.org", PASSWORD)
     accounts.create_user("carol", "carol@example.org", PASSWORD)
     thread = threads.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
-                                           ARTICLE["title"])
+                                          ARTICLE["title"])
     return comments.post_comment(thread.site.slug, thread.key,
                                  Actor(user=bob), "Bob was here first.").id
 
