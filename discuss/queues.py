@@ -10,17 +10,18 @@ Reads only; acting is discuss.moderation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
-from discuss.comments import author_name
 from discuss.errors import InvalidInput
 from discuss.extensions import db
+from discuss.ids import parse_id
 from discuss.models import Comment, Report, Site, Status, Thread, User
 from discuss.permissions import Actor
+from discuss.reading import author_name
 from discuss.rendering import excerpt
 
 QUEUES = ("pending", "reported", "spam")
@@ -118,8 +119,6 @@ def dashboard(actor: Actor) -> list[SiteQueues]:
 
 def _aware(value: datetime | str | None) -> datetime | None:
     # Aggregates skip the column type on SQLite: min() comes back as text, without a zone.
-    from datetime import UTC
-
     if value is None:
         return None
     if isinstance(value, str):
@@ -180,8 +179,8 @@ def _author_filter_for(value: str):
     """The ``author`` filter: a username, an email address, or an author key (u:/e:/i:)."""
     value = value.strip()[:254]
     kind, rest = value[:2], value[2:]
-    if kind == "u:" and rest.isdigit() and len(rest) < 19:
-        return Comment.user_id == int(rest)
+    if kind == "u:" and parse_id(rest) is not None:
+        return Comment.user_id == parse_id(rest)
     if kind == "e:":
         return and_(Comment.user_id.is_(None), Comment.guest_email_key == rest)
     if kind == "i:":

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from discuss import account_data, accounts, comments, moderation
+from discuss import account_data, accounts, moderation
 from discuss.errors import Forbidden, InvalidInput
 from discuss.extensions import db
 from discuss.models import Comment, User
 from discuss.permissions import Actor
 from tests.accounts_helpers import PASSWORD, api_login, bearer, make_user
-from tests.conftest import make_thread
+from tests.conftest import make_thread, post
 
 
 def _links() -> tuple[list[str], accounts.LinkBuilder]:
@@ -85,14 +85,14 @@ def test_a_deleted_users_ban_is_not_inherited_by_the_next_registrant(app, site):
     moderator = make_user("moderator", moderator_of=[site])
     troll = make_user("troll")
     thread = make_thread(site)
-    comment = comments.post_comment(thread, Actor(user=troll, ip_hash="ip-troll"), "Rude words")
+    comment = post(thread, "Rude words", actor=Actor(user=troll, ip_hash="ip-troll"))
     moderation.ban_author(comment, Actor(user=moderator), reason="rude")
     db.session.commit()
     account_data.delete_account(troll, PASSWORD)
     db.session.commit()
 
     newcomer = make_user("newcomer")
-    posted = comments.post_comment(thread, Actor(user=newcomer, ip_hash="ip-new"), "Hello all")
+    posted = post(thread, "Hello all", actor=Actor(user=newcomer, ip_hash="ip-new"))
     db.session.commit()
     assert db.session.scalar(select(Comment.user_id).where(Comment.id == posted.id)) \
         == newcomer.id

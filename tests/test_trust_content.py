@@ -12,7 +12,7 @@ from discuss.extensions import db
 from discuss.models import Comment, Status
 from discuss.permissions import Actor
 from tests.accounts_helpers import make_user
-from tests.conftest import make_thread
+from tests.conftest import make_thread, post
 
 # A 10,000-character body of reference links, all to one definition.
 AMPLIFIED = "[click][r] " * 900 + "\n\n[r]: https://spam.example.com/buy-now-cheap-pills"
@@ -69,7 +69,7 @@ def test_an_edit_on_a_post_site_stays_published_when_no_rule_fires(app, site):
 def test_reference_links_count_as_the_links_a_reader_sees(app, site):
     thread = make_thread(site, "a1")
     body = "[one][r] [two][r] [three][r] [four][r] [five][r]\n\n[r]: https://spam.example.com"
-    comment = comments.post_comment(thread, Actor(guest_key="k" * 40, ip_hash="ip"), body,
+    comment = post(thread, body, actor=Actor(guest_key="k" * 40, ip_hash="ip"),
                                     name="Ann")
     assert comment.status == Status.PENDING
     assert comment.held_reasons[0]["rule"] == "links"
@@ -79,7 +79,7 @@ def test_reference_links_count_as_the_links_a_reader_sees(app, site):
 def test_links_added_by_an_edit_are_counted_in_the_rendered_html(app, site):
     thread = make_thread(site, "a1")
     author = Actor(guest_key="k" * 40, ip_hash="ip")
-    comment = comments.post_comment(thread, author, "Nothing to see", name="Ann")
+    comment = post(thread, "Nothing to see", actor=author, name="Ann")
     assert comment.status == Status.APPROVED
     comments.edit_comment(comment, author, "[a][r] [b][r] [c][r] [d][r]\n\n[r]: https://x.example")
     assert comment.status == Status.PENDING
@@ -88,7 +88,7 @@ def test_links_added_by_an_edit_are_counted_in_the_rendered_html(app, site):
 def test_a_url_in_a_code_block_is_not_a_link(app, site):
     thread = make_thread(site, "a1")
     body = "```\nhttps://a.example https://b.example https://c.example https://d.example\n```"
-    comment = comments.post_comment(thread, Actor(guest_key="k" * 40, ip_hash="ip"), body,
+    comment = post(thread, body, actor=Actor(guest_key="k" * 40, ip_hash="ip"),
                                     name="Ann")
     assert comment.status == Status.APPROVED
 
@@ -110,7 +110,7 @@ def test_html_amplification_is_refused_in_the_plain_form_and_in_edits(app, site)
     assert "50,000" in form.get_data(as_text=True)
     thread = make_thread(site, "a1")
     author = Actor(guest_key="k" * 40, ip_hash="ip")
-    comment = comments.post_comment(thread, author, "Short", name="Ann")
+    comment = post(thread, "Short", actor=author, name="Ann")
     with pytest.raises(InvalidInput, match="50,000"):
         comments.edit_comment(comment, author, AMPLIFIED)
 

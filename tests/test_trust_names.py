@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from discuss import accounts, comments
+from discuss import accounts
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.permissions import Actor
 from tests.accounts_helpers import make_user
-from tests.conftest import guest, make_thread
+from tests.conftest import make_thread, post
 
 
 @pytest.mark.parametrize(("typed", "kept"), [
@@ -25,7 +25,7 @@ from tests.conftest import guest, make_thread
 ])
 def test_a_guest_name_loses_invisible_characters(app, site, typed, kept):
     thread = make_thread(site)
-    comment = comments.post_comment(thread, guest(), "Hello there", name=typed)
+    comment = post(thread, "Hello there", name=typed)
     assert comment.guest_name == kept
 
 
@@ -46,13 +46,13 @@ def test_no_guest_takes_a_name_that_looks_like_staff(app, site, taken):
     db.session.commit()
     thread = make_thread(site)
     with pytest.raises(InvalidInput, match="looks like a moderator"):
-        comments.post_comment(thread, guest(), "I am in charge here", name=taken)
+        post(thread, "I am in charge here", name=taken)
 
 
 def test_a_guest_name_unlike_staff_is_fine(app, site):
     make_user("mia-the-mod", moderator_of=[site])
     thread = make_thread(site)
-    comment = comments.post_comment(thread, guest(), "Hello", name="Miami Vice")
+    comment = post(thread, "Hello", name="Miami Vice")
     assert comment.guest_name == "Miami Vice"
 
 
@@ -78,8 +78,8 @@ def test_a_staff_member_may_keep_their_own_name(app, site):
 def test_bylines_mark_staff(app, client, site):
     mod = make_user("mia-the-mod", moderator_of=[site])
     thread = make_thread(site, "a1")
-    comments.post_comment(thread, Actor(user=mod), "Please keep it civil.")
-    comments.post_comment(thread, guest(), "Sure thing", name="Mia")
+    post(thread, "Please keep it civil.", actor=Actor(user=mod))
+    post(thread, "Sure thing", name="Mia")
     db.session.commit()
     data = client.get("/api/v1/threads?site=demo&key=a1").get_json()
     roles = {c["author"]["name"]: c["author"]["role"] for c in data["comments"]}

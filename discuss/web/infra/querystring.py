@@ -23,6 +23,9 @@ _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
 class Request(FlaskRequest):
+    """Flask's Request whose args split a plain ASCII query string instead of unquoting it,
+    and whose JSON is a 400 when Python's parser cannot hold it."""
+
     def get_json(self, force: bool = False, silent: bool = False,
                  cache: bool = True) -> Any | None:
         # json.loads raises RecursionError (not a ValueError, which werkzeug catches) for
