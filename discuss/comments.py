@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_deta
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
-from discuss import moderation, notifications, spam
+from discuss import history, learning, moderation, notifications, spam
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, driver_rows
 from discuss.models import Comment, Site, Status, Thread, User, utcnow
@@ -308,6 +308,7 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
     moderation.check_not_banned(site, actor, email_key, now=now)
     verdict = spam.check_comment(site, actor, body.text, form=form or {}, email_key=email_key,
                                  now=now, fingerprint=body.fingerprint)
+    learning.judge(site, actor, body.text, verdict, email_key=email_key)
     return NewComment(
         thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,
         guest_email=guest_email, email_key=email_key,
@@ -438,6 +439,7 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
         # An import tells nobody, now or when approved later.
         record=False, parent_notified=True,
     )
+    learning.note_import(comment, status)
     if edited_at is not None or pinned:
         comment.edited_at = edited_at
         comment.pinned = pinned
@@ -482,11 +484,13 @@ def edit_comment(comment: Comment, actor: Actor, body: object, *, default_window
         # Spammers post something harmless and edit the links in later: check again.
         verdict = spam.check_comment(site, actor, body, form=None, now=now, editing=comment,
                                      email_key=comment.guest_email_key)
+        learning.judge(site, actor, body, verdict, email_key=comment.guest_email_key)
         if verdict.reasons:
             comment.held_reasons = verdict.reasons
         new_status = moderation.status_after_edit(site, comment, verdict)
         if new_status != comment.status:
             set_status(comment, new_status, thread=thread)
+    history.record_edit(comment, now=now)
     set_body(comment, body)
     comment.edited_at = now
     comment.edited_by_moderator = by_moderator

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Row, and_, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from discuss import audit
+from discuss import audit, learning, trust
 from discuss.errors import (
     Conflict,
     DiscussError,
@@ -29,7 +29,6 @@ from discuss.models import (
     Ban,
     BanKind,
     Comment,
-    ConfirmedEmail,
     ModerationPolicy,
     Report,
     Site,
@@ -50,27 +49,6 @@ MAX_NOTE = 1000
 MAX_REASON = 500
 # Sites whose pending queue grew in this transaction; the web edge mails moderators at commit.
 QUEUED_SITES_KEY = "discuss.queued_sites"
-
-
-def is_known_author(site: Site, actor: Actor, email_key: str) -> bool:
-    """An author with an approved comment on this site: a user, or a guest by confirmed email.
-
-    A guest's approved comment counts only from the same browser (its guest key), so typing
-    someone else's confirmed address is not enough to skip the queue."""
-    if actor.user is not None:
-        return bool(db.session.scalar(select(exists().where(
-            Comment.site_id == site.id, Comment.user_id == actor.user.id,
-            Comment.status == Status.APPROVED,
-        ))))
-    if not email_key or not actor.guest_key_hash:
-        return False
-    return bool(db.session.scalar(select(
-        exists().where(ConfirmedEmail.email_key == email_key)
-        & exists().where(Comment.site_id == site.id, Comment.user_id.is_(None),
-                         Comment.guest_email_key == email_key,
-                         Comment.guest_key_hash == actor.guest_key_hash,
-                         Comment.status == Status.APPROVED)
-    )))
 
 
 def note_queued(site_id: int) -> None:
@@ -100,8 +78,7 @@ def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict) -
         return Status.PENDING
     if site.moderation == ModerationPolicy.POST:
         return Status.APPROVED
-    return Status.APPROVED if is_known_author(site, actor, email_key) \
-        else Status.PENDING
+    return Status.APPROVED if trust.is_trusted(site, actor, email_key) else Status.PENDING
 
 
 def status_after_edit(site: Site, comment: Comment, verdict: Verdict) -> Status:
@@ -382,6 +359,7 @@ def _change_status(comment: Comment, target: Status, actor: Actor, action: str, 
     from discuss.comments import set_status  # comments imports this module
 
     before = set_status(comment, target, thread=thread)
+    learning.note_decision(comment, target)
     _clear_reports(comment, now)
     audit.record(comment.site_id, actor, action, comment=comment, before=before, after=target,
                  note=note, now=now)

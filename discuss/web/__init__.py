@@ -48,3 +48,7 @@ def register_web(app: Flask) -> None:
     from discuss.web import notify
 
     notify.init_app(app)
+    from discuss.web import api_history, training
+
+    app.register_blueprint(api_history.bp)
+    training.init_app(app)
