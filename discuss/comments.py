@@ -308,7 +308,7 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
     moderation.check_not_banned(site, actor, email_key, now=now)
     verdict = spam.check_comment(site, actor, body.text, form=form or {}, email_key=email_key,
                                  now=now, fingerprint=body.fingerprint)
-    learning.judge(site, actor, body.text, verdict, email_key=email_key)
+    learning.judge(site, actor, body.text, verdict, email_key=email_key, now=now)
     return NewComment(
         thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,
         guest_email=guest_email, email_key=email_key,
@@ -484,7 +484,7 @@ def edit_comment(comment: Comment, actor: Actor, body: object, *, default_window
         # Spammers post something harmless and edit the links in later: check again.
         verdict = spam.check_comment(site, actor, body, form=None, now=now, editing=comment,
                                      email_key=comment.guest_email_key)
-        learning.judge(site, actor, body, verdict, email_key=comment.guest_email_key)
+        learning.judge(site, actor, body, verdict, email_key=comment.guest_email_key, now=now)
         if verdict.reasons:
             comment.held_reasons = verdict.reasons
         new_status = moderation.status_after_edit(site, comment, verdict)

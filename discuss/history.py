@@ -22,9 +22,9 @@ from discuss.extensions import db
 from discuss.models import Comment, CommentEdit
 from discuss.permissions import Actor
 
-# Words and the spaces after them: a diff in words reads better than one in characters and
+# Words and the spaces between them: a diff in words reads better than one in characters and
 # keeps line breaks where the author put them.
-_TOKENS = re.compile(r"\S+\s*|\s+")
+_TOKENS = re.compile(r"\s+|\S+")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -261,7 +262,8 @@ def score_comment(model: Model, comment: Comment, standing: trust.Standing) -> S
     return model.score(features(comment.body, standing, is_user=comment.user_id is not None))
 
 
-def judge(site: Site, actor: Actor, body: str, verdict: Verdict, *, email_key: str) -> None:
+def judge(site: Site, actor: Actor, body: str, verdict: Verdict, *, email_key: str,
+          now: datetime) -> None:
     """Send a comment the site's filter finds likely spam to the spam queue (a reason in the
     verdict naming the filter, the probability and the words that weighed most)."""
     if not site.spam_filter or verdict.action == SPAM or actor.moderates(site):
@@ -269,7 +271,7 @@ def judge(site: Site, actor: Actor, body: str, verdict: Verdict, *, email_key: s
     model = current_model(site.id)
     if model is None or not model.is_ready:
         return
-    standing = trust.standing(site, actor, email_key)
+    standing = trust.standing(site, actor, email_key, now=now)
     tokens = features(body, standing, is_user=actor.user is not None)
     probability = float(model.probabilities([tokens])[0])
     if probability >= site.spam_threshold:

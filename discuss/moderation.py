@@ -60,7 +60,7 @@ def initial_status(site: Site, actor: Actor, verdict: Verdict, *, email_key: str
                    now: datetime) -> Status:
     """The status of a new comment under the site's policy and the spam verdict (a shadow ban
     adds its reason to the verdict's). Whoever writes it notes a pending one (note_queued)."""
-    status = _policy_status(site, actor, email_key, verdict)
+    status = _policy_status(site, actor, email_key, verdict, now)
     if status != Status.SPAM and not actor.moderates(site) and \
             is_shadow_banned(site, actor, email_key, now=now):
         # Its author sees it published; everyone else, and the thread's count, never do.
@@ -69,7 +69,8 @@ def initial_status(site: Site, actor: Actor, verdict: Verdict, *, email_key: str
     return status
 
 
-def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict) -> Status:
+def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict,
+                   now: datetime) -> Status:
     if verdict.action == SPAM:
         return Status.SPAM
     if actor.moderates(site):
@@ -78,7 +79,8 @@ def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict) -
         return Status.PENDING
     if site.moderation == ModerationPolicy.POST:
         return Status.APPROVED
-    return Status.APPROVED if trust.is_trusted(site, actor, email_key) else Status.PENDING
+    return Status.APPROVED if trust.is_trusted(site, actor, email_key, now=now) \
+        else Status.PENDING
 
 
 def status_after_edit(site: Site, comment: Comment, verdict: Verdict) -> Status:

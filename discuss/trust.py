@@ -85,10 +85,10 @@ def count_standing(site_id: int, author: ColumnElement[bool],
     return Standing(known=True, approved=count, spam=spam, last_spam_at=last_spam)
 
 
-def standing(site: Site, actor: Actor, email_key: str) -> Standing:
-    """How the author of a new comment stands on the site (remembered on the actor: the
-    policy and the learned filter both ask)."""
-    cache_key = ("standing", site.id, email_key)
+def standing(site: Site, actor: Actor, email_key: str, *, now: datetime) -> Standing:
+    """How the author of a comment posted at ``now`` stands on the site (remembered on the
+    actor for that moment: the policy and the learned filter both ask)."""
+    cache_key = ("standing", site.id, email_key, now)
     cached = actor.extra.get(cache_key)
     if cached is not None:
         return cached
@@ -110,6 +110,6 @@ def standing_before(comment: Comment) -> Standing:
     return count_standing(comment.site_id, author, before=comment.created_at)
 
 
-def is_trusted(site: Site, actor: Actor, email_key: str) -> bool:
+def is_trusted(site: Site, actor: Actor, email_key: str, *, now: datetime) -> bool:
     """The author has earned the site's trust: their comments skip the `first` queue."""
-    return standing(site, actor, email_key).is_trusted(site.trust_after)
+    return standing(site, actor, email_key, now=now).is_trusted(site.trust_after)

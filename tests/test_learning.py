@@ -13,6 +13,7 @@ from discuss.extensions import db
 from discuss.models import SpamFilter, Status, utcnow
 from tests.accounts_helpers import make_user
 from tests.conftest import guest, make_thread
+from tests.test_moderation import token_for
 
 HAM = [
     "I liked this article, thanks for writing it.",
@@ -33,14 +34,6 @@ NEXT_HAM = "I think the interview was the best part of the article."
 @pytest.fixture
 def mod(app):
     return make_user("mod", is_admin=True, verified=True)
-
-
-def token_for(user) -> dict[str, str]:
-    from discuss import accounts
-
-    raw, _ = accounts.create_api_token(user, "test", days=1)
-    db.session.commit()
-    return {"Authorization": f"Bearer {raw}"}
 
 
 _guests = iter(range(10**6))

@@ -61,7 +61,7 @@ DELETED_USER_TEXTS = [
 
 def _origins_valid(form: FlaskForm, field: TextAreaField) -> None:
     try:
-        sites.check_origins(field.data.splitlines())
+        sites.check_origins((field.data or "").splitlines())
     except DiscussError as exc:
         raise ValidationError(exc.message) from exc
 
