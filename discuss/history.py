@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from discuss.errors import Forbidden, NotSignedIn
 from discuss.extensions import db
@@ -46,6 +46,11 @@ def record_edit(comment: Comment, *, now: datetime) -> CommentEdit:
                        by_moderator=comment.edited_by_moderator if comment.edited_at else False)
     db.session.add(edit)
     return edit
+
+
+def forget_versions(comment: Comment) -> None:
+    """Drop the texts a comment had before (its author's account went, and its text with it)."""
+    db.session.execute(delete(CommentEdit).where(CommentEdit.comment_id == comment.id))
 
 
 def _versions(comment: Comment, edits: Iterable[CommentEdit]) -> list[Version]:

@@ -134,3 +134,20 @@ def test_an_edit_of_an_approved_comment_goes_back_to_the_queue_with_its_history(
                         headers=token_for(mod)).get_json()["items"]
     assert item["edits"] == 1
     assert item["last_change"][0] == {"kind": "same", "text": "A calm remark."}
+
+
+def test_an_account_deleted_with_its_text_takes_the_earlier_texts_too(client, pre_site, mod):
+    from discuss import account_data
+    from tests.accounts_helpers import PASSWORD
+
+    sites.update_site(pre_site, deleted_user_text="remove")
+    ann = make_user("ann", verified=True)
+    comment = comments.post_comment(make_thread(pre_site), Actor(user=ann), "My address is 1 "
+                                    "Secret Lane")
+    comments.edit_comment(comment, Actor(user=ann), "Never mind")
+    db.session.commit()
+    account_data.delete_account(ann, PASSWORD)
+    db.session.commit()
+    versions = client.get(f"/api/v1/comments/{comment.id}/history",
+                          headers=token_for(mod)).get_json()["versions"]
+    assert [v["body"] for v in versions] == [account_data.REMOVED_TEXT]
