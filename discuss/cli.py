@@ -8,7 +8,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, comments, learning, mail, sites, transfer
+from discuss import accounts, comments, filter_training, mail, sites, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import ModerationPolicy
@@ -218,7 +218,7 @@ def import_command(slug: str, source) -> None:
                 db.session.rollback()
                 failures.append(f"{data.get('key')!r}: {exc.message}")
     click.echo(f"Imported {added} comments in {len(threads) - len(failures)} threads.")
-    _train_filters(learning.noted_sites(), "Teaching the spam filter the imported statuses")
+    _train_filters(filter_training.noted_sites(), "Teaching the spam filter the imported statuses")
     if failures:
         raise click.ClickException("These threads were not imported:\n  "
                                    + "\n  ".join(failures))
@@ -307,7 +307,7 @@ def _train_filters(site_ids: set[int] | list[int], label: str) -> int:
     learned = 0
     with click.progressbar(sorted(site_ids), label=label, file=sys.stderr) as bar:
         for site_id in bar:
-            learned += learning.train(site_id)
+            learned += filter_training.train(site_id)
     return learned
 
 
@@ -327,9 +327,9 @@ def spam_train_command(slug: str | None, rebuild: bool) -> None:
     if rebuild:
         if not slug:
             raise click.ClickException("Name the site to rebuild: spam-train SLUG --rebuild.")
-        learning.reset(site_ids[0])
+        filter_training.reset(site_ids[0])
         db.session.commit()
-    due = site_ids or learning.sites_with_new_examples()
+    due = site_ids or filter_training.sites_with_new_examples()
     learned = _train_filters(due, "Training spam filters")
     click.echo(f"Learned {learned} decision(s) in {len(due)} site(s).")
 
@@ -346,7 +346,7 @@ def spam_eval_command(slug: str, train_share: float, threshold: float | None) ->
         site = comments.get_site(slug)
     except DiscussError as exc:
         _fail(exc)
-    result = learning.evaluate(site, train_share=train_share, threshold=threshold)
+    result = filter_training.evaluate(site, train_share=train_share, threshold=threshold)
     db.session.rollback()
     click.echo(f"Site {site.slug}: trained on {result.trained_on} decision(s), tested on "
                f"{result.tested_on} ({result.spam_tested} spam) at threshold "

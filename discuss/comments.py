@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_deta
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
-from discuss import history, learning, moderation, notifications, spam
+from discuss import filter_training, history, learning, moderation, notifications, spam
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, driver_rows
 from discuss.models import Comment, Site, Status, Thread, User, utcnow
@@ -439,7 +439,7 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
         # An import tells nobody, now or when approved later.
         record=False, parent_notified=True,
     )
-    learning.note_import(comment, status)
+    filter_training.note_import(comment, status)
     if edited_at is not None or pinned:
         comment.edited_at = edited_at
         comment.pinned = pinned

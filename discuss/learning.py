@@ -8,13 +8,9 @@ the first few), its storage (counts in ``spam_filters``, versioned) and its use:
 - ``judge`` scores a new or edited comment while the spam rules run: a hashing transform and a
   dot product with a model kept in memory, after one indexed read of the model's version; at or
   over the site's threshold the comment goes to the spam queue with the filter named as reason.
-- ``note_decision`` / ``note_import`` append the label (approve or reject = not spam, spam =
-  spam) as a ``SpamExample`` in the transaction that decides; ``train`` learns the examples a
-  site's filter has not seen yet (after the commit: by the web edge once a response is ready,
-  by the import command, by ``discuss spam-train``). Processes that train at once never lose an
-  update: a model is saved only over the version it was loaded from, else it is trained again.
-- ``evaluate`` trains a fresh model on the older part of a site's labels and measures precision
-  and recall on the newer part (``discuss spam-eval``).
+- ``current_model`` gives the site's model as last saved, kept in memory per process and
+  checked against the stored version on every use. Teaching it (labels, training, evaluation)
+  is discuss.filter_training.
 
 No reader's text leaves the machine. Never reads the request.
 """
@@ -22,48 +18,54 @@ No reader's text leaves the machine. Never reads the request.
 from __future__ import annotations
 
 import io
-import logging
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 import numpy as np
 from scipy import sparse
 from scipy.special import expit
-from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.naive_bayes import MultinomialNB
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sklearn.utils import murmurhash3_32
+from sqlalchemy import bindparam, select
 
 from discuss import trust
-from discuss.extensions import begin_writes, db
-from discuss.models import Comment, Site, SpamExample, SpamFilter, Status, utcnow
+from discuss.extensions import db
+from discuss.models import Comment, Site, SpamFilter
 from discuss.permissions import Actor
 from discuss.spam import SPAM, Verdict, fold
-
-log = logging.getLogger(__name__)
 
 # Bump when the features or the stored form change: a stored model of another format is
 # dropped and the site's filter learns all its examples again.
 FORMAT = 1
 N_FEATURES = 2**17  # 128 K hashed features: few collisions for one site's vocabulary
-ALPHA = 0.1  # additive smoothing; chosen on the SpamAssassin corpus (docs/moderation-learning.md)
-DEFAULT_THRESHOLD = 0.9
+ALPHA = 0.5  # additive smoothing; chosen on the SpamAssassin corpus (docs/moderation-learning.md)
 TOP_WORDS = 5
-TRAIN_BATCH = 1000
 CACHED_MODELS = 16
-# Labels a moderator's decision gives; delete says nothing about spam.
-LABELS = {Status.APPROVED: False, Status.REJECTED: False, Status.SPAM: True}
-NOTED_SITES_KEY = "discuss.learn_sites"
 
 _WORD = re.compile(r"[^\W_]{2,30}")
 _URL = re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"'()\[\]]+")
-_HASHER = FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False)
+
+
+def columns(tokens: Sequence[str]) -> np.ndarray:
+    """Each token's column: the hashing trick with scikit-learn's MurmurHash3 (as its
+    FeatureHasher does), computed here so that scoring one comment builds no sparse matrix."""
+    return np.fromiter((murmurhash3_32(token, seed=0, positive=True) % N_FEATURES
+                        for token in tokens), dtype=np.int64, count=len(tokens))
+
+
+def hashed(docs: Sequence[Sequence[str]]) -> sparse.csr_matrix:
+    """Documents as rows of token counts over the hashed columns."""
+    rows = np.repeat(np.arange(len(docs)), [len(doc) for doc in docs])
+    cols = np.concatenate([columns(doc) for doc in docs]) if docs else np.array([], np.int64)
+    return sparse.csr_matrix((np.ones(len(cols)), (rows, cols)),
+                             shape=(len(docs), N_FEATURES))
 
 
 # ---------------------------------------------------------------- features
@@ -96,17 +98,18 @@ def _author_tokens(standing: trust.Standing, is_user: bool) -> list[str]:
 
 
 def features(body: str, standing: trust.Standing, *, is_user: bool) -> list[str]:
-    """A comment as the filter sees it: its words (folded, English stop words left out), the
-    hosts, domains and top-level domains it links to, how many links, and its author's
-    standing on the site."""
+    """A comment as the filter sees it: its words and pairs of neighbouring words (folded,
+    English stop words left out), the hosts, domains and top-level domains it links to, how
+    many links, and its author's standing on the site."""
     urls = _URL.findall(body)
     tokens: list[str] = []
     for url in urls:
         tokens.extend(_link_tokens(url))
     tokens.append(_link_bucket(len(urls)))
     tokens.extend(_author_tokens(standing, is_user))
-    words = _WORD.findall(fold(_URL.sub(" ", body)))
-    tokens.extend(w for w in words if w not in ENGLISH_STOP_WORDS)
+    words = [w for w in _WORD.findall(fold(_URL.sub(" ", body))) if w not in ENGLISH_STOP_WORDS]
+    tokens.extend(words)
+    tokens.extend(f"{a} {b}" for a, b in pairwise(words))
     return tokens
 
 
@@ -151,7 +154,7 @@ class Model:
             return
         if self.classifier is None:
             self.classifier = MultinomialNB(alpha=ALPHA)
-        self.classifier.partial_fit(_HASHER.transform(docs), np.array(labels, dtype=int),
+        self.classifier.partial_fit(hashed(docs), np.array(labels, dtype=int),
                                     classes=np.array([0, 1]))
         self._delta = None
 
@@ -171,20 +174,23 @@ class Model:
     def probabilities(self, docs: Sequence[list[str]]) -> np.ndarray:
         """The spam probability of each document."""
         delta, bias = self._linear()
-        return expit(_HASHER.transform(docs) @ delta + bias)
+        return expit(hashed(docs) @ delta + bias)
+
+    def probability(self, tokens: list[str]) -> float:
+        """The spam probability of one document: a sum over its tokens' columns."""
+        delta, bias = self._linear()
+        return float(expit(bias + delta[columns(tokens)].sum()))
 
     def score(self, tokens: list[str], *, explain: bool = True) -> Score:
-        probability = float(self.probabilities([tokens])[0])
-        return Score(probability, self.weighed_most(tokens) if explain else [])
+        return Score(self.probability(tokens), self.weighed_most(tokens) if explain else [])
 
     def weighed_most(self, tokens: list[str], n: int = TOP_WORDS) -> list[str]:
         """The document's features that pushed hardest towards spam (count × log ratio)."""
         delta, _ = self._linear()
         counts = Counter(tokens)
         names = list(counts)
-        columns = _HASHER.transform([[name] for name in names]).tocsr().indices
         weights = [(counts[name] * float(delta[column]), name)
-                   for name, column in zip(names, columns, strict=True)]
+                   for name, column in zip(names, columns(names), strict=True)]
         weights = sorted((w for w in weights if w[0] > 0), key=lambda w: (-w[0], w[1]))
         return [name for _, name in weights[:n]]
 
@@ -227,7 +233,8 @@ _models: OrderedDict[int, tuple[int, Model]] = OrderedDict()
 _models_lock = threading.Lock()
 
 
-def _remember(site_id: int, version: int, model: Model) -> None:
+def remember_model(site_id: int, version: int, model: Model) -> None:
+    """Keep a site's model (saved as ``version``) in this process."""
     with _models_lock:
         _models[site_id] = (version, model)
         _models.move_to_end(site_id)
@@ -256,7 +263,7 @@ def current_model(site_id: int) -> Model | None:
     model = Model.from_bytes(row.model)
     if model is None:
         return None
-    _remember(site_id, row.version, model)
+    remember_model(site_id, row.version, model)
     return model
 
 
@@ -278,7 +285,7 @@ def judge(site: Site, actor: Actor, body: str, verdict: Verdict, *, email_key: s
         return
     standing = trust.standing(site, actor, email_key, now=now)
     tokens = features(body, standing, is_user=actor.user is not None)
-    probability = float(model.probabilities([tokens])[0])
+    probability = model.probability(tokens)
     if probability >= site.spam_threshold:
         words = model.weighed_most(tokens)
         verdict.hold(SPAM, "learned_filter",
@@ -286,192 +293,7 @@ def judge(site: Site, actor: Actor, body: str, verdict: Verdict, *, email_key: s
                      + (f"; words that weighed most: {', '.join(words)}" if words else ""))
 
 
-# ---------------------------------------------------------------- learning
-
-
-def _note(comment: Comment, is_spam: bool, source: str) -> None:
-    db.session.add(SpamExample(site_id=comment.site_id, comment_id=comment.id,
-                               is_spam=is_spam, source=source, created_at=utcnow()))
-    db.session.info.setdefault(NOTED_SITES_KEY, set()).add(comment.site_id)
-
-
-def note_decision(comment: Comment, status: Status) -> None:
-    """A moderator set a comment's status: approve and reject teach "not spam", spam teaches
-    spam (learned after the commit)."""
-    label = LABELS.get(status)
-    if label is not None:
-        _note(comment, label, "moderator")
-
-
-def note_import(comment: Comment, status: Status) -> None:
-    """An imported comment's status teaches the filter as a moderator's decision would."""
-    label = LABELS.get(status)
-    if label is not None:
-        _note(comment, label, "import")
-
-
-def noted_sites() -> set[int]:
-    """The sites whose examples this session added (and forgets them)."""
-    return db.session.info.pop(NOTED_SITES_KEY, set())
-
-
-class _Stale(Exception):
-    """Another process saved the site's model first: load it and learn again."""
-
-
-def _docs_for(examples: Sequence[SpamExample]) -> tuple[list[list[str]], list[bool]]:
-    ids = [e.comment_id for e in examples]
-    by_id = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
-    docs, labels = [], []
-    for example in examples:
-        comment = by_id.get(example.comment_id)
-        if comment is None:
-            continue
-        docs.append(features(comment.body, trust.standing_before(comment),
-                             is_user=comment.user_id is not None))
-        labels.append(example.is_spam)
-    return docs, labels
-
-
-def _learn_batch(site_id: int) -> int:
-    """Learn up to TRAIN_BATCH new examples of the site and save; returns how many."""
-    row = db.session.execute(select(SpamFilter.version, SpamFilter.last_example_id,
-                                    SpamFilter.model)
-                             .where(SpamFilter.site_id == site_id)).first()
-    model = Model.from_bytes(row.model) if row is not None else None
-    after = row.last_example_id if row is not None and model is not None else 0
-    model = model or Model()
-    examples = list(db.session.scalars(
-        select(SpamExample).where(SpamExample.site_id == site_id, SpamExample.id > after)
-        .order_by(SpamExample.id).limit(TRAIN_BATCH)))
-    if not examples:
-        db.session.rollback()
-        return 0
-    docs, labels = _docs_for(examples)
-    model.learn(docs, labels)
-    if model.classifier is None:  # every example's comment is gone
-        db.session.rollback()
-        return 0
-    ham, spam = model.counts
-    values = {"last_example_id": examples[-1].id, "ham_count": ham, "spam_count": spam,
-              "model": model.to_bytes(), "updated_at": utcnow()}
-    begin_writes()
-    if row is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(SpamFilter(site_id=site_id, version=1, **values))
-        except IntegrityError as exc:
-            raise _Stale from exc
-        version = 1
-    else:
-        version = row.version + 1
-        done = db.session.execute(
-            update(SpamFilter).where(SpamFilter.site_id == site_id,
-                                     SpamFilter.version == row.version)
-            .values(version=version, **values).execution_options(synchronize_session=False))
-        if done.rowcount != 1:
-            raise _Stale
-    db.session.commit()
-    _remember(site_id, version, model)
-    return len(examples)
-
-
-def train(site_id: int, *, attempts: int = 5) -> int:
-    """Learn every example of the site the filter has not seen yet; returns how many.
-
-    A job, like sending mail: it commits each batch itself. Run after the decisions were
-    committed."""
-    learned = 0
-    failures = 0
-    while failures < attempts:
-        try:
-            n = _learn_batch(site_id)
-        except _Stale:
-            db.session.rollback()
-            failures += 1
-            continue
-        learned += n
-        if n < TRAIN_BATCH:
-            break
-    return learned
-
-
-def train_noted(site_ids: Iterable[int]) -> int:
-    """Train the filters of these sites (those a committed request noted examples for)."""
-    return sum(train(site_id) for site_id in sorted(set(site_ids)))
-
-
-def sites_with_new_examples() -> list[int]:
-    """Sites with examples their filter has not learned yet."""
-    learned = (select(SpamFilter.last_example_id).where(SpamFilter.site_id == SpamExample.site_id)
-               .scalar_subquery())
-    return list(db.session.scalars(
-        select(SpamExample.site_id).where(SpamExample.id > db.func.coalesce(learned, 0))
-        .distinct().order_by(SpamExample.site_id)))
-
-
-def reset(site_id: int) -> None:
-    """Forget the site's model: the next ``train`` learns every example again (flushes)."""
-    db.session.execute(SpamFilter.__table__.delete().where(SpamFilter.__table__.c.site_id
-                                                           == site_id))
+def forget_model(site_id: int) -> None:
+    """Drop this process's copy of a site's model."""
     with _models_lock:
         _models.pop(site_id, None)
-
-
-# ---------------------------------------------------------------- evaluating
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """How a filter trained on the older labels did on the newer ones."""
-
-    trained_on: int
-    tested_on: int
-    spam_tested: int
-    true_positives: int
-    false_positives: int
-    threshold: float
-
-    @property
-    def precision(self) -> float:
-        flagged = self.true_positives + self.false_positives
-        return self.true_positives / flagged if flagged else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.true_positives / self.spam_tested if self.spam_tested else 0.0
-
-
-def labelled_examples(site: Site) -> list[tuple[Comment, bool]]:
-    """Each labelled comment of the site once, with its latest label, in the order labelled."""
-    latest: dict[int, SpamExample] = {}
-    for example in db.session.scalars(select(SpamExample).where(SpamExample.site_id == site.id)
-                                      .order_by(SpamExample.id)):
-        latest.pop(example.comment_id, None)
-        latest[example.comment_id] = example
-    by_id = {c.id: c for c in db.session.scalars(select(Comment).where(
-        Comment.site_id == site.id, Comment.id.in_(list(latest))))} if latest else {}
-    return [(by_id[cid], e.is_spam) for cid, e in latest.items() if cid in by_id]
-
-
-def evaluate(site: Site, *, train_share: float = 0.6,
-             threshold: float | None = None) -> Evaluation:
-    """Train a fresh filter on the first ``train_share`` of the site's labels (in the order
-    moderators gave them) and measure it on the rest: held-out decisions, as it would have
-    met them."""
-    examples = labelled_examples(site)
-    threshold = site.spam_threshold if threshold is None else threshold
-    cut = int(len(examples) * train_share)
-    train_part, test_part = examples[:cut], examples[cut:]
-    docs = [features(c.body, trust.standing_before(c), is_user=c.user_id is not None)
-            for c, _ in examples]
-    model = Model()
-    model.learn(docs[:cut], [label for _, label in train_part])
-    spam_tested = sum(label for _, label in test_part)
-    if not test_part or not model.is_ready:
-        return Evaluation(cut, len(test_part), spam_tested, 0, 0, threshold)
-    probabilities = model.probabilities(docs[cut:])
-    flagged = probabilities >= threshold
-    labels = np.array([label for _, label in test_part], dtype=bool)
-    return Evaluation(cut, len(test_part), spam_tested, int((flagged & labels).sum()),
-                      int((flagged & ~labels).sum()), threshold)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, and_, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from discuss import audit, learning, trust
+from discuss import audit, filter_training, trust
 from discuss.errors import (
     Conflict,
     DiscussError,
@@ -361,7 +361,7 @@ def _change_status(comment: Comment, target: Status, actor: Actor, action: str, 
     from discuss.comments import set_status  # comments imports this module
 
     before = set_status(comment, target, thread=thread)
-    learning.note_decision(comment, target)
+    filter_training.note_decision(comment, target)
     _clear_reports(comment, now)
     audit.record(comment.site_id, actor, action, comment=comment, before=before, after=target,
                  note=note, now=now)

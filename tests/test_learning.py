@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from discuss import comments, learning, sites
+from discuss import comments, filter_training, learning, sites
 from discuss.extensions import db
 from discuss.models import SpamFilter, Status, utcnow
 from tests.accounts_helpers import make_user
@@ -180,7 +180,7 @@ def test_the_model_is_kept_in_the_database_for_every_process(client, app, mod):
     teach(client, token_for(mod), site)
     row = db.session.scalar(select(SpamFilter).where(SpamFilter.site_id == site.id))
     assert (row.ham_count, row.spam_count) == (len(HAM), len(SPAM))
-    learning._models.clear()  # another process: nothing in memory, only the database
+    learning.forget_model(site.id)  # another process: nothing in memory, only the database
     assert post_as_guest(site, NEXT_SPAM).status == Status.SPAM
 
 
@@ -211,7 +211,7 @@ def test_two_processes_training_at_once_lose_no_decision(client, app, mod, monke
         return saved(self)
 
     monkeypatch.setattr(learning.Model, "to_bytes", another_process_saves_first)
-    assert learning.train(site.id) == 2
+    assert filter_training.train(site.id) == 2
     row = db.session.scalar(select(SpamFilter).where(SpamFilter.site_id == site.id))
     db.session.refresh(row)
     # Learned once each, over the other process's version rather than in its place.

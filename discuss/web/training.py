@@ -14,18 +14,18 @@ import logging
 from flask import Flask, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from discuss import learning
+from discuss import filter_training
 from discuss.extensions import db
 
 log = logging.getLogger(__name__)
 
 
 def _train_after_request(response: Response) -> Response:
-    site_ids = learning.noted_sites()
+    site_ids = filter_training.noted_sites()
     if not site_ids or response.status_code >= 500:
         return response
     try:
-        learning.train_noted(site_ids)
+        filter_training.train_noted(site_ids)
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("training the spam filter of sites %s failed", sorted(site_ids))

@@ -18,7 +18,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from discuss import accounts, comments, learning, moderation, sites
+from discuss import accounts, comments, filter_training, moderation, sites
 from discuss.models import Status, utcnow
 from discuss.permissions import Actor
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_service
@@ -101,7 +101,7 @@ def seed(service_url: str) -> None:
             comments.edit_comment(comment, reader, body.replace("Anyone know?",
                                                                 "Does anyone know?"),
                                   now=comment.created_at + timedelta(minutes=1))
-    learning.train(site.id)
+    filter_training.train(site.id)
 
 
 def save(image: bytes, name: str) -> None:
