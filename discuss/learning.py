@@ -260,9 +260,9 @@ def current_model(site_id: int) -> Model | None:
                              .where(SpamFilter.site_id == site_id)).first()
     if row is None:
         return None
-    model = Model.from_bytes(row.model)
-    if model is None:
-        return None
+    # A model of another format is remembered as an empty one (never ready) until the site's
+    # filter is trained again: not read again on every post.
+    model = Model.from_bytes(row.model) or Model()
     remember_model(site_id, row.version, model)
     return model
 

@@ -266,3 +266,25 @@ def test_spam_train_rebuilds_a_filter_from_every_decision(client, app, mod, runn
     assert (row.ham_count, row.spam_count) == (len(HAM), len(SPAM))
     again = runner.invoke(args=["discuss", "spam-train"])
     assert "Learned 0 decision(s) in 0 site(s)." in again.output
+
+
+def test_a_filter_stored_in_another_format_is_ignored_then_relearned(client, app, mod):
+    import io
+
+    import numpy as np
+
+    site = new_site("news")
+    headers = token_for(mod)
+    teach(client, headers, site)
+    old = io.BytesIO()
+    np.savez_compressed(old, format=np.array([learning.FORMAT - 1, learning.N_FEATURES]))
+    db.session.execute(update(SpamFilter).where(SpamFilter.site_id == site.id)
+                       .values(model=old.getvalue(), version=SpamFilter.version + 1))
+    db.session.commit()
+    learning.forget_model(site.id)
+    assert_waits_for_a_moderator(site, NEXT_SPAM)  # an unreadable model holds nothing
+    decide(client, headers, site, ["One more kind word."], "approve")  # the next training
+    row = db.session.scalar(select(SpamFilter).where(SpamFilter.site_id == site.id))
+    db.session.refresh(row)
+    assert (row.ham_count, row.spam_count) == (len(HAM) + 1, len(SPAM))
+    assert post_as_guest(site, NEXT_SPAM).status == Status.SPAM
