@@ -16,6 +16,7 @@ bp = Blueprint("api_history", __name__, url_prefix="/api/v1")
 
 
 def version_json(version: history.Version) -> dict:
+    """One version of a comment's text as the history endpoint shows it."""
     return {"body": version.body, "written_at": iso(version.written_at),
             "by_moderator": version.by_moderator, "replaced_at": iso(version.replaced_at),
             "current": version.replaced_at is None}
@@ -23,6 +24,7 @@ def version_json(version: history.Version) -> dict:
 
 @bp.get("/comments/<int:comment_id>/history")
 def comment_history(comment_id: int) -> Response:
+    """GET /api/v1/comments/<id>/history: every version, oldest first, and the latest change."""
     comment = comments.get_comment(comment_id)
     history.check_can_read(comment, current_actor())
     versions = history.versions_of(comment)

@@ -33,4 +33,5 @@ def _train_after_request(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Train after every request that noted examples, once its view has committed."""
     app.after_request(_train_after_request)
