@@ -8,10 +8,11 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, comments, filter_training, mail, sites, transfer
+from discuss import accounts, filter_training, mail, sites, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import ModerationPolicy
+from discuss.threads import get_site, origin_of
 
 discuss_cli = AppGroup("discuss", help="Administer discuss: sites, users, tokens.")
 
@@ -57,7 +58,7 @@ def demo_setup_command() -> None:
     from discuss.models import Site
 
     wanted = list(dict.fromkeys(
-        [*DEMO_ORIGINS, comments.origin_of(current_app.config["DISCUSS_PUBLIC_URL"])]))
+        [*DEMO_ORIGINS, origin_of(current_app.config["DISCUSS_PUBLIC_URL"])]))
     site = db.session.scalar(select(Site).where(Site.slug == "demo"))
     if site is None:
         try:
@@ -118,7 +119,7 @@ def create_user_command(username: str, email: str, password: str, admin: bool,
                         moderator_of: tuple[str, ...]) -> None:
     """Create a user account (an admin, or a moderator of some sites)."""
     try:
-        moderated = [comments.get_site(slug) for slug in moderator_of]
+        moderated = [get_site(slug) for slug in moderator_of]
         user = accounts.create_user(username, email, password, is_admin=admin, verified=True,
                                     moderator_of=moderated)
     except DiscussError as exc:
@@ -181,7 +182,7 @@ def backup_command(destination: str) -> None:
 def export_command(slug: str, output) -> None:
     """Export a site's threads and comments (every status) as JSON."""
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
     except DiscussError as exc:
         _fail(exc)
     total = transfer.count_threads(site)
@@ -201,7 +202,7 @@ def export_command(slug: str, output) -> None:
 def import_command(slug: str, source) -> None:
     """Import an export file into a site: one transaction per thread, errors listed at the end."""
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
         threads = transfer.check_document(json.load(source))
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"The file is not valid JSON: {exc}") from exc
@@ -272,7 +273,7 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
         changes["report_threshold"] = (None if report_threshold.strip().lower() == "default"
                                        else report_threshold)
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
         sites.update_site(site, **changes)
     except DiscussError as exc:
         _fail(exc)
@@ -321,7 +322,7 @@ def spam_train_command(slug: str | None, rebuild: bool) -> None:
     Moderators' decisions are learned as they are made; this catches up after a failure, and
     --rebuild starts a site's filter afresh."""
     try:
-        site_ids = [comments.get_site(slug).id] if slug else []
+        site_ids = [get_site(slug).id] if slug else []
     except DiscussError as exc:
         _fail(exc)
     if rebuild:
@@ -343,7 +344,7 @@ def spam_train_command(slug: str | None, rebuild: bool) -> None:
 def spam_eval_command(slug: str, train_share: float, threshold: float | None) -> None:
     """Measure the learned filter on SLUG's own held-out decisions: precision and recall."""
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
     except DiscussError as exc:
         _fail(exc)
     result = filter_training.evaluate(site, train_share=train_share, threshold=threshold)

@@ -33,7 +33,8 @@ def edited_comment(site, *bodies: str):
     minute apart."""
     author = guest(key=AUTHOR_KEY, ip="ip-author")
     start = utcnow() - timedelta(minutes=5)
-    comment = comments.post_comment(make_thread(site), author, bodies[0], name="Ann", now=start)
+    comment = comments.post_comment(site.slug, make_thread(site).key, author, bodies[0],
+                                    name="Ann", now=start)
     for n, body in enumerate(bodies[1:], start=1):
         comments.edit_comment(comment, author, body, now=start + timedelta(minutes=n))
     db.session.commit()
@@ -142,8 +143,9 @@ def test_an_account_deleted_with_its_text_takes_the_earlier_texts_too(client, pr
 
     sites.update_site(pre_site, deleted_user_text="remove")
     ann = make_user("ann", verified=True)
-    comment = comments.post_comment(make_thread(pre_site), Actor(user=ann), "My address is 1 "
-                                    "Secret Lane")
+    key = make_thread(pre_site).key
+    comment = comments.post_comment(pre_site.slug, key, Actor(user=ann),
+                                    "My address is 1 Secret Lane")
     comments.edit_comment(comment, Actor(user=ann), "Never mind")
     db.session.commit()
     account_data.delete_account(ann, PASSWORD)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from discuss import comments, filter_training, learning, sites
+from discuss import comments, filter_training, learning, sites, threads
 from discuss.extensions import db
 from discuss.models import SpamFilter, Status, utcnow
 from tests.accounts_helpers import make_user
@@ -48,8 +48,8 @@ def new_site(slug: str, moderation: str = "pre"):
 def post_as_guest(site, body: str):
     """A comment by a guest nobody has seen before (its own browser and address)."""
     n = next(_guests)
-    comment = comments.post_comment(make_thread(site), guest(key=f"{n:040d}", ip=f"ip-{n}"),
-                                    body, name=f"Guest {n}",
+    comment = comments.post_comment(site.slug, make_thread(site).key,
+                                    guest(key=f"{n:040d}", ip=f"ip-{n}"), body, name=f"Guest {n}",
                                     now=utcnow() - timedelta(minutes=30) + timedelta(seconds=n))
     db.session.commit()
     return comment
@@ -163,7 +163,8 @@ def test_an_edit_that_brings_in_the_pattern_goes_to_the_spam_queue(client, app, 
     teach(client, headers, site)
     author = guest(key="e" * 40, ip="ip-editor")
     thread = make_thread(site)
-    comment = comments.post_comment(thread, author, "A harmless first comment.", name="Ed")
+    comment = comments.post_comment(site.slug, thread.key, author, "A harmless first comment.",
+                                    name="Ed")
     db.session.commit()
     client.post("/api/v1/moderation/actions", headers=headers,
                 json={"ids": [comment.id], "action": "approve"})
@@ -308,7 +309,8 @@ def test_decisions_made_at_once_are_each_learned_exactly_once(tmp_path):
                                         is_admin=True, verified=True)
             raw, _ = accounts.create_api_token(user, "test", days=1)
             thread = make_thread(site)
-            ids = [comments.post_comment(thread, guest(key=f"{n:040d}", ip=f"ip-{n}"),
+            ids = [comments.post_comment(site.slug, thread.key,
+                                         guest(key=f"{n:040d}", ip=f"ip-{n}"),
                                          f"Comment {n}: {(SPAM + HAM)[n % 8]}", name="G").id
                    for n in range(48)]
             return raw, ids
@@ -338,7 +340,7 @@ def test_decisions_made_at_once_are_each_learned_exactly_once(tmp_path):
         counted, learned, version = service.run(stored)
         assert counted == learned > 0  # nothing learned twice, nothing skipped
         assert version >= 1
-        service.run(lambda: filter_training.train(comments.get_site("busy").id))
+        service.run(lambda: filter_training.train(threads.get_site("busy").id))
         counted, learned, _ = service.run(stored)
         assert counted == learned == 48  # and whatever a lost race left is learned later
     finally:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from discuss import comments, moderation, sites
+from discuss import comments, moderation, sites, threads
 from discuss.extensions import db
 from discuss.models import ConfirmedEmail, Status, utcnow
 from discuss.permissions import Actor
@@ -24,7 +24,7 @@ def mod(app):
 
 def say(site, actor: Actor, body: str, **kwargs):
     """A new comment, each a minute after the one before (trust counts in time order)."""
-    comment = comments.post_comment(make_thread(site), actor, body, name="Guest",
+    comment = comments.post_comment(site.slug, make_thread(site).key, actor, body, name="Guest",
                                     now=utcnow() - timedelta(days=1)
                                     + timedelta(minutes=next(_minutes)), **kwargs)
     db.session.commit()
@@ -41,7 +41,7 @@ def test_create_site_trust_after_makes_authors_earn_n_approvals(app, runner, mod
     result = runner.invoke(args=["discuss", "create-site", "careful", "--trust-after", "2"])
     assert result.exit_code == 0, result.output
     assert "trust after: 2" in result.output
-    site = comments.get_site("careful")
+    site = threads.get_site("careful")
     author = Actor(user=make_user("ann"))
     first = say(site, author, "My first comment")
     assert first.status == Status.PENDING
@@ -54,7 +54,7 @@ def test_create_site_trust_after_makes_authors_earn_n_approvals(app, runner, mod
 
 def test_the_first_policy_is_trust_after_one(app, runner, mod):
     assert runner.invoke(args=["discuss", "create-site", "plain"]).exit_code == 0
-    site = comments.get_site("plain")
+    site = threads.get_site("plain")
     assert site.trust_after == 1
     author = Actor(user=make_user("ann"))
     decide(mod, say(site, author, "Hello"), "approve")

@@ -35,18 +35,3 @@ def comment_history(comment_id: int) -> Response:
                         for kind, text in history.last_change(versions)],
     })
 
-
-def _describe() -> None:
-    """Add the history endpoint to the OpenAPI document."""
-    from discuss.openapi import PATHS, _errors, _json, _param
-
-    PATHS["/comments/{comment_id}/history"] = {"get": {
-        "summary": "A comment's edit history (the site's moderators, or its author): every "
-                   "version's source text and times, oldest first, and the latest change as "
-                   "a word diff",
-        "parameters": [_param("comment_id", "Comment id", required=True,
-                              schema={"type": "integer"}, where="path")],
-        "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)}}}
-
-
-_describe()

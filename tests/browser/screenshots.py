@@ -18,7 +18,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from discuss import accounts, comments, filter_training, moderation, sites
+from discuss import accounts, comments, filter_training, moderation, sites, threads
 from discuss.models import Status, utcnow
 from discuss.permissions import Actor
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_service
@@ -68,14 +68,15 @@ def fake_ip_hash(seed_text: str) -> str:
 def seed(service_url: str) -> None:
     site = sites.create_site("demo", origins=[service_url, "https://news.example.com"],
                              moderation="first", name="The Example News")
-    thread = comments.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
-                                           "Jessica Jones Season 2")
+    thread = threads.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
+                                          "Jessica Jones Season 2")
     posted = []
     now = utcnow()
     for n, (name, minutes, body, parent) in enumerate(DISCUSSION):
         reader = Actor(guest_key=f"reader{n}".ljust(40, "r"), ip_hash=fake_ip_hash(f"reader{n}"))
         comment = comments.post_comment(
-            thread, reader, body, posted[parent].id if parent is not None else None,
+            thread.site.slug, thread.key,
+            reader, body, posted[parent].id if parent is not None else None,
             name=name, now=now - timedelta(minutes=minutes))
         if comment.status != Status.APPROVED:
             comments.set_status(comment, Status.APPROVED)
@@ -83,17 +84,18 @@ def seed(service_url: str) -> None:
     username, email, password = MODERATOR
     moderator = Actor(user=accounts.create_user(username, email, password, verified=True,
                                                 moderator_of=[site]))
-    older = comments.get_or_create_thread(site, "2016/older", "https://news.example.com/older",
-                                          "An older story")
+    older = threads.get_or_create_thread(site, "2016/older", "https://news.example.com/older",
+                                         "An older story")
     for n, (body, action) in enumerate(LEARNED):
         reader = Actor(guest_key=f"old{n}".ljust(40, "o"), ip_hash=fake_ip_hash(f"old{n}"))
-        decided = comments.post_comment(older, reader, body, name=f"Reader {n}",
+        decided = comments.post_comment(site.slug, older.key, reader, body, name=f"Reader {n}",
                                         now=now - timedelta(days=2, minutes=n))
         moderation.act_on_comments([decided.id], action, moderator)
     for n, (name, body, parent) in enumerate(HELD):
         reader = Actor(guest_key=f"held{n}".ljust(40, "h"), ip_hash=fake_ip_hash(f"held{n}"))
         comment = comments.post_comment(
-            thread, reader, body, posted[parent].id if parent is not None else None,
+            thread.site.slug, thread.key,
+            reader, body, posted[parent].id if parent is not None else None,
             name=name, now=now - timedelta(minutes=20 - n))
         if comment.status != Status.PENDING:
             comments.set_status(comment, Status.PENDING)
