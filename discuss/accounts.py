@@ -87,19 +87,20 @@ def check_new_password(password: object, *, user_inputs: list[str] = ()) -> str:
     if not isinstance(password, str) or not password:
         raise InvalidInput("Choose a password.", {"password": "required"})
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-                           {"password": "too_short"})
+        raise InvalidInput("The password must have at least %(min)s characters.",
+                           {"password": "too_short"}, params={"min": MIN_PASSWORD_LENGTH})
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"The password may have at most {MAX_PASSWORD_LENGTH} characters.",
-                           {"password": "too_long"})
+        raise InvalidInput("The password may have at most %(max)s characters.",
+                           {"password": "too_long"}, params={"max": MAX_PASSWORD_LENGTH})
     # zxcvbn's cost grows with length; beyond 100 characters the estimate no longer matters.
     result = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
     if result["score"] < MIN_PASSWORD_SCORE:
         feedback = result.get("feedback") or {}
         reasons = [feedback.get("warning") or "This password is easy to guess."]
         reasons += feedback.get("suggestions") or []
-        raise InvalidInput("This password is too weak. " + " ".join(r for r in reasons if r),
-                           {"password": "weak"})
+        # zxcvbn's advice is English: translations say what it means without it.
+        raise InvalidInput("This password is too weak. %(advice)s", {"password": "weak"},
+                           params={"advice": " ".join(r for r in reasons if r)})
     return password
 
 
@@ -123,8 +124,8 @@ def check_display_name(name: object) -> str:
         raise InvalidInput("The display name must be text.", {"display_name": "invalid"})
     name = " ".join(name.split())
     if len(name) > MAX_DISPLAY_NAME:
-        raise InvalidInput(f"The display name may have at most {MAX_DISPLAY_NAME} characters.",
-                           {"display_name": "too_long"})
+        raise InvalidInput("The display name may have at most %(max)s characters.",
+                           {"display_name": "too_long"}, params={"max": MAX_DISPLAY_NAME})
     if name.casefold() == "deleted user":
         raise InvalidInput("Choose another display name.", {"display_name": "reserved"})
     return name
@@ -325,8 +326,8 @@ def create_api_token(user: User, name: object, *, days: int,
     if name is None:
         name = ""
     if not isinstance(name, str) or len(name.strip()) > MAX_TOKEN_NAME:
-        raise InvalidInput(f"A token name has at most {MAX_TOKEN_NAME} characters.",
-                           {"name": "invalid"})
+        raise InvalidInput("A token name has at most %(max)s characters.",
+                           {"name": "invalid"}, params={"max": MAX_TOKEN_NAME})
     name = " ".join(name.split()) or "API token"
     return _new_token(user, TokenKind.API, timedelta(days=days), name=name, now=now or utcnow())
 

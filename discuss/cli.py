@@ -239,17 +239,21 @@ def import_command(slug: str, source) -> None:
               help="Keep or remove the text of a deleted account's comments.")
 @click.option("--moderation", type=click.Choice(["first", "pre", "post"]))
 @click.option("--guests/--no-guests", default=None, help="Whether guests may comment.")
+@click.option("--language", metavar="LANG",
+              help="The pages' language for readers whose browser asks for none discuss has "
+                   "(en, de, ar…; see docs/languages.md).")
 def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: str | None,
                           max_links: str | None, blocklist_file, blocklist_action: str | None,
                           report_threshold: str | None, deleted_user_text: str | None,
-                          moderation: str | None, guests: bool | None) -> None:
+                          moderation: str | None, guests: bool | None,
+                          language: str | None) -> None:
     """Change a site's spam rules, reports and policy; print its settings (all, without options)."""
     from flask import current_app
 
     changes = {"honeypot": honeypot, "min_submit_seconds": min_submit_seconds,
                "max_links": max_links, "blocklist_action": blocklist_action,
                "deleted_user_text": deleted_user_text, "moderation": moderation,
-               "allow_guests": guests}
+               "allow_guests": guests, "language": language}
     changes = {name: value for name, value in changes.items() if value is not None}
     if blocklist_file is not None:
         changes["blocklist"] = blocklist_file.read()
@@ -268,6 +272,7 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
     lines = {
         "moderation": site.moderation.value,
         "guests": "allowed" if site.allow_guests else "not allowed",
+        "language": site.language,
         "honeypot": "on" if rules["honeypot"] else "off",
         "min_submit_seconds": rules["min_submit_seconds"] or "0 (off)",
         "max_links": "-1 (off)" if rules["max_links"] < 0 else rules["max_links"],

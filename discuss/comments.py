@@ -62,8 +62,8 @@ def check_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput("The thread key is missing.", {"key": "required"})
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(f"The thread key is longer than {MAX_KEY_LENGTH} characters.",
-                           {"key": "too_long"})
+        raise InvalidInput("The thread key is longer than %(max)s characters.",
+                           {"key": "too_long"}, params={"max": MAX_KEY_LENGTH})
     if _CONTROL.search(key):
         raise InvalidInput("The thread key has control characters.", {"key": "invalid"})
     return key
@@ -185,8 +185,8 @@ def check_body(body: object) -> str:
     if not body:
         raise InvalidInput("The comment is empty.", {"body": "required"})
     if len(body) > MAX_BODY_LENGTH:
-        raise InvalidInput(f"The comment is longer than {MAX_BODY_LENGTH:,} characters.",
-                           {"body": "too_long"})
+        raise InvalidInput("The comment is longer than %(max)s characters.",
+                           {"body": "too_long"}, params={"max": f"{MAX_BODY_LENGTH:,}"})
     return body
 
 

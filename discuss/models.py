@@ -138,6 +138,8 @@ class Site(db.Model):
     deleted_user_text: Mapped[DeletedUserText] = mapped_column(
         _enum(DeletedUserText, "deleted_user_text"), default=DeletedUserText.KEEP
     )
+    # The language of its pages for readers whose browser names none discuss has (discuss.i18n).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -44,8 +44,8 @@ def _check_note(note: object) -> str:
         raise InvalidInput("The note must be text.", {"note": "invalid"})
     note = note.strip()
     if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidInput(f"The note may have at most {MAX_NOTE_LENGTH} characters.",
-                           {"note": "too_long"})
+        raise InvalidInput("The note may have at most %(max)s characters.",
+                           {"note": "too_long"}, params={"max": MAX_NOTE_LENGTH})
     return note
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, delete, func, select
 
+from discuss import i18n
 from discuss.comments import SLUG_RE
 from discuss.errors import Conflict, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
@@ -178,6 +179,15 @@ def check_blocklist_action(value: object) -> BlocklistAction:
                         "The blocklist action must be pending or spam.")
 
 
+def check_language(value: object) -> str:
+    """One of the languages discuss has a catalog for (``de``, ``pt-BR`` → ``pt``…)."""
+    lang = i18n.match_language(value) if isinstance(value, str) else None
+    if lang is None:
+        raise InvalidInput("The language must be one of " + ", ".join(i18n.LANGUAGES) + ".",
+                           {"language": "invalid"})
+    return lang
+
+
 def check_deleted_user_text(value: object) -> DeletedUserText:
     """``keep`` or ``remove`` the text of a deleted account's comments."""
     return parse_choice(DeletedUserText, value, "deleted_user_text",
@@ -211,7 +221,7 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
                 honeypot: Any = UNCHANGED, min_submit_seconds: Any = UNCHANGED,
                 max_links: Any = UNCHANGED, blocklist: Any = UNCHANGED,
                 blocklist_action: Any = UNCHANGED, report_threshold: Any = UNCHANGED,
-                deleted_user_text: Any = UNCHANGED) -> Site:
+                deleted_user_text: Any = UNCHANGED, language: Any = UNCHANGED) -> Site:
     """Change the given settings of a site (the others stay); all are checked before any is set.
 
     ``edit_window`` and ``report_threshold`` take None (or empty text) for the service's
@@ -224,14 +234,15 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
         "min_submit_seconds": check_min_submit_seconds, "max_links": check_max_links,
         "blocklist": check_blocklist, "blocklist_action": check_blocklist_action,
         "report_threshold": check_report_threshold,
-        "deleted_user_text": check_deleted_user_text,
+        "deleted_user_text": check_deleted_user_text, "language": check_language,
     }
     given = {"name": name, "origins": origins, "moderation": moderation,
              "allow_guests": allow_guests, "require_guest_name": require_guest_name,
              "edit_window": edit_window, "honeypot": honeypot,
              "min_submit_seconds": min_submit_seconds, "max_links": max_links,
              "blocklist": blocklist, "blocklist_action": blocklist_action,
-             "report_threshold": report_threshold, "deleted_user_text": deleted_user_text}
+             "report_threshold": report_threshold, "deleted_user_text": deleted_user_text,
+             "language": language}
     cleaned = {field: checks[field](value) for field, value in given.items()
                if value is not UNCHANGED}
     if "name" in cleaned:

@@ -12,6 +12,7 @@ def register_web(app: Flask) -> None:
         compression,
         errors,
         health,
+        language,
         pages,
         querystring,
         requestid,
@@ -25,6 +26,7 @@ def register_web(app: Flask) -> None:
     assets.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    language.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)

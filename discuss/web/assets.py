@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class Asset:
 
 
 _built: dict[str, tuple[float, Asset]] = {}
+TEXTS_MARK = b"/*@texts*/{}"
 
 
 def minify(name: str, source: bytes) -> bytes:
@@ -67,9 +69,19 @@ def served_asset(name: str) -> Asset:
     mtime = path.stat().st_mtime
     cached = _built.get(str(path))
     if cached is None or cached[0] != mtime:
-        cached = (mtime, build_asset(name, path.read_bytes()))
+        cached = (mtime, build_asset(name, _with_texts(path.read_bytes())))
         _built[str(path)] = cached
     return cached[1]
+
+
+def _with_texts(source: bytes) -> bytes:
+    """A script that says ``/*@texts*/{}`` gets its texts in every language there."""
+    if TEXTS_MARK not in source:
+        return source
+    from discuss.web.language import embed_texts
+
+    table = json.dumps(embed_texts(), ensure_ascii=False, separators=(",", ":"))
+    return source.replace(TEXTS_MARK, table.encode())
 
 
 def content_hash(name: str) -> str:
