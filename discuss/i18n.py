@@ -10,6 +10,7 @@ language and hands it to Flask-Babel.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def compile_catalogs(force: bool = False) -> int:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
+        tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")  # workers may start together
         try:
             with tmp.open("wb") as mo_file:
                 write_mo(mo_file, catalog, use_fuzzy=False)

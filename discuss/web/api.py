@@ -127,8 +127,8 @@ def counts() -> Response:
         comments.check_key(key)
     # Article lists on any origin read counts (no cookies); the same answer for everyone, so
     # shared caches may keep it briefly and browsers revalidate with the ETag.
-    use_site_language(comments.get_site(slug).language)
-    counted = comments.count_comments(slug, keys)
+    counted, site_language = comments.count_comments_and_language(slug, keys)
+    use_site_language(site_language)
     # The words for each count in the page's language (lang=, else Accept-Language, else the
     # site's), with CLDR's plural category so a page's own wording can follow it too.
     response = jsonify({"counts": counted, **count_labels(counted)})

@@ -8,12 +8,11 @@ setting, known once a view has loaded the site: ``use_site_language``), else Eng
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, has_request_context, jsonify, request
+from flask import Flask, Response, abort, g, has_request_context, jsonify, request
 from flask_babel import Babel, force_locale, get_locale, refresh
 from werkzeug.http import generate_etag
 
 from discuss import i18n
-from discuss.errors import NotFound
 from discuss.web.assets import conditional
 from discuss.web.compression import add_vary
 
@@ -130,7 +129,7 @@ def _template_context() -> dict:
 def texts_view(lang: str) -> Response:
     """Every text of the page's scripts in one language, cached like the scripts themselves."""
     if i18n.match_language(lang) != lang:
-        raise NotFound("No such language.")
+        abort(404)
     with force_locale(lang):
         response = jsonify({key: str(text) for key, text in SCRIPT_TEXTS.items()})
     response.headers["Cache-Control"] = "public, max-age=300"
