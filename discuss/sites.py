@@ -196,7 +196,7 @@ def check_deleted_user_text(value: object) -> DeletedUserText:
 
 def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "first",
                 allow_guests: bool = True, name: str = "", require_guest_name: bool = True,
-                edit_window: int | str | None = None) -> Site:
+                edit_window: int | str | None = None, language: str = "en") -> Site:
     """A new site; its slug is [a-z0-9-]{1,64} and unique."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise InvalidInput("The slug must be 1–64 characters of a-z, 0-9 and -.",
@@ -205,11 +205,12 @@ def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "fi
     cleaned = check_origins(origins)
     policy = check_policy(moderation)
     window = check_edit_window(edit_window)
+    lang = check_language(language)
     if db.session.scalar(select(Site.id).where(Site.slug == slug)) is not None:
         raise Conflict(f"A site named {slug!r} exists already.", {"slug": "taken"})
     site = Site(slug=slug, name=name or slug, origins=cleaned, moderation=policy,
                 allow_guests=bool(allow_guests), require_guest_name=bool(require_guest_name),
-                edit_window=window)
+                edit_window=window, language=lang)
     db.session.add(site)
     db.session.flush()
     return site

@@ -36,6 +36,8 @@
         els.forEach(function (el) {
           var key = el.dataset.key, n = body.counts[key];
           if (typeof n === "number") {
+            // "8 تعليقات" on a left-to-right page: the words keep their own direction.
+            if (!el.hasAttribute("dir")) el.setAttribute("dir", "auto");
             el.textContent = words(el, n, (body.labels || {})[key], (body.plurals || {})[key]);
           }
         });

@@ -60,11 +60,10 @@
     ["hour", 3600], ["minute", 60], ["second", 1]];
   const relativeFormat = "RelativeTimeFormat" in Intl
     ? new Intl.RelativeTimeFormat(document.documentElement.lang || "en", { numeric: "always" }) : null;
-  const relativeNow = relativeFormat && new Intl.RelativeTimeFormat(document.documentElement.lang || "en", { numeric: "auto" });
   function relativeTime(iso) {
     const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+    if (seconds < 45) return t("just_now") === "just_now" ? null : t("just_now");
     if (!relativeFormat) return null;
-    if (seconds < 45) return relativeNow.format(0, "second");
     for (const [unit, size] of UNITS) {
       if (seconds >= size) return relativeFormat.format(-Math.floor(seconds / size), unit);
     }

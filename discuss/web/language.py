@@ -47,7 +47,7 @@ SCRIPT_TEXTS = {
     "service_unreachable": i18n._l("The service could not be reached. Please try again."),
 }
 SCRIPT_SETS = {
-    "page": ("unreachable", "page_failed"),
+    "page": ("unreachable", "page_failed", "just_now"),
     "account": ("went_wrong", "service_unreachable"),
 }
 # What embed.js shows on the article page before (or instead of) the discussion's frame.
