@@ -3,7 +3,8 @@
 Starts the service on a free port with a fresh SQLite database, seeds the `demo` site with a
 realistic discussion through the domain functions, and saves PNGs of the demo page (light and
 dark, 1280 px and 375 px wide; in Arabic and Japanese) and, where the moderation area exists,
-of the moderation queue: to docs/screenshots/ (committed, shown in the README) and tests/artifacts/ (git-ignored).
+of the moderation queue: to docs/screenshots/ (committed, shown in the README) and
+tests/artifacts/ (git-ignored).
 
     python -m tests.browser.screenshots
 """
