@@ -373,6 +373,10 @@ def test_script_texts_are_served_per_language(client):
     answer = client.get("/i18n/es.json")
     assert answer.status_code == 200
     assert answer.get_json()["posted"] == "Tu comentario se ha publicado."
+    # A text with a number: one per CLDR category, for Intl.PluralRules in the browser.
+    assert client.get("/i18n/ru.json").get_json()["comments"] == {
+        "one": "{n} комментарий", "few": "{n} комментария", "many": "{n} комментариев"}
+    assert client.get("/i18n/ar.json").get_json()["comments"]["two"] == "تعليقان"
     assert client.get("/i18n/xx.json").status_code == 404
 
 

@@ -49,7 +49,11 @@
     if (texts === null) {
       try { texts = JSON.parse(page()?.dataset.i18n || "{}"); } catch { texts = {}; }
     }
-    const text = texts[key] || key;
+    let text = texts[key] || key;
+    if (typeof text === "object") { // one text per CLDR plural category of values.n
+      const rules = "PluralRules" in Intl ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
+      text = text[rules ? rules.select(values.n) : "other"] || text.other || Object.values(text)[0];
+    }
     return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
   }
 

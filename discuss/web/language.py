@@ -8,8 +8,10 @@ setting, known once a view has loaded the site: ``use_site_language``), else Eng
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, Response, abort, g, has_request_context, jsonify, request
-from flask_babel import Babel, force_locale, get_locale, refresh
+from flask_babel import Babel, force_locale, get_locale, get_translations, refresh
 from werkzeug.http import generate_etag
 
 from discuss import i18n
@@ -46,6 +48,12 @@ SCRIPT_TEXTS = {
                           status="{status}"),
     "service_unreachable": i18n._l("The service could not be reached. Please try again."),
 }
+# Texts with a number in them: (singular, plural) source texts with "%(num)s". The scripts get
+# one text per CLDR category ("one", "few", "many"…) and pick it with Intl.PluralRules, the
+# browser's copy of the same CLDR rules.
+SCRIPT_PLURALS: dict[str, tuple[str, str]] = {
+    "comments": (i18n.N_("%(num)d comment"), i18n.N_("%(num)d comments")),
+}
 SCRIPT_SETS = {
     "page": ("unreachable", "page_failed", "just_now"),
     "account": ("went_wrong", "service_unreachable"),
@@ -65,6 +73,19 @@ def embed_texts() -> dict[str, dict[str, str]]:
         with force_locale(lang):
             table[lang] = {key: str(text) for key, text in EMBED_TEXTS.items()}
     return table
+
+
+def plural_texts(singular: str, plural: str) -> dict[str, str]:
+    """A number's text in the request's language for each of its CLDR plural categories, with
+    "{n}" where the number goes: {"one": "{n} комментарий", "few": "{n} комментария", …}."""
+    locale = get_locale() or i18n.DEFAULT
+    forms: dict[str, str] = {}
+    for n in range(0, 1000):  # the first number of each category stands for it
+        category = i18n.plural_category(locale, n)
+        if category not in forms:
+            raw = get_translations().ngettext(singular, plural, n)
+            forms[category] = re.sub(r"%\(num\)[ds]", "{n}", raw).replace("%%", "%")
+    return forms
 
 
 def count_labels(counts: dict[str, int]) -> dict[str, dict[str, str]]:
@@ -131,7 +152,9 @@ def texts_view(lang: str) -> Response:
     if i18n.match_language(lang) != lang:
         abort(404)
     with force_locale(lang):
-        response = jsonify({key: str(text) for key, text in SCRIPT_TEXTS.items()})
+        texts: dict[str, object] = {key: str(text) for key, text in SCRIPT_TEXTS.items()}
+        texts.update({key: plural_texts(*forms) for key, forms in SCRIPT_PLURALS.items()})
+        response = jsonify(texts)
     response.headers["Cache-Control"] = "public, max-age=300"
     response.set_etag(generate_etag(response.get_data()), weak=True)
     return conditional(response)
