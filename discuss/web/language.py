@@ -52,7 +52,7 @@ SCRIPT_TEXTS = {
 # one text per CLDR category ("one", "few", "many"…) and pick it with Intl.PluralRules, the
 # browser's copy of the same CLDR rules.
 SCRIPT_PLURALS: dict[str, tuple[str, str]] = {
-    "comments": (i18n.N_("%(num)d comment"), i18n.N_("%(num)d comments")),
+    "comments": ("%(num)d comment", "%(num)d comments"),  # the thread page's heading
 }
 SCRIPT_SETS = {
     "page": ("unreachable", "page_failed", "just_now"),
