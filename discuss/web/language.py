@@ -77,14 +77,16 @@ def embed_texts() -> dict[str, dict[str, str]]:
 
 def plural_texts(singular: str, plural: str) -> dict[str, str]:
     """A number's text in the request's language for each of its CLDR plural categories, with
-    "{n}" where the number goes: {"one": "{n} комментарий", "few": "{n} комментария", …}."""
+    "{n}" where the number goes (and "{name}" for other values): {"one": "{n} комментарий",
+    "few": "{n} комментария", …}."""
     locale = get_locale() or i18n.DEFAULT
     forms: dict[str, str] = {}
     for n in range(0, 1000):  # the first number of each category stands for it
         category = i18n.plural_category(locale, n)
         if category not in forms:
             raw = get_translations().ngettext(singular, plural, n)
-            forms[category] = re.sub(r"%\(num\)[ds]", "{n}", raw).replace("%%", "%")
+            raw = re.sub(r"%\(num\)[ds]", "{n}", raw)  # other values keep their names
+            forms[category] = re.sub(r"%\((\w+)\)[ds]", r"{\1}", raw).replace("%%", "%")
     return forms
 
 
