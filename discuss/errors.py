@@ -41,12 +41,6 @@ class DiscussError(Exception):
         """The message in the language of the request being served (English outside one)."""
         return gettext(self.source, **self.params)
 
-    def to_dict(self) -> dict:
-        error: dict = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
-        return {"error": error}
-
 
 class InvalidInput(DiscussError):
     status = 400

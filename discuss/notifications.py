@@ -28,14 +28,24 @@ from sqlalchemy.orm import Session, joinedload
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.i18n import LANGUAGES, N_, _, ngettext
+from discuss.links import LinkBuilder, make_link_token, read_link_token
 from discuss.mail import queue_mail
-from discuss.models import Comment, ConfirmedEmail, OutboxMessage, Site, Status, Thread, utcnow
+from discuss.models import (
+    Comment,
+    ConfirmedEmail,
+    OutboxMessage,
+    Site,
+    Status,
+    Thread,
+    utcnow,
+)
+from discuss.reading import author_name
 from discuss.rendering import excerpt
 
 # session.info keys: ids of comments that became approved / were posted by a guest with an email.
 APPROVED_KEY = "discuss.approved"
 GUEST_EMAIL_KEY = "discuss.guest_email"
-CONFIRM_PURPOSE = "guest-email"  # accounts.LINK_MAX_AGE: valid two days, single use
+CONFIRM_PURPOSE = "guest-email"  # links.LINK_MAX_AGE: valid two days, single use
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
 CONFIRM_SUBJECT = N_("Confirm your address")
 CONFIRM_EVERY = timedelta(hours=24)
@@ -43,8 +53,6 @@ EXCERPT_LENGTH = 300
 # Statuses of a parent comment whose author may still be told of replies.
 _LIVE = (Status.APPROVED, Status.PENDING)
 
-# (purpose, token) -> absolute URL of the page that takes the token
-LinkBuilder = Callable[[str, str], str]
 # thread -> absolute URL of its discussion page on this service (threads without an article URL)
 ThreadLink = Callable[[Thread], str]
 
@@ -110,12 +118,6 @@ def _same_author(reply: Comment, parent: Comment, address_key: str) -> bool:
         reply.guest_key_hash == parent.guest_key_hash
 
 
-def _author_name(comment: Comment) -> str:
-    if comment.user_id is not None:
-        return comment.author.name if comment.author is not None else "deleted user"
-    return comment.guest_name or "Anonymous"
-
-
 @dataclass
 class _Notice:
     address: str
@@ -168,7 +170,7 @@ def _queue_notice(notice: _Notice, *, secret: str, link: LinkBuilder, thread_lin
         title = thread.title or _("a discussion")
         count = len(notice.replies)
         if count == 1:
-            name = _author_name(notice.replies[0])
+            name = author_name(notice.replies[0])
             subject = _("%(name)s replied to your comment on %(title)s", name=name, title=title)
             intro = _("%(name)s replied to your comment on “%(title)s”:", name=name, title=title)
         else:
@@ -181,7 +183,7 @@ def _queue_notice(notice: _Notice, *, secret: str, link: LinkBuilder, thread_lin
         parts = [intro, ""]
         for reply in notice.replies:
             if count > 1:
-                parts.append(_("%(name)s wrote:", name=_author_name(reply)))
+                parts.append(_("%(name)s wrote:", name=author_name(reply)))
             parts += [f"  {excerpt(reply.body, EXCERPT_LENGTH)}", "",
                       _("Read the reply: %(link)s",
                         link=_reply_link(thread, reply, thread_link)), ""]
@@ -261,8 +263,6 @@ def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: L
                              now: datetime | None = None) -> int:
     """Mail a confirmation link to the unconfirmed addresses guests typed with these comments,
     at most once a day per address, never for spam. Returns the number of mails queued."""
-    from discuss.accounts import make_link_token  # accounts imports comments, which imports us
-
     now = now or utcnow()
     sent = 0
     seen: set[str] = set()
@@ -290,8 +290,6 @@ def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: L
 
 def confirm_guest_email(token: object, *, secret: str, now: datetime | None = None) -> str:
     """Spend a confirmation link: its address counts as confirmed from now on. Returns it."""
-    from discuss.accounts import read_link_token  # accounts imports comments, which imports us
-
     now = now or utcnow()
     payload = read_link_token(secret, CONFIRM_PURPOSE, token, now=now)
     email_key = payload.get("e")

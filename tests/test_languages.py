@@ -13,7 +13,7 @@ from babel import Locale
 from babel.messages import checkers
 from babel.messages.pofile import read_po
 
-from discuss import accounts, comments, moderation, notifications, sites
+from discuss import accounts, comments, links, moderation, notifications, sites, threads
 from discuss.extensions import db
 from discuss.i18n import LANGUAGES, RTL, TRANSLATIONS
 from discuss.models import Status
@@ -184,16 +184,16 @@ def pages(app, client):
     deep = bob
     for _ in range(5):
         deep = post(thread, f"Deep {deep.id}", parent=deep, name="Bob")
-    own = comments.post_comment(thread, Actor(user=reader), "A comment of the reader")
+    own = post(thread, "A comment of the reader", actor=Actor(user=reader))
     alice.pinned = True
     closed = make_thread(closed_site, "closed-one")
     post(closed, "Before it closed", name="Alice")
     closed.closed = True
     db.session.commit()
     secret = app.config["SECRET_KEY"]
-    reset = accounts.make_link_token(secret, "reset", {"u": reader.id,
-                                                       "p": accounts._reset_fingerprint(reader)})
-    confirm = accounts.make_link_token(secret, notifications.CONFIRM_PURPOSE,
+    reset = links.make_link_token(secret, "reset", {"u": reader.id,
+                                                    "p": accounts._reset_fingerprint(reader)})
+    confirm = links.make_link_token(secret, notifications.CONFIRM_PURPOSE,
                                        {"u": alice.id, "e": "alice@example.org"})
     stop = notifications.unsubscribe_token(secret, alice)
     article = "/embed/demo?" + urlencode(ARTICLE)
@@ -341,7 +341,7 @@ def test_count_words_follow_cldr_plurals(client, site, lang):
     for n in expected:
         key = f"n-{n}"
         keys.append(key)
-        other = comments.get_or_create_thread(site, key, "https://news.example.com/a", "")
+        other = threads.get_or_create_thread(site, key, "https://news.example.com/a", "")
         other.comment_count = n  # the count the endpoint reads
     db.session.commit()
     query = urlencode([("site", "demo"), ("lang", lang), *[("key", k) for k in keys]])

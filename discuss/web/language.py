@@ -15,8 +15,8 @@ from flask_babel import Babel, force_locale, get_locale, get_translations, refre
 from werkzeug.http import generate_etag
 
 from discuss import i18n
-from discuss.web.assets import conditional
-from discuss.web.compression import add_vary
+from discuss.web.infra.assets import SCRIPT_TEXTS_PROVIDER, conditional
+from discuss.web.infra.compression import add_vary
 
 babel = Babel()
 
@@ -119,6 +119,7 @@ def browser_language() -> str | None:
 
 
 def select_language() -> str:
+    """Flask-Babel's locale selector: the page's lang, the browser's, the site's, English."""
     if not has_request_context():
         return i18n.DEFAULT  # the CLI, mail sent outside a request: English
     return (requested_language() or browser_language() or g.get("site_language")
@@ -134,6 +135,7 @@ def use_site_language(lang: str | None) -> None:
 
 
 def add_vary_later() -> None:
+    """The answer depends on Accept-Language: say so in its Vary header."""
     g.vary_language = True
 
 
@@ -163,11 +165,14 @@ def texts_view(lang: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Flask-Babel with the selector above, compiled catalogs, template globals, the texts
+    route, and the words embed.js carries (discuss.web.infra.assets fills them in)."""
     babel.init_app(app, locale_selector=select_language,
                    default_translation_directories=str(i18n.TRANSLATIONS))
     i18n.compile_catalogs()
     app.context_processor(_template_context)
     app.jinja_env.globals["requested_language"] = requested_language
     app.add_url_rule("/i18n/<lang>.json", "language_texts", texts_view)
+    app.extensions[SCRIPT_TEXTS_PROVIDER] = embed_texts
     app.after_request(_vary)
 

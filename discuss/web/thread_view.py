@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 
 from flask import current_app, url_for
 
-from discuss.comments import Node
 from discuss.i18n import format_exact_time, format_relative_time
 from discuss.models import Comment, Site, Status, utcnow
 from discuss.permissions import Actor, can
+from discuss.reading import Node
 
 # Characters left as they are in a query string, as werkzeug's url_for leaves them.
 _QUERY_SAFE = "!$'()*,/:;?@"
@@ -155,4 +155,5 @@ def relative_time(then: datetime | None, now: datetime | None = None) -> str:
 
 
 def exact_time(value: datetime | None) -> str:
+    """A time as shown in a tooltip, in the reader's language: 3 Dec 2026, 09:30:00 UTC."""
     return format_exact_time(value) if value is not None else ""

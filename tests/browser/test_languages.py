@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from babel import Locale
 
-from discuss import comments, sites
+from discuss import comments, sites, threads
 from discuss.permissions import Actor
 from tests.test_languages import CLDR_EXPECTED
 
@@ -19,13 +19,13 @@ def seed(host_url: str) -> None:
     site.min_submit_seconds = 0
     counts = sorted({n for expected in CLDR_EXPECTED.values() for n in expected})
     for n in counts:
-        thread = comments.get_or_create_thread(site, f"n-{n}", host_url + "/list", "")
+        thread = threads.get_or_create_thread(site, f"n-{n}", host_url + "/list", "")
         thread.comment_count = n  # what the counts endpoint reads
-    thread = comments.get_or_create_thread(site, "talk", host_url + "/article", "Talk")
-    first = comments.post_comment(thread, Actor(guest_key="a" * 40, ip_hash="ip-a"),
+    threads.get_or_create_thread(site, "talk", host_url + "/article", "Talk")
+    first = comments.post_comment("demo", "talk", Actor(guest_key="a" * 40, ip_hash="ip-a"),
                                   "أول تعليق", name="Amal")
-    comments.post_comment(thread, Actor(guest_key="b" * 40, ip_hash="ip-b"), "رد على التعليق",
-                          first.id, name="Badr")
+    comments.post_comment("demo", "talk", Actor(guest_key="b" * 40, ip_hash="ip-b"),
+                          "رد على التعليق", first.id, name="Badr")
 
 
 def page_html(service: str, body: str, lang: str = "en") -> str:

@@ -26,7 +26,7 @@ import rjsmin
 from flask import Flask, Response, current_app, request, url_for
 from werkzeug.security import safe_join
 
-from discuss.web.compression import accepts_gzip, add_vary
+from discuss.web.infra.compression import accepts_gzip, add_vary
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIMETYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -44,6 +44,7 @@ class Asset:
 
 _built: dict[str, tuple[float, Asset]] = {}
 TEXTS_MARK = b"/*@texts*/{}"
+SCRIPT_TEXTS_PROVIDER = "discuss.script_texts"  # app.extensions key: () -> {lang: {key: text}}
 
 
 def minify(name: str, source: bytes) -> bytes:
@@ -54,6 +55,7 @@ def minify(name: str, source: bytes) -> bytes:
 
 
 def build_asset(name: str, source: bytes) -> Asset:
+    """A static file as served: minified, gzipped once, with its content hash."""
     body = minify(name, source)
     return Asset(
         body=body,
@@ -75,12 +77,12 @@ def served_asset(name: str) -> Asset:
 
 
 def _with_texts(source: bytes) -> bytes:
-    """A script that says ``/*@texts*/{}`` gets its texts in every language there."""
-    if TEXTS_MARK not in source:
+    """A script that says ``/*@texts*/{}`` gets its texts in every language there (from the
+    app's SCRIPT_TEXTS_PROVIDER, which discuss.web.language installs)."""
+    provider = current_app.extensions.get(SCRIPT_TEXTS_PROVIDER)
+    if TEXTS_MARK not in source or provider is None:
         return source
-    from discuss.web.language import embed_texts
-
-    table = json.dumps(embed_texts(), ensure_ascii=False, separators=(",", ":"))
+    table = json.dumps(provider(), ensure_ascii=False, separators=(",", ":"))
     return source.replace(TEXTS_MARK, table.encode())
 
 
@@ -146,5 +148,6 @@ def _static_view(send_static_file: Callable[[str], Response]) -> Callable[[str],
 
 
 def init_app(app: Flask) -> None:
+    """Serve the built assets and give templates asset_url()."""
     app.jinja_env.globals["asset_url"] = asset_url
     app.view_functions["static"] = _static_view(app.view_functions["static"])
