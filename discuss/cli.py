@@ -253,11 +253,15 @@ def import_command(slug: str, source) -> None:
 @click.option("--spam-threshold", metavar="P",
               help="The learned filter's spam probability at or over which a comment is spam "
                    "(0.5–1; default 0.9).")
+@click.option("--language", metavar="LANG",
+              help="The pages' language for readers whose browser asks for none discuss has "
+                   "(en, de, ar…; see docs/languages.md).")
 def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: str | None,
                           max_links: str | None, blocklist_file, blocklist_action: str | None,
                           report_threshold: str | None, deleted_user_text: str | None,
                           moderation: str | None, guests: bool | None, trust_after: str | None,
-                          spam_filter: bool | None, spam_threshold: str | None) -> None:
+                          spam_filter: bool | None, spam_threshold: str | None,
+                          language: str | None) -> None:
     """Change a site's spam rules, reports and policy; print its settings (all, without options)."""
     from flask import current_app
 
@@ -265,7 +269,7 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
                "max_links": max_links, "blocklist_action": blocklist_action,
                "deleted_user_text": deleted_user_text, "moderation": moderation,
                "allow_guests": guests, "trust_after": trust_after, "spam_filter": spam_filter,
-               "spam_threshold": spam_threshold}
+               "spam_threshold": spam_threshold, "language": language}
     changes = {name: value for name, value in changes.items() if value is not None}
     if blocklist_file is not None:
         changes["blocklist"] = blocklist_file.read()
@@ -284,6 +288,7 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
     lines = {
         "moderation": site.moderation.value,
         "guests": "allowed" if site.allow_guests else "not allowed",
+        "language": site.language,
         "honeypot": "on" if rules["honeypot"] else "off",
         "min_submit_seconds": rules["min_submit_seconds"] or "0 (off)",
         "max_links": "-1 (off)" if rules["max_links"] < 0 else rules["max_links"],

@@ -37,8 +37,8 @@ def check_body(body: object) -> str:
     if not body:
         raise InvalidInput("The comment is empty.", {"body": "required"})
     if len(body) > MAX_BODY_LENGTH:
-        raise InvalidInput(f"The comment is longer than {MAX_BODY_LENGTH:,} characters.",
-                           {"body": "too_long"})
+        raise InvalidInput("The comment is longer than %(max)s characters.",
+                           {"body": "too_long"}, params={"max": f"{MAX_BODY_LENGTH:,}"})
     return body
 
 

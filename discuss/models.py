@@ -145,6 +145,8 @@ class Site(db.Model):
     trust_after: Mapped[int] = mapped_column(Integer, default=1)
     spam_filter: Mapped[bool] = mapped_column(Boolean, default=True)
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
+    # The language of its pages for readers whose browser names none discuss has (discuss.i18n).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

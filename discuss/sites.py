@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, delete, func, select
 
+from discuss import i18n
 from discuss.errors import Conflict, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import (
@@ -208,6 +209,15 @@ def check_blocklist_action(value: object) -> BlocklistAction:
                         "The blocklist action must be pending or spam.")
 
 
+def check_language(value: object) -> str:
+    """One of the languages discuss has a catalog for (``de``, ``pt-BR`` → ``pt``…)."""
+    lang = i18n.match_language(value) if isinstance(value, str) else None
+    if lang is None:
+        raise InvalidInput("The language must be one of " + ", ".join(i18n.LANGUAGES) + ".",
+                           {"language": "invalid"})
+    return lang
+
+
 def check_deleted_user_text(value: object) -> DeletedUserText:
     """``keep`` or ``remove`` the text of a deleted account's comments."""
     return parse_choice(DeletedUserText, value, "deleted_user_text",
@@ -216,7 +226,8 @@ def check_deleted_user_text(value: object) -> DeletedUserText:
 
 def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "first",
                 allow_guests: bool = True, name: str = "", require_guest_name: bool = True,
-                edit_window: int | str | None = None, trust_after: int | str = 1) -> Site:
+                edit_window: int | str | None = None, trust_after: int | str = 1,
+                language: str = "en") -> Site:
     """A new site; its slug is [a-z0-9-]{1,64} and unique."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise InvalidInput("The slug must be 1–64 characters of a-z, 0-9 and -.",
@@ -226,11 +237,12 @@ def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "fi
     policy = check_policy(moderation)
     window = check_edit_window(edit_window)
     approvals = check_trust_after(trust_after)
+    lang = check_language(language)
     if db.session.scalar(select(Site.id).where(Site.slug == slug)) is not None:
         raise Conflict(f"A site named {slug!r} exists already.", {"slug": "taken"})
     site = Site(slug=slug, name=name or slug, origins=cleaned, moderation=policy,
                 allow_guests=bool(allow_guests), require_guest_name=bool(require_guest_name),
-                edit_window=window, trust_after=approvals)
+                edit_window=window, trust_after=approvals, language=lang)
     db.session.add(site)
     db.session.flush()
     return site
@@ -243,7 +255,8 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
                 max_links: Any = UNCHANGED, blocklist: Any = UNCHANGED,
                 blocklist_action: Any = UNCHANGED, report_threshold: Any = UNCHANGED,
                 deleted_user_text: Any = UNCHANGED, trust_after: Any = UNCHANGED,
-                spam_filter: Any = UNCHANGED, spam_threshold: Any = UNCHANGED) -> Site:
+                spam_filter: Any = UNCHANGED, spam_threshold: Any = UNCHANGED,
+                language: Any = UNCHANGED) -> Site:
     """Change the given settings of a site (the others stay); all are checked before any is set.
 
     ``edit_window`` and ``report_threshold`` take None (or empty text) for the service's
@@ -260,6 +273,7 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
         "trust_after": check_trust_after,
         "spam_filter": lambda value: check_flag(value, "spam_filter"),
         "spam_threshold": check_spam_threshold,
+        "language": check_language,
     }
     given = {"name": name, "origins": origins, "moderation": moderation,
              "allow_guests": allow_guests, "require_guest_name": require_guest_name,
@@ -268,7 +282,7 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
              "blocklist": blocklist, "blocklist_action": blocklist_action,
              "report_threshold": report_threshold, "deleted_user_text": deleted_user_text,
              "trust_after": trust_after, "spam_filter": spam_filter,
-             "spam_threshold": spam_threshold}
+             "spam_threshold": spam_threshold, "language": language}
     cleaned = {field: checks[field](value) for field, value in given.items()
                if value is not UNCHANGED}
     if "name" in cleaned:

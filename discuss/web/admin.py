@@ -33,6 +33,7 @@ from wtforms.validators import (
 from discuss import sites, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.i18n import LANGUAGES, language_name
 from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
 from discuss.permissions import Actor, require
 from discuss.web.security import current_actor
@@ -52,6 +53,7 @@ BLOCKLIST_ACTIONS = [
     SelectChoice(BlocklistAction.PENDING.value, "pending: hold the comment for a moderator"),
     SelectChoice(BlocklistAction.SPAM.value, "spam: send the comment to the spam queue"),
 ]
+LANGUAGE_CHOICES = [SelectChoice(lang, f"{lang}: {language_name(lang)}") for lang in LANGUAGES]
 DELETED_USER_TEXTS = [
     SelectChoice(DeletedUserText.KEEP.value, 'keep: their text stays, signed "deleted user"'),
     SelectChoice(DeletedUserText.REMOVE.value,
@@ -88,16 +90,25 @@ class SiteSettingsForm(FlaskForm):
                              validate_choice=True)
     allow_guests = BooleanField("Guests may comment without an account")
     require_guest_name = BooleanField("Guests must give a name")
+    language = SelectField(
+        "Language of the discussion pages", choices=LANGUAGE_CHOICES, default="en",
+        validate_choice=True,
+        description="For readers whose browser asks for no language discuss speaks; a page "
+                    "may name its own (data-lang).")
     edit_window = StringField("Edit window in seconds", validators=[_edit_window_valid],
                               description="How long authors may edit or delete their "
                                           "comments: 0 to 86400. Empty: the service's "
                                           "default.")
 
     def settings(self) -> dict:
-        return {"name": self.name.data or "", "origins": (self.origins.data or "").splitlines(),
-                "moderation": self.moderation.data, "allow_guests": self.allow_guests.data,
-                "require_guest_name": self.require_guest_name.data,
-                "edit_window": self.edit_window.data}
+        chosen = {"name": self.name.data or "",
+                  "origins": (self.origins.data or "").splitlines(),
+                  "moderation": self.moderation.data, "allow_guests": self.allow_guests.data,
+                  "require_guest_name": self.require_guest_name.data,
+                  "edit_window": self.edit_window.data}
+        if self.language.raw_data:  # a form from before the setting leaves it as it is
+            chosen["language"] = self.language.data
+        return chosen
 
 
 def _spam_rule(check, fieldset: str = "spam_rules"):
@@ -320,7 +331,7 @@ def _settings_form(site: Site) -> SiteEditForm:
     return SiteEditForm(formdata=None, data={
         "name": site.name, "origins": "\n".join(site.origins),
         "moderation": site.moderation.value, "allow_guests": site.allow_guests,
-        "require_guest_name": site.require_guest_name,
+        "require_guest_name": site.require_guest_name, "language": site.language,
         "edit_window": "" if site.edit_window is None else str(site.edit_window),
         **rules, "min_submit_seconds": str(rules["min_submit_seconds"]),
         "max_links": str(rules["max_links"]), "trust_after": str(rules["trust_after"]),

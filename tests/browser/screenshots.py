@@ -2,8 +2,9 @@
 
 Starts the service on a free port with a fresh SQLite database, seeds the `demo` site with a
 realistic discussion through the domain functions, and saves PNGs of the demo page (light and
-dark, 1280 px and 375 px wide) and, where the moderation area exists, of the moderation queue:
-to docs/screenshots/ (committed, shown in the README) and tests/artifacts/ (git-ignored).
+dark, 1280 px and 375 px wide; in Arabic and Japanese) and, where the moderation area exists,
+of the moderation queue: to docs/screenshots/ (committed, shown in the README) and
+tests/artifacts/ (git-ignored).
 
     python -m tests.browser.screenshots
 """
@@ -113,11 +114,11 @@ def save(image: bytes, name: str) -> None:
     print(f"saved docs/screenshots/{name}")
 
 
-def shoot_thread(browser, service_url: str, scheme: str, width: int) -> None:
+def shoot_thread(browser, service_url: str, scheme: str, width: int, lang: str = "") -> None:
     context = browser.new_context(viewport={"width": width, "height": 900},
                                   color_scheme=scheme, device_scale_factor=1)
     page = context.new_page()
-    page.goto(service_url + "/")
+    page.goto(service_url + "/" + (f"?lang={lang}" if lang else ""))
     page.locator("#discuss-thread").scroll_into_view_if_needed()
     page.wait_for_function(
         "() => { const f = document.querySelector('#discuss-thread iframe');"
@@ -125,7 +126,8 @@ def shoot_thread(browser, service_url: str, scheme: str, width: int) -> None:
     page.wait_for_timeout(300)  # the last resize message and web fonts settle
     page.evaluate("() => window.scrollTo(0, 0)")
     size = "desktop" if width >= 1000 else "mobile"
-    save(page.screenshot(full_page=True), f"thread-{scheme}-{size}.png")
+    name = f"thread-{lang}.png" if lang else f"thread-{scheme}-{size}.png"
+    save(page.screenshot(full_page=True), name)
     context.close()
 
 
@@ -190,6 +192,9 @@ def main() -> int:
             for scheme in ("light", "dark"):
                 for width in (1280, 375):
                     shoot_thread(browser, service.url, scheme, width)
+            # Right to left, and a script without spaces (docs/languages.md).
+            for lang in ("ar", "ja"):
+                shoot_thread(browser, service.url, "light", 1280, lang)
             shoot_queue(browser, service)
             browser.close()
     finally:
