@@ -231,11 +231,11 @@ def register(username: object, email: object, password: object, *, secret: str,
     db.session.flush()
     token = make_link_token(secret, "register", {"r": pending.id,
                                                  "c": pending.created_at.timestamp()})
-    mail.queue_mail(email, "Confirm your email address",
-                    f"Hello {username},\n\nplease confirm your email address by opening this "
-                    f"link (valid for 2 days); your account is made then:\n\n"
-                    f"{link('register', token)}\n\nIf you did not sign up, ignore this mail.",
-                    now=now)
+    mail.queue_mail(email, _("Confirm your email address"),
+                    _("Hello %(username)s,\n\nplease confirm your email address by opening "
+                      "this link (valid for 2 days):\n\n%(link)s\n\n"
+                      "If you did not sign up, ignore this mail.",
+                      username=username, link=link("register", token)), now=now)
     return Registration(pending)
 
 

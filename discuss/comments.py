@@ -339,7 +339,7 @@ def edit_comment(comment: Comment, actor: Actor, body: object, *, default_window
         verdict = spam.check_comment(site, actor, body.text, html=body.html, form=None,
                                      now=now, editing=comment, fingerprint=body.fingerprint,
                                      email_key=comment.guest_email_key)
-        learning.judge(site, actor, body, verdict, email_key=comment.guest_email_key, now=now)
+        learning.judge(site, actor, body.text, verdict, email_key=comment.guest_email_key, now=now)
         if verdict.reasons:
             comment.held_reasons = verdict.reasons
         new_status = policy.status_after_edit(site, comment, verdict, actor, now=now)
