@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import exists, select, update
@@ -25,7 +25,14 @@ from zxcvbn import zxcvbn
 
 from discuss import mail
 from discuss.comments import author_changed, normalize_email
-from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
+from discuss.errors import (
+    Conflict,
+    DiscussError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+)
 from discuss.extensions import db
 from discuss.models import AuthToken, Site, SiteModerator, TokenKind, UsedToken, User, utcnow
 
@@ -196,16 +203,42 @@ class Registration:
     user: User | None
 
 
+T = TypeVar("T")
+
+
+def _registration_fields(username: object, email: object,
+                         password: object) -> tuple[str, tuple[str, str], str]:
+    """The three fields checked together: every wrong one is named at once (the message holds
+    each field's own sentence, ``field_messages`` them one by one)."""
+    found: list[DiscussError] = []
+
+    def checked(check: Callable[[], T], default: T) -> T:
+        try:
+            return check()
+        except DiscussError as exc:
+            found.append(exc)
+            return default
+
+    name = checked(lambda: check_username(username), "")
+    if name and _username_taken(name.lower()):
+        found.append(Conflict("That username is taken.", {"username": "taken"}))
+    address = checked(lambda: _email(email), ("", ""))
+    secret = checked(lambda: check_new_password(
+        password, user_inputs=[name or str(username or ""), address[0]]), "")
+    if not found:
+        return name, address, secret
+    error = found[0] if len(found) == 1 else InvalidInput(
+        " ".join(e.message for e in found), {k: v for e in found for k, v in e.fields.items()})
+    error.field_messages = {k: e.message for e in found for k in e.fields}
+    raise error
+
+
 def register(username: object, email: object, password: object, *, secret: str,
              link: LinkBuilder, now: datetime | None = None) -> Registration:
     """Sign up. A taken username is said (it is public); a taken email is not: its owner gets
     a mail instead and the answer is the same as for a new account ("check your inbox")."""
     now = now or utcnow()
-    username = check_username(username)
-    email, email_key = _email(email)
-    if _username_taken(username.lower()):
-        raise Conflict("That username is taken.", {"username": "taken"})
-    password = check_new_password(password, user_inputs=[username, email])
+    username, (email, email_key), password = _registration_fields(username, email, password)
     existing = _user_by_email(email_key)
     if existing is not None:
         hash_password(password)  # the same work as a real sign-up: the timing tells nothing

@@ -615,9 +615,12 @@ def visible_statuses_filter(actor: Actor) -> ColumnElement[bool]:
         own.append(and_(Comment.user_id.is_(None), Comment.guest_key_hash == actor.guest_key_hash))
     if not own:
         return public
-    mine = and_(or_(*own), Comment.status.in_((Status.APPROVED, Status.PENDING, Status.SPAM)),
-                or_(Comment.status != Status.SPAM, Comment.shadowed.is_(True)))
+    # An author always sees their own held comments (pending, or spam: marked as waiting).
+    mine = and_(or_(*own), Comment.status.in_(_OWN_VISIBLE))
     return or_(public, mine)
+
+
+_OWN_VISIBLE = (Status.APPROVED, Status.PENDING, Status.SPAM)
 
 
 def _is_visible(comment: Comment, actor: Actor) -> bool:
@@ -625,9 +628,20 @@ def _is_visible(comment: Comment, actor: Actor) -> bool:
         return True
     if not actor.owns(comment):
         return False
-    return comment.status == Status.PENDING or (
-        comment.shadowed and comment.status in (Status.APPROVED, Status.SPAM)
+    return comment.status in _OWN_VISIBLE
+
+
+def listed_roots(thread: Thread, actor: Actor) -> list[ColumnElement[bool]]:
+    """The top-level comments a thread page lists for a viewer."""
+    reply = aliased(Comment)
+    has_replies = (
+        select(reply.id)
+        .where(reply.thread_id == thread.id, reply.root_id == Comment.id, reply.id != Comment.id)
+        .exists()
     )
+    return [Comment.thread_id == thread.id, Comment.parent_id.is_(None),
+            # Hidden comments may still stand as placeholders above visible replies.
+            or_(visible_statuses_filter(actor), has_replies)]
 
 
 def load_thread_page(thread: Thread, actor: Actor, *, sort: str = "oldest",
@@ -637,18 +651,7 @@ def load_thread_page(thread: Thread, actor: Actor, *, sort: str = "oldest",
     if sort not in SORTS:
         raise InvalidInput("sort must be oldest, newest or top.", {"sort": "invalid"})
     columns = _ORDERS[sort]
-    reply = aliased(Comment)
-    has_replies = (
-        select(reply.id)
-        .where(reply.thread_id == thread.id, reply.root_id == Comment.id, reply.id != Comment.id)
-        .exists()
-    )
-    roots_query = select(Comment).where(
-        Comment.thread_id == thread.id,
-        Comment.parent_id.is_(None),
-        # Hidden comments may still stand as placeholders above visible replies.
-        or_(visible_statuses_filter(actor), has_replies),
-    )
+    roots_query = select(Comment).where(*listed_roots(thread, actor))
     if cursor:
         roots_query = roots_query.where(
             _after(columns, _decode_cursor(secret, cursor, sort, thread.id))

@@ -133,17 +133,33 @@ def check_duplicate(site: Site, actor: Actor, body: str, *, email_key: str, now:
         raise Conflict("You already posted this.", {"body": "duplicate"}, code="duplicate")
 
 
-def check_form(site: Site, form: dict, verdict: Verdict) -> None:
-    """The honeypot and the minimum time between showing the form and sending it."""
+def check_form(site: Site, actor: Actor, form: dict, verdict: Verdict) -> None:
+    """The honeypot and the minimum time between showing the form and sending it.
+
+    The timing rule alone only holds a comment for a moderator (a quick typist is not a
+    spammer), and a signed-in reader with an approved comment on the site skips it."""
     if site.honeypot and str(form.get("website") or "").strip():
         verdict.hold(SPAM, "honeypot", "the hidden website field was filled in")
     if site.min_submit_seconds and site.min_submit_seconds > 0 and "form_age_seconds" in form:
         age = form.get("form_age_seconds")
         if not isinstance(age, int | float) or isinstance(age, bool):
-            verdict.hold(PENDING, "timing", "the form's timestamp is missing or forged")
+            detail = "the form's timestamp is missing or forged"
         elif age < site.min_submit_seconds:
-            verdict.hold(SPAM, "timing", f"sent {max(age, 0):.1f}s after the form was shown "
-                                         f"(minimum {site.min_submit_seconds}s)")
+            detail = (f"sent {max(age, 0):.1f}s after the form was shown "
+                      f"(minimum {site.min_submit_seconds}s)")
+        else:
+            return
+        if not _trusted_reader(site, actor):
+            verdict.hold(PENDING, "timing", detail)
+
+
+def _trusted_reader(site: Site, actor: Actor) -> bool:
+    """A signed-in reader with an approved comment on this site (asked only when a rule fires)."""
+    if actor.user is None:
+        return False
+    from discuss.moderation import is_known_author  # moderation imports this module
+
+    return is_known_author(site, actor, "")
 
 
 def check_comment(site: Site, actor: Actor, body: str, *, form: dict | None,
@@ -156,7 +172,7 @@ def check_comment(site: Site, actor: Actor, body: str, *, form: dict | None,
     if actor.moderates(site):
         return verdict  # moderators are trusted; only the double-post guard applies
     if form:
-        check_form(site, form, verdict)
+        check_form(site, actor, form, verdict)
     if site.max_links is not None and site.max_links >= 0:
         links = count_links(body)
         if links > site.max_links:

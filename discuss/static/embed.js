@@ -1,6 +1,6 @@
 /* discuss embed loader: each div#discuss-thread, [data-discuss-thread] or .discuss-thread
    (data-site, data-key; data-url, data-title, data-theme, data-lang) gets an iframe of the
-   service. One global: DiscussEmbed.load() scans again (single-page apps). */
+   service; data-theme "auto" (the default) matches the host page's background. One global: DiscussEmbed.load() scans again (single-page apps). */
 (function () {
   "use strict";
   if (window.DiscussEmbed) return;
@@ -22,8 +22,27 @@
     return p;
   }
 
+  // "auto" matches the host page: the first opaque background behind the placeholder (light
+  // or dark by its luminance), else the page's color-scheme (the reader's system where the
+  // page allows both), else light, as a page that says nothing is white.
+  function hostTheme(box) {
+    for (var el = box; el && el.nodeType === 1; el = el.parentElement) {
+      var rgb = (getComputedStyle(el).backgroundColor || "").match(/[\d.]+/g);
+      if (rgb && rgb.length >= 3 && (rgb.length < 4 || Number(rgb[3]) > 0.5)) {
+        var lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+        return lum < 128 ? "dark" : "light";
+      }
+    }
+    var scheme = getComputedStyle(document.documentElement).colorScheme || "";
+    var meta = document.querySelector('meta[name="color-scheme"]');
+    if (!/dark|light/.test(scheme) && meta) scheme = meta.content || "";
+    if (/dark/.test(scheme) && !/light/.test(scheme)) return "dark";
+    if (/dark/.test(scheme) && dark && dark.matches) return "dark";
+    return "light";
+  }
+
   function themeOf(embed) {
-    return embed.theme === "auto" ? (dark && dark.matches ? "dark" : "light") : embed.theme;
+    return embed.theme === "auto" ? hostTheme(embed.box) : embed.theme;
   }
 
   function canonical() {
@@ -45,6 +64,7 @@
       title: d.title || document.title, theme: themeOf(embed) });
     var lang = d.lang || document.documentElement.lang;
     if (lang) q.set("lang", lang);
+    if (hash) q.set("comment", hash.slice(9)); // the server opens the page that holds it
     var frame = document.createElement("iframe");
     frame.title = "Comments";
     frame.src = service + "/embed/" + encodeURIComponent(d.site) + "?" + q + hash;

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 from flask import (
     Blueprint,
@@ -49,6 +50,15 @@ def _next() -> str:
     return safe_next(request.values.get("next"))
 
 
+@bp.context_processor
+def _theme_of_the_thread() -> dict[str, str]:
+    """Account pages opened from a thread wear its theme (``theme=`` of ``next``)."""
+    query = parse_qs(urlsplit(_next()).query)
+    theme = (query.get("theme") or [""])[0]
+    return {"theme": theme if theme in ("light", "dark") else "auto"} \
+        if EMBED_PATH_RE.match(_next()) else {}
+
+
 def _allow_framing_for(target: str) -> None:
     """Pages reached from the embed iframe may be framed by that site's article origins."""
     match = EMBED_PATH_RE.match(target)
@@ -71,7 +81,7 @@ def _form_page(template: str, action: Callable[[], Response], **context):
         except DiscussError as exc:
             db.session.rollback()
             return _page(template, exc.status, error=exc.message, fields=exc.fields,
-                         form=request.form, **context)
+                         field_messages=exc.field_messages, form=request.form, **context)
     return _page(template, form=request.args, **context)
 
 
@@ -111,11 +121,20 @@ def register():
     _allow_framing_for(_next())
 
     def act():
-        accounts.register(request.form.get("username"), request.form.get("email"),
-                          request.form.get("password"),
-                          secret=current_app.config["SECRET_KEY"], link=link_builder())
+        registration = accounts.register(
+            request.form.get("username"), request.form.get("email"),
+            request.form.get("password"),
+            secret=current_app.config["SECRET_KEY"], link=link_builder())
+        if registration.user is None:  # the address has an account: its owner was told
+            db.session.commit()
+            return _page("auth/registered.html", 201, username=request.form.get("username", ""))
+        # A new account is signed in at once and goes back where it came from (the thread);
+        # the confirmation link mailed to the address can be opened later.
+        sign_in(registration.user, remember=True, user_agent=request.user_agent.string or "")
         db.session.commit()
-        return _page("auth/registered.html", 201, username=request.form.get("username", ""))
+        target = _next()
+        return redirect(target if target != url_for("auth.account")
+                        else url_for("auth.account", welcome=1), code=303)
 
     return _form_page("auth/register.html", act)
 

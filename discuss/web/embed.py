@@ -27,7 +27,7 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import joinedload
 
-from discuss import comments, reports, votes
+from discuss import comments, deeplinks, reports, votes
 from discuss.comments import Node
 from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db
@@ -169,16 +169,23 @@ def _no_store(response: Response) -> Response:
 def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = None,
                   reply_id: int | None = None, edit_id: int | None = None,
                   report_id: int | None = None, cursor: str | None = None,
-                  posted_id: int | None = None, reported_id: int | None = None) -> Response:
-    """The thread page (or its empty state when the thread does not exist yet)."""
+                  posted_id: int | None = None, reported_id: int | None = None,
+                  comment_id: int | None = None) -> Response:
+    """The thread page (or its empty state when the thread does not exist yet); with
+    ``comment_id`` (a deep link) the page of the thread that holds that comment."""
     thread = comments.find_thread(ctx.site, ctx.key)
     actor = current_actor()
+    if thread is not None and comment_id is not None and cursor is None:
+        cursor = deeplinks.page_cursor_for(
+            thread, actor, comment_id, sort=ctx.sort,
+            page_size=current_app.config["DISCUSS_PAGE_SIZE"],
+            secret=current_app.config["SECRET_KEY"])
     closed = thread is not None and thread.closed
     view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id,
                  reported_id=reported_id)
     # Readers without an account or guest key, on the plain page, all see the same list.
     shared = (thread is not None and viewer_key(actor) == "anyone" and error is None
-              and not any((reply_id, edit_id, report_id, posted_id, reported_id)))
+              and not any((reply_id, edit_id, report_id, posted_id, reported_id, comment_id)))
     list_key = shared_list_key(ctx.site, thread, view.now) if shared else None
     cached = bodies().get(list_key) if list_key else None
 
@@ -263,6 +270,7 @@ def thread_page(site_slug: str) -> Response:
         ctx, reply_id=_int_arg("reply"), edit_id=_int_arg("edit"),
         report_id=_int_arg("report"), cursor=request.args.get("cursor") or None,
         posted_id=_int_arg("posted"), reported_id=_int_arg("reported"),
+        comment_id=_int_arg("comment"),
     )
     # Tagged only when the render left the session as it was: then the next request brings
     # the same session and computes this same tag. Otherwise the answer stays no-store.
