@@ -185,8 +185,8 @@ def check_body(body: object) -> str:
     if not body:
         raise InvalidInput("The comment is empty.", {"body": "required"})
     if len(body) > MAX_BODY_LENGTH:
-        raise InvalidInput(f"The comment is longer than {MAX_BODY_LENGTH:,} characters.",
-                           {"body": "too_long"})
+        raise InvalidInput(f"The comment is {len(body):,} characters long; the limit is "
+                           f"{MAX_BODY_LENGTH:,}. Please shorten it.", {"body": "too_long"})
     return body
 
 

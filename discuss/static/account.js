@@ -187,7 +187,7 @@
   }
 
   // discuss.js asks here for the token (held in memory when the iframe has no storage).
-  window.discussAccount = Object.freeze({ token: readToken });
+  window.discussAccount = Object.freeze({ token: readToken, forget: () => storeToken(null) });
 
   document.addEventListener("submit", (event) => {
     const form = event.target;

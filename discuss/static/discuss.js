@@ -76,9 +76,19 @@
     }
     tellHost({ discuss: "ready" });
     reportHeight();
-    // Opened at #comment-N (a permalink): ask the host page to scroll to it.
-    const target = /^#comment-\d{1,18}$/.test(window.location.hash) && document.querySelector(window.location.hash);
-    if (target) tellHost({ discuss: "scroll-to", top: Math.max(0, Math.round(target.getBoundingClientRect().top + window.scrollY)) });
+    // Opened at #comment-N (a permalink): ask the host page to scroll to it. A comment on
+    // another page of the thread: open the page that holds it (?comment=N), once.
+    const hash = window.location.hash;
+    if (!/^#comment-\d{1,18}$/.test(hash)) return;
+    const target = document.querySelector(hash);
+    const url = new URL(window.location.href);
+    const query = url.searchParams;
+    if (target) {
+      tellHost({ discuss: "scroll-to", top: Math.max(0, Math.round(target.getBoundingClientRect().top + window.scrollY)) });
+    } else if (page() && !query.has("comment") && !query.has("cursor")) {
+      query.set("comment", hash.slice(9));
+      window.location.replace(url.href);
+    }
   }
 
   // account.js may swap the whole body (signed in by token): always look the root up again.
@@ -225,6 +235,7 @@
     ["discuss-report", "openReport", (target) => target.dataset.commentId],
     ["discuss-edit-link", "openEdit", (target) => target.dataset.commentId],
     ["discuss-more", "showMore", (target) => target],
+    ["discuss-permalink", "copyLink", (target) => target],
   ];
 
   document.addEventListener("click", (event) => {
@@ -301,6 +312,6 @@
   // For comment-actions.js, which shares this script's requests, storage and messages.
   window.discuss = Object.freeze({
     KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes,
+    fillRemembered, refreshTimes, prepare, showError,
   });
 })();

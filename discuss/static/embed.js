@@ -25,20 +25,14 @@
   // "auto" matches the host page: the first opaque background behind the placeholder (light
   // or dark by its luminance), else the page's color-scheme (the reader's system where the
   // page allows both), else light, as a page that says nothing is white.
-  function hostTheme(box) {
-    for (var el = box; el && el.nodeType === 1; el = el.parentElement) {
-      var rgb = (getComputedStyle(el).backgroundColor || "").match(/[\d.]+/g);
-      if (rgb && rgb.length >= 3 && (rgb.length < 4 || Number(rgb[3]) > 0.5)) {
-        var lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
-        return lum < 128 ? "dark" : "light";
-      }
+  function hostTheme(el) {
+    for (; el && el.nodeType === 1; el = el.parentElement) {
+      var c = getComputedStyle(el).backgroundColor.match(/[\d.]+/g);
+      if (c && (c[3] == null || c[3] > 0.5)) return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] < 128 ? "dark" : "light";
     }
-    var scheme = getComputedStyle(document.documentElement).colorScheme || "";
-    var meta = document.querySelector('meta[name="color-scheme"]');
-    if (!/dark|light/.test(scheme) && meta) scheme = meta.content || "";
-    if (/dark/.test(scheme) && !/light/.test(scheme)) return "dark";
-    if (/dark/.test(scheme) && dark && dark.matches) return "dark";
-    return "light";
+    var s = getComputedStyle(document.documentElement).colorScheme + " " +
+      (document.querySelector("meta[name=color-scheme]") || {}).content;
+    return /dark/.test(s) && (!/light/.test(s) || dark && dark.matches) ? "dark" : "light";
   }
 
   function themeOf(embed) {

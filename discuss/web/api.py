@@ -11,12 +11,13 @@ from discuss import comments, votes
 from discuss.errors import InvalidInput, NotFound
 from discuss.extensions import begin_writes, db, reads_first
 from discuss.openapi import openapi_document
+from discuss.web import guest_fields
 from discuss.web.antispam import checked_form
 from discuss.web.assets import conditional
 from discuss.web.caching import json_for_viewer, not_modified, thread_etag
 from discuss.web.limits import limit_posting
 from discuss.web.present import comment_json, iter_nodes, page_json
-from discuss.web.security import current_actor, ensure_guest_key
+from discuss.web.security import current_actor, ensure_guest_key, refuse_ended_sign_in
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -81,6 +82,7 @@ def post_comment() -> tuple[Response, int]:
     thread = comments.thread_to_post_in(data.get("site"), data.get("key"), data.get("url"),
                                         data.get("title"))
     if actor.user is None:
+        refuse_ended_sign_in()
         ensure_guest_key(actor)
     new = comments.check_new_comment(
         thread, actor, body, data.get("parent_id"),
@@ -91,6 +93,8 @@ def post_comment() -> tuple[Response, int]:
     comment = comments.add_comment(new)
     answer = comment_json(comment, mine=True)  # from what was written: no reload after commit
     db.session.commit()
+    if actor.user is None:
+        guest_fields.remember(data.get("name"), data.get("email"))
     return jsonify(answer), 201
 
 

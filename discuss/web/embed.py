@@ -33,6 +33,7 @@ from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
+from discuss.web import guest_fields
 from discuss.web.antispam import checked_form
 from discuss.web.caching import (
     bodies,
@@ -47,7 +48,7 @@ from discuss.web.compression import add_vary
 from discuss.web.errors import error_response
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
-from discuss.web.security import current_actor, ensure_guest_key
+from discuss.web.security import current_actor, ensure_guest_key, refuse_ended_sign_in
 from discuss.web.thread_view import (
     MAX_INDENT,
     CommentView,
@@ -67,15 +68,14 @@ ANY_WEB_ORIGIN = ["http:", "https:"]
 # Form fields the views read themselves; every other field goes to the spam rules as `form`.
 OWN_FIELDS = frozenset({"csrf_token", "body", "name", "email", "notify", "parent_id", "key",
                         "url", "title", "sort", "theme", "lang"})
-SESSION_NAME = "discuss_guest_name"
-SESSION_EMAIL = "discuss_guest_email"
 
 
 @bp.record_once
 def _register_template_helpers(state) -> None:
     env = state.app.jinja_env
     env.globals.update(has_endpoint=has_endpoint, avatar_url=avatar_url,
-                       author_name=comments.author_name, MAX_INDENT=MAX_INDENT)
+                       author_name=comments.author_name, MAX_INDENT=MAX_INDENT,
+                       MAX_BODY_LENGTH=comments.MAX_BODY_LENGTH)
     env.filters.update(relative_time=relative_time, exact_time=exact_time, iso=iso)
 
 
@@ -151,8 +151,8 @@ def _view(ctx: Context, *, closed: bool, **kwargs: Any) -> CommentView:
     actor = current_actor()
     return CommentView(
         ctx=ctx, actor=actor, now=utcnow(), window=_edit_window(ctx.site), closed=closed,
-        guest_name=session.get(SESSION_NAME, "") if actor.user is None else "",
-        guest_email=session.get(SESSION_EMAIL, "") if actor.user is None else "",
+        guest_name=guest_fields.recalled()[0] if actor.user is None else "",
+        guest_email=guest_fields.recalled()[1] if actor.user is None else "",
         **kwargs,
     )
 
@@ -341,6 +341,7 @@ def post_comment(site_slug: str) -> Response:
         parent_id = _parent_id(raw_parent)
         thread = comments.get_or_create_thread(site, ctx.key, ctx.url, ctx.title)
         if actor.user is None:
+            refuse_ended_sign_in()
             ensure_guest_key(actor)
         comment_id = comments.post_comment(
             thread, actor, values["body"], parent_id,
@@ -357,9 +358,7 @@ def post_comment(site_slug: str) -> Response:
                           exc.fields, values)
         return render_thread(ctx, status=exc.status, error=error, reply_id=target_id)
     if actor.user is None:
-        # Remembered for the next comment (without JavaScript; discuss.js uses localStorage).
-        session[SESSION_NAME] = values["name"].strip()[: comments.MAX_NAME_LENGTH]
-        session[SESSION_EMAIL] = values["email"].strip()[:254]
+        guest_fields.remember(values["name"], values["email"])  # for the next comment
     return _back_to(ctx, f"comment-{comment_id}", posted=comment_id)
 
 

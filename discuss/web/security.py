@@ -20,6 +20,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from discuss import accounts
 from discuss.config import cookie_flags
+from discuss.errors import NotSignedIn
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
 from discuss.models import User
 from discuss.permissions import Actor
@@ -76,6 +77,20 @@ def current_actor() -> Actor:
         )
         g.actor = actor
     return actor
+
+
+def refuse_ended_sign_in() -> None:
+    """A write from a reader whose sign-in ended (revoked or expired session or token) is a
+    401, not a guest's comment: their page still shows them signed in. The dead session is
+    dropped from the cookie, so the next try is an ordinary guest's."""
+    if current_actor().user is not None:
+        return
+    if bearer_token() is None and not session.get(SESSION_TOKEN_KEY):
+        return
+    session.pop(SESSION_TOKEN_KEY, None)
+    session.pop("_user_id", None)
+    raise NotSignedIn("Your sign-in has ended. Sign in again, or post as a guest.",
+                      code="session_ended")
 
 
 def ensure_guest_key(actor: Actor) -> str:
