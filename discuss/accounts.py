@@ -51,6 +51,7 @@ LINK_MAX_AGE = {
     "email-change": timedelta(days=2),
     "reset": timedelta(hours=1),
     "guest-email": timedelta(days=2),
+    "signin": timedelta(days=1),
 }
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)
@@ -424,6 +425,29 @@ def read_link_token(secret: str, purpose: str, token: object, *,
         raise InvalidInput("This link was used already. Ask for a new one.",
                            {"token": "used"}, code="used_link") from exc
     return payload
+
+
+def signin_link_token(user: User, *, secret: str) -> str:
+    """A link that signs ``user`` in once, within a day (``discuss signin-link``, the demo)."""
+    return make_link_token(secret, "signin", {"u": user.id, "e": user.email_key,
+                                              "p": _password_stamp(user),
+                                              "n": secrets.token_hex(4)})
+
+
+def _password_stamp(user: User) -> str:
+    """Changes with the password; tells nothing about it (a digest of its hash)."""
+    return token_hash("password:" + user.password_hash)[:16]
+
+
+def use_signin_link(token: object, *, secret: str, now: datetime | None = None) -> User:
+    """The user a sign-in link names (and the link is spent); refused once the account's
+    address or password changed since the link was made."""
+    payload = read_link_token(secret, "signin", token, now=now)
+    user = db.session.get(User, payload["u"])
+    if user is None or user.email_key != payload.get("e") \
+            or _password_stamp(user) != payload.get("p"):
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    return user
 
 
 def send_verification(user: User, *, secret: str, link: LinkBuilder,

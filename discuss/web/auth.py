@@ -206,6 +206,25 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
     return _page("auth/confirm.html", token=token, purpose=purpose)
 
 
+@bp.route("/link/<token>", methods=["GET", "POST"])
+@limit_signin_attempts
+def signin_link(token: str):
+    """A one-time sign-in link (``discuss signin-link``): GET shows a button, POST signs in
+    and goes to the moderation dashboard."""
+    if request.method == "GET":
+        return _page("auth/confirm.html", token=token, purpose="signin")
+    try:
+        user = accounts.use_signin_link(token, secret=current_app.config["SECRET_KEY"])
+    except DiscussError as exc:
+        db.session.rollback()
+        return _page("auth/message.html", exc.status, title="This link does not work",
+                     message=exc.message)
+    sign_in(user, remember=False, user_agent=request.user_agent.string or "")
+    db.session.commit()
+    return redirect(url_for("moderate.dashboard") if user.is_admin or user.moderated_sites
+                    else url_for("auth.account"), code=303)
+
+
 @bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
     return _confirm_link(token, "verify", accounts.verify_email)
