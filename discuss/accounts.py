@@ -264,6 +264,17 @@ def update_profile(user: User, *, display_name: object) -> User:
     return user
 
 
+def set_queue_mail(user: User, on: object) -> User:
+    """Turn the "comments are waiting in your queue" mails on or off (moderators and admins)."""
+    if not isinstance(on, bool):
+        raise InvalidInput("Choose on or off.", {"notify_queue": "invalid"})
+    if on and not (user.is_admin or user.moderated_sites):
+        raise Forbidden("Only moderators get queue mails.", {"notify_queue": "not_moderator"})
+    user.notify_queue = on
+    db.session.flush()
+    return user
+
+
 def change_password(user: User, current: object, new: object, *,
                     now: datetime | None = None) -> None:
     """Set a new password; every existing session of the account ends (the caller issues a

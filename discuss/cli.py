@@ -106,6 +106,23 @@ def _signin_link(user) -> str:
     return f"{current_app.config['DISCUSS_PUBLIC_URL']}/auth/link/{token}"
 
 
+@discuss_cli.command("queue-mail")
+@click.argument("username")
+@click.option("--on/--off", "on", required=True,
+              help="Mail USERNAME when comments wait in a queue of their sites, or stop.")
+def queue_mail_command(username: str, on: bool) -> None:
+    """Turn a moderator's "comments are waiting" mails on or off."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username}.")
+    try:
+        accounts.set_queue_mail(user, on)
+    except DiscussError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Queue mails for {user.username}: {'on' if on else 'off'}")
+
+
 @discuss_cli.command("signin-link")
 @click.argument("username")
 def signin_link_command(username: str) -> None:

@@ -93,3 +93,62 @@ def test_site_settings_changes_the_origins_after_creation(runner, site):
     both = runner.invoke(args=["discuss", "site-settings", "demo", "--any-origin",
                                "--origin", "https://x.example"])
     assert both.exit_code != 0
+
+
+def test_a_moderator_turns_queue_mails_on_from_the_account_page_and_the_cli(
+        app, runner, client, site):
+    from tests.accounts_helpers import html_login, make_user
+
+    moderator = make_user("moira", moderator_of=[site])
+    reader = make_user("reader2")
+    html_login(client, "moira")
+    page = client.get("/auth/account").get_data(as_text=True)
+    assert "Email me when comments wait" in page
+    assert 'href="/moderate"' in page
+    saved = client.post("/auth/account/queue-mail",
+                        data={"csrf_token": form_csrf(client, "/auth/account"),
+                              "notify_queue": "1"})
+    assert saved.status_code in (200, 303)
+    db.session.refresh(moderator)
+    assert moderator.notify_queue is True
+    off = runner.invoke(args=["discuss", "queue-mail", "moira", "--off"])
+    assert off.output.strip() == "Queue mails for moira: off"
+    db.session.refresh(moderator)
+    assert moderator.notify_queue is False
+    refused = runner.invoke(args=["discuss", "queue-mail", "reader2", "--on"])
+    assert refused.exit_code != 0
+    assert "Only moderators" in refused.output
+    db.session.refresh(reader)
+    assert reader.notify_queue is False
+
+
+def test_admin_pages_send_a_signed_out_visitor_to_sign_in_and_link_back(app, client, site):
+    from tests.accounts_helpers import html_login, make_user
+
+    response = client.get("/admin")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=/admin")
+    make_user("reader3")
+    html_login(client, "reader3")
+    assert client.get("/admin").status_code == 404  # still hidden from other readers
+    admin = app.test_client()
+    make_user("root", is_admin=True)
+    html_login(admin, "root")
+    account = admin.get("/auth/account").get_data(as_text=True)
+    assert 'href="/admin"' in account
+    assert 'href="/moderate"' in account
+    for path in ("/admin", "/moderate"):
+        page = admin.get(path).get_data(as_text=True)
+        assert 'href="/auth/account"' in page, path
+        assert 'action="/auth/logout"' in page, path
+
+
+def test_the_admin_snippet_has_the_noscript_fallback(app, client, site):
+    from tests.accounts_helpers import html_login, make_user
+
+    make_user("root", is_admin=True)
+    html_login(client, "root")
+    page = client.get("/admin/sites/demo").get_data(as_text=True)
+    assert "&lt;noscript&gt;" in page
+    assert ("/embed/demo?key=ARTICLE-ID&amp;amp;url=https%3A%2F%2Fnews.example.com"
+            "%2FARTICLE-PATH") in page

@@ -287,6 +287,13 @@ def update_profile():
         "Your profile is saved.")
 
 
+@bp.post("/account/queue-mail")
+def queue_mail():
+    on = request.form.get("notify_queue") == "1"
+    return _account_action(lambda u: accounts.set_queue_mail(u, on),
+                           "Queue mails are on." if on else "Queue mails are off.")
+
+
 @bp.post("/account/password")
 def change_password():
     def act(user: User) -> None:

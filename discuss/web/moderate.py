@@ -84,12 +84,17 @@ def _to_sign_in(exc: _SignIn) -> Response:
     raise HTTPNotFound()
 
 
-def _back(site: Site, default_queue: str = "pending") -> Response:
-    target = request.form.get("next", "")
-    # Only our own queue pages: never an open redirect.
+def _back_url(site: Site, default_queue: str = "pending") -> str:
+    """Where a form goes back to: its ``next`` when that is one of our own queue pages (never
+    an open redirect), else the site's queue."""
+    target = request.values.get("next", "")
     if not target.startswith(f"/moderate/{site.slug}/") or "//" in target or "\\" in target:
         target = url_for("moderate.queue", slug=site.slug, queue=default_queue)
-    return redirect(target, 303)
+    return target
+
+
+def _back(site: Site, default_queue: str = "pending") -> Response:
+    return redirect(_back_url(site, default_queue), 303)
 
 
 def _flash_error(exc: DiscussError) -> None:
@@ -202,7 +207,7 @@ def edit(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
             error = exc.message
     body = request.form.get("body", comment.body) if request.method == "POST" else comment.body
     return render_template("moderate/edit.html", site=site, comment=comment, body=body,
-                           error=error, back=request.values.get("next", "")), \
+                           error=error, back=_back_url(site)), \
         (400 if error else 200)
 
 
