@@ -15,6 +15,13 @@ from discuss.extensions import db
 discuss_cli = AppGroup("discuss", help="Administer discuss: sites, users, tokens.")
 
 
+def _user_named(username: str):
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username}.")
+    return user
+
+
 def _fail(exc: DiscussError) -> None:
     db.session.rollback()
     raise click.ClickException(exc.message)
@@ -112,9 +119,7 @@ def _signin_link(user) -> str:
               help="Mail USERNAME when comments wait in a queue of their sites, or stop.")
 def queue_mail_command(username: str, on: bool) -> None:
     """Turn a moderator's "comments are waiting" mails on or off."""
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"No user named {username}.")
+    user = _user_named(username)
     try:
         accounts.set_queue_mail(user, on)
     except DiscussError as exc:
@@ -128,9 +133,7 @@ def queue_mail_command(username: str, on: bool) -> None:
 def signin_link_command(username: str) -> None:
     """Print a link that signs USERNAME in once (valid for a day): for a first admin, or a
     moderator who lost their password."""
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"No user named {username}.")
+    user = _user_named(username)
     click.echo(_signin_link(user))
 
 
@@ -193,9 +196,7 @@ def create_token_command(username: str, name: str) -> None:
     """Print a new personal API token for USERNAME (use as Authorization: Bearer <token>)."""
     from flask import current_app
 
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"No user named {username!r}.")
+    user = _user_named(username)
     try:
         raw, _ = accounts.create_api_token(user, name,
                                            days=current_app.config["DISCUSS_TOKEN_DAYS"])
