@@ -42,7 +42,7 @@ from discuss.models import (
 from discuss.permissions import Actor
 from discuss.spam import PENDING, SPAM, Verdict
 
-ACTIONS = ("approve", "reject", "spam", "delete", "pin", "unpin")
+ACTIONS = ("approve", "reject", "spam", "delete", "pin", "unpin", "restore")
 TARGET_STATUS = {"approve": Status.APPROVED, "reject": Status.REJECTED, "spam": Status.SPAM,
                  "delete": Status.DELETED}
 MAX_BULK = 200
@@ -389,6 +389,11 @@ def _change_status(comment: Comment, target: Status, actor: Actor, action: str, 
 
 def _apply(comment: Comment, action: str, actor: Actor, note: str, now: datetime) -> None:
     thread = comment.thread
+    if action == "restore":  # the undo of the last status change (discuss.undo)
+        from discuss.undo import restore
+
+        restore(comment, actor, note, now)
+        return
     if action in TARGET_STATUS:
         target = TARGET_STATUS[action]
         if comment.status == Status.DELETED:
