@@ -39,7 +39,7 @@ bench-pg: $(STAMP)
 	DISCUSS_BENCH_DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.run
 
 screenshots: $(STAMP)
-	$(BIN)/python -m tests.browser.screenshots
+	$(BIN)/python -m tests.browser.screenshots --all
 
 clean:
 	rm -rf $(VENV) instance tests/artifacts

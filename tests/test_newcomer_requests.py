@@ -84,3 +84,11 @@ def test_link_points_at_the_article_with_the_comment_anchor(client, site):
     db.session.commit()
     page = client.get("/embed/demo?" + urlencode(ARTICLE)).get_data(as_text=True)
     assert f'href="https://news.example.com/a#comment-{comment_id}"' in page
+
+
+def test_the_favicon_is_served(client):
+    # Every browser asks for it; a 404 was a console error on every page (issue 13).
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True).startswith("<svg")

@@ -135,8 +135,8 @@ def _static_view(send_static_file: Callable[[str], Response]) -> Callable[[str],
 
 def favicon() -> Response:
     """The service's icon at the address every browser asks for (an SVG; no 404 in consoles)."""
-    response = current_app.send_static_file("favicon.svg")
-    response.mimetype = "image/svg+xml"
+    path = Path(current_app.static_folder or "") / "favicon.svg"
+    response = Response(path.read_bytes(), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 

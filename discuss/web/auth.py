@@ -52,11 +52,12 @@ def _next() -> str:
 
 @bp.context_processor
 def _theme_of_the_thread() -> dict[str, str]:
-    """Account pages opened from a thread wear its theme (``theme=`` of ``next``)."""
-    query = parse_qs(urlsplit(_next()).query)
-    theme = (query.get("theme") or [""])[0]
-    return {"theme": theme if theme in ("light", "dark") else "auto"} \
-        if EMBED_PATH_RE.match(_next()) else {}
+    """Account pages opened from a thread wear its theme (``theme=`` of ``next``); others,
+    like the thread's own default, follow the reader's system."""
+    target = _next()
+    theme = (parse_qs(urlsplit(target).query).get("theme") or [""])[0]
+    return {"theme": theme if EMBED_PATH_RE.match(target) and theme in ("light", "dark")
+            else "auto"}
 
 
 def _allow_framing_for(target: str) -> None:
