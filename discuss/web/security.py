@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from functools import lru_cache
@@ -17,6 +18,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, Se
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.exc import OperationalError
 
 from discuss import accounts
 from discuss.config import cookie_flags
@@ -26,6 +28,7 @@ from discuss.models import User
 from discuss.permissions import Actor
 from discuss.web.compression import add_vary
 
+logger = logging.getLogger(__name__)
 GUEST_COOKIE = "discuss_guest"
 GUEST_HEADER = "X-Discuss-Guest"
 GUEST_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -186,10 +189,16 @@ def _load_user_from_bearer(req: Request) -> User | None:
 
 def _touch_token(response: Response) -> Response:
     # "Last used" is written at most once a minute per token, after the view's own commit.
+    # It is bookkeeping: on SQLite a GET that meets another writer (the outbox being sent
+    # after a registration) gets "database is locked", and the page must not become a 500.
     token_id = g.pop("touch_token", None)
     if token_id is not None:
-        accounts.touch_token_id(token_id)
-        db.session.commit()
+        try:
+            accounts.touch_token_id(token_id)
+            db.session.commit()
+        except OperationalError:
+            db.session.rollback()
+            logger.info("token %s: last-used time not written (database busy)", token_id)
     return response
 
 
