@@ -7,12 +7,11 @@ from flask import Flask
 from flask.cli import FlaskGroup
 from flask_migrate.cli import db as db_commands
 
+from discuss import create_app
 from discuss.cli import discuss_cli
 
 
 def _app() -> Flask:
-    from discuss import create_app
-
     return create_app()
 
 

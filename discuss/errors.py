@@ -27,12 +27,6 @@ class DiscussError(Exception):
         # One sentence per wrong field, where a form names several at once.
         self.field_messages: dict[str, str] = {}
 
-    def to_dict(self) -> dict:
-        error: dict = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
-        return {"error": error}
-
 
 class InvalidInput(DiscussError):
     status = 400

@@ -11,8 +11,10 @@ module never sees the app's secret.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -44,6 +46,11 @@ class Verdict:
         order = (ALLOW, PENDING, SPAM)
         if order.index(action) > order.index(self.action):
             self.action = action
+
+
+def body_fingerprint(body: str) -> str:
+    flat = " ".join(body.casefold().split())
+    return hashlib.sha256(flat.encode()).hexdigest()
 
 
 def fold(text: str) -> str:
@@ -120,8 +127,6 @@ def _author_keys(actor: Actor, email_key: str, editing: Comment | None) -> dict[
 def check_duplicate(site: Site, actor: Actor, body: str, *, email_key: str, now: datetime,
                     editing: Comment | None = None, fingerprint: str | None = None) -> None:
     """Refuse the same body from the same author within an hour (a double submit or a bot)."""
-    from discuss.comments import body_fingerprint  # comments imports this module
-
     author = _author_keys(actor, email_key, editing)
     if not any(author.values()):
         return
@@ -133,7 +138,8 @@ def check_duplicate(site: Site, actor: Actor, body: str, *, email_key: str, now:
         raise Conflict("You already posted this.", {"body": "duplicate"}, code="duplicate")
 
 
-def check_form(site: Site, actor: Actor, form: dict, verdict: Verdict) -> None:
+def check_form(site: Site, form: dict, verdict: Verdict,
+               trusted: Callable[[], bool] | None = None) -> None:
     """The honeypot and the minimum time between showing the form and sending it.
 
     The timing rule alone only holds a comment for a moderator (a quick typist is not a
@@ -149,30 +155,25 @@ def check_form(site: Site, actor: Actor, form: dict, verdict: Verdict) -> None:
                       f"(minimum {site.min_submit_seconds}s)")
         else:
             return
-        if not _trusted_reader(site, actor):
+        if trusted is None or not trusted():
             verdict.hold(PENDING, "timing", detail)
-
-
-def _trusted_reader(site: Site, actor: Actor) -> bool:
-    """A signed-in reader with an approved comment on this site (asked only when a rule fires)."""
-    if actor.user is None:
-        return False
-    from discuss.moderation import is_known_author  # moderation imports this module
-
-    return is_known_author(site, actor, "")
 
 
 def check_comment(site: Site, actor: Actor, body: str, *, form: dict | None,
                   email_key: str = "", now: datetime, editing: Comment | None = None,
-                  fingerprint: str | None = None) -> Verdict:
-    """Run the site's spam rules on a body (form is None or empty for API writes and edits)."""
+                  fingerprint: str | None = None,
+                  trusted: Callable[[], bool] | None = None) -> Verdict:
+    """Run the site's spam rules on a body (form is None or empty for API writes and edits).
+
+    ``trusted`` answers whether the author may skip the timing rule (a signed-in reader with an
+    approved comment here); it is asked only when that rule would hold the comment."""
     check_duplicate(site, actor, body, email_key=email_key, now=now, editing=editing,
                     fingerprint=fingerprint)
     verdict = Verdict()
     if actor.moderates(site):
         return verdict  # moderators are trusted; only the double-post guard applies
     if form:
-        check_form(site, actor, form, verdict)
+        check_form(site, form, verdict, trusted)
     if site.max_links is not None and site.max_links >= 0:
         links = count_links(body)
         if links > site.max_links:

@@ -14,6 +14,10 @@ from tests.accounts_helpers import html_login, make_user
 from tests.conftest import make_thread
 
 
+def _say(thread, actor, body, **kwargs):
+    """A comment through the domain, in an existing thread."""
+    return comments.post_comment(thread.site.slug, thread.key, actor, body, **kwargs)
+
 def _signed_in_moderator(client, site):
     make_user("moira", moderator_of=[site])
     html_login(client, "moira")
@@ -27,9 +31,9 @@ def _csrf(client, path):
 def _troll_comments(site, n=3):
     thread = make_thread(site)
     troll = Actor(guest_key="t" * 40, ip_hash="7" * 32)
-    made = [comments.post_comment(thread, troll, f"Nasty remark number {i}", name="Troll",
+    made = [_say(thread, troll, f"Nasty remark number {i}", name="Troll",
                                   email="troll@example.org") for i in range(n)]
-    other = comments.post_comment(thread, Actor(guest_key="o" * 40, ip_hash="8" * 32),
+    other = _say(thread, Actor(guest_key="o" * 40, ip_hash="8" * 32),
                                   "A kind word", name="Kind")
     db.session.commit()
     return [c.id for c in made], other.id
@@ -71,7 +75,7 @@ def test_ban_author_shows_what_goes_and_the_removal_can_be_undone(client, site):
 def test_an_approval_is_undone_back_to_the_queue(client, site):
     _signed_in_moderator(client, site)
     thread = make_thread(site)
-    held = comments.post_comment(thread, Actor(guest_key="h" * 40, ip_hash="ip-h"),
+    held = _say(thread, Actor(guest_key="h" * 40, ip_hash="ip-h"),
                                  "Please approve me soon", name="Hana")
     comments.set_status(held, Status.PENDING)
     db.session.commit()
@@ -95,7 +99,7 @@ def test_an_approval_is_undone_back_to_the_queue(client, site):
 def test_restore_without_a_moderation_action_is_refused_as_nothing_to_undo(client, site):
     _signed_in_moderator(client, site)
     thread = make_thread(site)
-    fresh = comments.post_comment(thread, Actor(guest_key="f" * 40, ip_hash="ip-f"),
+    fresh = _say(thread, Actor(guest_key="f" * 40, ip_hash="ip-f"),
                                   "Untouched", name="Fay")
     db.session.commit()
     answer = client.post("/api/v1/moderation/actions", json={"ids": [fresh.id],
@@ -122,7 +126,7 @@ def test_audit_bans_and_reported_queue_speak_in_words(client, site):
 def test_the_reported_queue_names_approve_keep_and_dismiss(client, site):
     _signed_in_moderator(client, site)
     thread = make_thread(site)
-    comment = comments.post_comment(thread, Actor(guest_key="r" * 40, ip_hash="ip-r"),
+    comment = _say(thread, Actor(guest_key="r" * 40, ip_hash="ip-r"),
                                     "Reported words", name="Rae")
     comment.report_count = 1
     db.session.commit()

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment
 from discuss.permissions import Actor
@@ -18,13 +18,18 @@ from tests.browser.test_moderation_queue import PASSWORD, TIMEOUT
 pytestmark = pytest.mark.browser
 
 
+
+def _say(thread, actor, body, **kwargs):
+    """A comment through the domain, in an existing thread."""
+    return comments.post_comment(thread.site.slug, thread.key, actor, body, **kwargs)
+
 def _seed() -> None:
     site = sites.create_site("news", moderation="pre")
     accounts.create_user("moira", "moira@example.org", PASSWORD, verified=True,
                          moderator_of=[site])
-    thread = comments.get_or_create_thread(site, "jj-s2", "", "Jessica Jones Season 2")
+    thread = threads.get_or_create_thread(site, "jj-s2", "", "Jessica Jones Season 2")
     for n, name in enumerate(["Ann", "Bea", "Cy", "Dot"]):
-        comments.post_comment(thread, Actor(guest_key=str(n) * 40, ip_hash=str(n) * 32),
+        _say(thread, Actor(guest_key=str(n) * 40, ip_hash=str(n) * 32),
                               f"Comment by {name}", name=name)
 
 

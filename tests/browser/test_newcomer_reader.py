@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, Status, User
 from discuss.permissions import Actor
@@ -21,19 +21,24 @@ PASSWORD = "tangerine-violin-88-orbit"
 TIMEOUT = 15_000
 
 
+
+def _say(thread, actor, body, **kwargs):
+    """A comment through the domain, in an existing thread."""
+    return comments.post_comment(thread.site.slug, thread.key, actor, body, **kwargs)
+
 def seed(origin: str, *, moderation: str = "first", approved: int = 1) -> dict:
     """Site demo (default spam rules: forms need 3 s) on ``origin``, a thread with ``approved``
     comments by Bob, and Carol's account (one approved comment when ``approved`` > 1)."""
     site = sites.create_site("demo", origins=[origin], moderation=moderation)
     bob = accounts.create_user("bob", "bob@example.org", PASSWORD)
     carol = accounts.create_user("carol", "carol@example.org", PASSWORD)
-    thread = comments.get_or_create_thread(site, "jj", origin + "/article", "Jessica Jones")
+    thread = threads.get_or_create_thread(site, "jj", origin + "/article", "Jessica Jones")
     ids = []
     for n in range(approved):
-        c = comments.post_comment(thread, Actor(user=bob), f"Bob's comment {n}")
+        c = _say(thread, Actor(user=bob), f"Bob's comment {n}")
         comments.set_status(c, Status.APPROVED)
         ids.append(c.id)
-    c = comments.post_comment(thread, Actor(user=carol), "Carol said this before")
+    c = _say(thread, Actor(user=carol), "Carol said this before")
     comments.set_status(c, Status.APPROVED)
     return {"ids": ids, "carol": c.id}
 
@@ -265,7 +270,7 @@ def test_guest_name_and_email_are_remembered_where_iframe_storage_is_refused(
 def test_the_count_heading_follows_a_post_and_a_delete(live_service, page):
     def setup():
         seed("https://news.example.com", moderation="post")
-        comments.get_site("demo").min_submit_seconds = 0
+        threads.get_site("demo").min_submit_seconds = 0
 
     live_service.run(setup)
     page.goto(thread_url(live_service.url, "https://news.example.com"))
