@@ -72,8 +72,8 @@ def test_the_discuss_command_runs_the_admin_commands_quietly(tmp_path):
     assert discuss("db", "upgrade").returncode == 0
     made = discuss("create-site", "news", "--origin", "https://news.example.com")
     assert made.returncode == 0, made.stderr
-    assert made.stdout.strip() == ("Created site news (moderation: first, "
-                                   "origins: https://news.example.com)")
+    assert made.stdout.startswith("Created site news (moderation: first, "
+                                  "origins: https://news.example.com")
     assert made.stderr == ""  # no alembic start-up lines
 
 

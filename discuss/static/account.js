@@ -40,8 +40,19 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  // The page's texts, handed over by the server in <body data-i18n> (see discuss.js).
+  function text(key) {
+    try {
+      const holder = document.querySelector("[data-i18n]");
+      return JSON.parse((holder && holder.dataset.i18n) || "{}")[key] || key;
+    } catch (err) {
+      return key;
+    }
+  }
+
   function headers(extra) {
     const result = Object.assign({ "X-CSRF-Token": csrfToken() }, extra || {});
+    if (document.documentElement.lang) result["Accept-Language"] = document.documentElement.lang;
     const token = readToken();
     if (token) {
       result.Authorization = "Bearer " + token;
@@ -79,7 +90,7 @@
     } catch (err) {
       // not JSON
     }
-    return "Something went wrong (" + response.status + "). Please try again.";
+    return text("went_wrong").replace("{status}", String(response.status));
   }
 
   async function signIn(form) {
@@ -105,7 +116,7 @@
       storeToken(body.token);
       window.location.assign(safePath(form.dataset.next, "/auth/account"));
     } catch (err) {
-      showError(form, "The service could not be reached. Please try again.");
+      showError(form, text("service_unreachable"));
     } finally {
       if (button) button.disabled = false;
     }

@@ -10,8 +10,8 @@
 (() => {
   "use strict";
 
-  const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes, prepare } = window.discuss;
+  const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError, t,
+    fillRemembered, refreshTimes } = window.discuss;
 
   // The spam fields of a comment form: the honeypot and the signed time the form was shown.
   const SPAM_FIELDS = ["website", "rendered_at"];
@@ -50,7 +50,7 @@
   async function fetchComment(commentId, extra) {
     const doc = await fetchDocument(fragmentUrl(commentId, extra));
     const item = doc.body.querySelector("li.discuss-item");
-    if (!item) throw new Error("The comment could not be shown.");
+    if (!item) throw new Error(t("cannot_show"));
     return document.adoptNode(item);
   }
 
@@ -102,7 +102,7 @@
   // Near the limit a counter says how much is left; over it, how much too much (nothing is
   // cut: the form refuses to send it, and so would the server).
   function tooLong(textarea) {
-    const limit = Number(textarea.dataset.maxLength || 0);
+    const limit = Number(textarea.dataset.max || 0);
     return limit && textarea.value.trim().length > limit ? textarea.value.trim().length - limit : 0;
   }
 
@@ -113,7 +113,7 @@
     if (!counter) {
       counter = document.createElement("p");
       counter.id = id;
-      counter.className = "discuss-counter";
+      counter.className = "discuss-help discuss-counter";
       counter.setAttribute("aria-live", "polite");
       textarea.after(counter);
       const described = textarea.getAttribute("aria-describedby");
@@ -123,13 +123,13 @@
   }
 
   function showCount(textarea) {
-    const limit = Number(textarea.dataset.maxLength || 0);
+    const limit = Number(textarea.dataset.max || 0);
     if (!limit || textarea.value.length < limit * 0.9 && !document.getElementById(`${textarea.id}-count`)) return;
     const counter = counterOf(textarea);
     const length = textarea.value.trim().length;
     const over = length - limit;
     counter.hidden = length < limit * 0.9;
-    counter.classList.toggle("discuss-counter-over", over > 0);
+    counter.classList.toggle("discuss-form-error", over > 0);
     const text = over > 0 ? `${over.toLocaleString("en")} characters too many (the limit is ${limit.toLocaleString("en")})`
       : `${(limit - length).toLocaleString("en")} characters left`;
     if (counter.textContent !== text) counter.textContent = text;
@@ -166,7 +166,7 @@
 
   document.addEventListener("input", (event) => {
     const target = event.target;
-    if (target instanceof HTMLTextAreaElement && target.dataset.maxLength) showCount(target);
+    if (target instanceof HTMLTextAreaElement && target.dataset.max) showCount(target);
   });
 
   // A comment over the limit is not sent: the form says by how much (the server would too).
@@ -174,7 +174,7 @@
     const body = form.elements.namedItem("body");
     const over = body instanceof HTMLTextAreaElement ? tooLong(body) : 0;
     if (!over) return;
-    const limit = Number(body.dataset.maxLength);
+    const limit = Number(body.dataset.max);
     const error = new Error(`Your comment is ${(limit + over).toLocaleString("en")} characters long; the limit is ${limit.toLocaleString("en")}. Please shorten it.`);
     error.fields = { body: "too_long" };
     throw error;
@@ -229,7 +229,7 @@
     const meta = doc.querySelector('meta[name="csrf-token"]');
     const mine = document.querySelector('meta[name="csrf-token"]');
     if (meta && mine) mine.content = meta.content;
-    prepare();
+    document.dispatchEvent(new CustomEvent("discuss:refreshed"));  // discuss.js attaches again
     if (parentId) openReply(parentId);
     const again = parentId ? document.getElementById(`reply-${parentId}`)?.querySelector("form")
       : document.getElementById("discuss-form-new");
@@ -271,9 +271,7 @@
     const box = form.closest(".discuss-reply-box");
     if (box) box.remove();
     focusComment(item);
-    announce(comment.status === "approved"
-      ? "Your comment was posted."
-      : "Your comment was posted and is waiting for a moderator.");
+    announce(comment.status === "approved" ? t("posted") : t("posted_pending"));
     if (comment.status === "approved") refreshCount();
   }
 
@@ -296,18 +294,18 @@
       clearError(form);
       form.elements.namedItem("body").value = "";
       const bodyLabel = form.querySelector(`label[for="discuss-body-${suffix}"]`);
-      if (bodyLabel) bodyLabel.textContent = "Your reply";
+      if (bodyLabel) bodyLabel.textContent = t("your_reply");
       const parent = document.createElement("input");
       parent.type = "hidden";
       parent.name = "parent_id";
       parent.value = String(commentId);
       form.prepend(parent);
-      form.querySelector("button[type=submit]").textContent = "Post reply";
+      form.querySelector("button[type=submit]").textContent = t("post_reply");
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "discuss-cancel";
       cancel.dataset.discussCancelReply = String(commentId);
-      cancel.textContent = "Cancel";
+      cancel.textContent = t("cancel");
       form.querySelector(".discuss-buttons").append(cancel);
       box = document.createElement("div");
       box.className = "discuss-reply-box";
@@ -354,7 +352,7 @@
     beforeEdit.delete(commentId);
     await replaceArticle(commentId);
     focusComment(itemOf(commentId));
-    announce("Your comment was saved.");
+    announce(t("saved"));
   }
 
   // Cancel puts back the comment as it was; an edit form the server rendered (opened without
@@ -379,7 +377,7 @@
   }
 
   async function submitDelete(form) {
-    if (!window.confirm("Delete this comment?")) return;
+    if (!window.confirm(t("confirm_delete"))) return;
     const commentId = form.dataset.commentId;
     await api("DELETE", `${page().dataset.commentsUrl}/${commentId}`);
     const item = itemOf(commentId);
@@ -388,13 +386,13 @@
       placeholder.className = "discuss-comment discuss-deleted";
       const text = document.createElement("p");
       text.className = "discuss-deleted-text";
-      text.textContent = "This comment was deleted.";
+      text.textContent = t("deleted_placeholder");
       placeholder.append(text);
       articleOf(item).replaceWith(placeholder);
     } else if (item) {
       item.remove();
     }
-    announce("Your comment was deleted.");
+    announce(t("deleted"));
     refreshCount();
   }
 
@@ -438,8 +436,8 @@
       const result = await api("POST", `${page().dataset.commentsUrl}/${commentId}/vote`, { value });
       showVote(commentId, result.score, result.my_vote);
       itemOf(commentId)?.querySelector(".discuss-vote-error")?.remove();
-      announce(result.my_vote === 0 ? `Vote taken back. Score ${result.score}.`
-        : `Voted ${result.my_vote > 0 ? "up" : "down"}. Score ${result.score}.`);
+      const said = result.my_vote === 0 ? "vote_back" : result.my_vote > 0 ? "voted_up" : "voted_down";
+      announce(t(said, { score: result.score }));
     } catch (error) {
       showCommentMessage(commentId, error.message);
       announce(error.message);
@@ -458,7 +456,7 @@
     if (!form) {
       const fresh = await fetchComment(commentId, { report: "1" });
       form = fresh.querySelector("form.discuss-report-form");
-      if (!form) throw new Error("This comment cannot be reported.");
+      if (!form) throw new Error(t("cannot_report"));
       article.querySelector(":scope > .discuss-reported")?.remove();
       article.append(form);
     }
@@ -478,13 +476,13 @@
       await api("POST", `${page().dataset.commentsUrl}/${commentId}/report`,
         { reason: data.get("reason") || "", note: data.get("note") || "" });
     } catch (error) {
-      if (error.code === "already_reported") error.message = "You already reported this comment.";
+      if (error.code === "already_reported") error.message = t("already_reported");
       throw error;
     }
     const thanks = document.createElement("p");
     thanks.className = "discuss-notice discuss-reported";
     thanks.setAttribute("role", "status");
-    thanks.textContent = "Thanks, a moderator will look at it.";
+    thanks.textContent = t("reported");
     form.replaceWith(thanks);
   }
 
@@ -500,7 +498,7 @@
     const paging = link.closest(".discuss-paging");
     if (more) link.href = more.href; else paging.remove();
     refreshTimes(list);
-    announce("More comments loaded.");
+    announce(t("more_loaded"));
   }
 
   window.discussActions = Object.freeze({

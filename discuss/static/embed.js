@@ -13,6 +13,15 @@
   var embeds = [];
   var dark = window.matchMedia ? matchMedia("(prefers-color-scheme: dark)") : null;
   var hash = /^#comment-\d{1,18}$/.test(location.hash) ? location.hash : "";
+  // The placeholder's words in every language discuss speaks, filled in from its catalogs
+  // when the service serves this file: {"de": {"loading": …, "failed": …, "title": …}, …}.
+  var TEXTS = /*@texts*/{};
+
+  function text(box, key, english) {
+    var lang = (box.dataset.lang || document.documentElement.lang || "").toLowerCase();
+    var own = TEXTS[lang.split("-")[0]];
+    return (own && own[key]) || english;
+  }
 
   function say(box, text, cls) {
     var p = box.appendChild(document.createElement("p"));
@@ -26,11 +35,11 @@
   // or dark by its luminance), else the page's color-scheme (the reader's system where the
   // page allows both), else light, as a page that says nothing is white.
   function hostTheme(el) {
-    for (; el && el.nodeType === 1; el = el.parentElement) {
+    for (; el; el = el.parentElement) {
       var c = getComputedStyle(el).backgroundColor.match(/[\d.]+/g);
-      if (c && (c[3] == null || c[3] > 0.5)) return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] < 128 ? "dark" : "light";
+      if (c && !(c[3] < 0.5)) return c[0] * 0.2 + c[1] * 0.7 + c[2] * 0.1 < 128 ? "dark" : "light";
     }
-    var s = getComputedStyle(document.documentElement).colorScheme + " " +
+    var s = getComputedStyle(document.documentElement).colorScheme +
       (document.querySelector("meta[name=color-scheme]") || {}).content;
     return /dark/.test(s) && (!/light/.test(s) || dark && dark.matches) ? "dark" : "light";
   }
@@ -44,11 +53,12 @@
     return link && link.href ? link.href : location.href.split("#")[0];
   }
 
-  function fail(embed, text) {
+  function fail(embed, message) {
     clearTimeout(embed.timer);
     embed.failed = true;
     embed.box.textContent = "";
-    say(embed.box, text || "Comments could not be loaded.", "discuss-error");
+    say(embed.box, message || text(embed.box, "failed", "Comments could not be loaded."),
+      "discuss-error");
   }
 
   function build(embed) {
@@ -60,7 +70,7 @@
     if (lang) q.set("lang", lang);
     if (hash) q.set("comment", hash.slice(9)); // the server opens the page that holds it
     var frame = document.createElement("iframe");
-    frame.title = "Comments";
+    frame.title = text(embed.box, "title", "Comments");
     frame.src = service + "/embed/" + encodeURIComponent(d.site) + "?" + q + hash;
     frame.setAttribute("width", "100%");
     frame.style.cssText = "width:100%;border:0;display:block;overflow:hidden;height:0";
@@ -134,7 +144,7 @@
       } else if (d.key.length > 512) {
         fail(embed, "Comments could not be loaded: the discussion key is longer than 512 characters.");
       } else {
-        embed.note = say(box, "Loading comments…", "discuss-loading");
+        embed.note = say(box, text(box, "loading", "Loading comments…"), "discuss-loading");
         if (observer) observer.observe(box); else build(embed);
       }
     }
