@@ -79,8 +79,10 @@ def export_user_data(user: User, *, now: datetime | None = None) -> dict[str, An
 
 
 def delete_account(user: User, password: object, *, now: datetime | None = None) -> None:
-    """Delete the account after checking its password; its comments stay as "deleted user"."""
-    if not verify_password(user, password):
+    """Delete the account after checking its password; its comments stay as "deleted user".
+
+    A site user (SSO) has no password here: their signed-in session is what vouches."""
+    if not user.is_site_user and not verify_password(user, password):
         raise Forbidden("The password is wrong.", {"password": "wrong"}, code="wrong_password")
     author_changed(user)  # every thread they wrote in shows "deleted user" from now on
     rows = db.session.execute(

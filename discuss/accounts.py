@@ -151,7 +151,8 @@ def find_user(login: object) -> User | None:
         return None
     key = login.strip().lower()
     column = User.email_key if "@" in key else User.username_key
-    return db.session.scalar(select(User).where(column == key))
+    # Site users (SSO) sign in only through their site: never by name, email or password.
+    return db.session.scalar(select(User).where(column == key, User.site_id.is_(None)))
 
 
 def create_user(username: object, email: object, password: object, *, is_admin: bool = False,
@@ -322,6 +323,9 @@ def end_session(raw: str, *, now: datetime | None = None) -> None:
 def create_api_token(user: User, name: object, *, days: int,
                      now: datetime | None = None) -> tuple[str, AuthToken]:
     """A named personal API token with the owner's rights; the raw value is shown once."""
+    if user.is_site_user:
+        raise Forbidden("An account of the publisher's site cannot make API tokens.",
+                        code="site_user")
     if name is None:
         name = ""
     if not isinstance(name, str) or len(name.strip()) > MAX_TOKEN_NAME:

@@ -8,7 +8,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, comments, mail, sites, transfer
+from discuss import accounts, comments, mail, sites, sso, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
 
@@ -239,10 +239,15 @@ def import_command(slug: str, source) -> None:
               help="Keep or remove the text of a deleted account's comments.")
 @click.option("--moderation", type=click.Choice(["first", "pre", "post"]))
 @click.option("--guests/--no-guests", default=None, help="Whether guests may comment.")
+@click.option("--sso-secret", metavar="SECRET",
+              help="Turn single sign-on on with this HS256 secret (32+ characters; see "
+                   "docs/sso.md).")
+@click.option("--no-sso", is_flag=True, help="Turn single sign-on off (forgets the secret).")
 def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: str | None,
                           max_links: str | None, blocklist_file, blocklist_action: str | None,
                           report_threshold: str | None, deleted_user_text: str | None,
-                          moderation: str | None, guests: bool | None) -> None:
+                          moderation: str | None, guests: bool | None,
+                          sso_secret: str | None, no_sso: bool) -> None:
     """Change a site's spam rules, reports and policy; print its settings (all, without options)."""
     from flask import current_app
 
@@ -256,12 +261,19 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
     if report_threshold is not None:
         changes["report_threshold"] = (None if report_threshold.strip().lower() == "default"
                                        else report_threshold)
+    if sso_secret is not None and no_sso:
+        raise click.UsageError("Give --sso-secret or --no-sso, not both.")
     try:
         site = comments.get_site(slug)
         sites.update_site(site, **changes)
+        if sso_secret is not None:
+            sso.set_secret(site, sso_secret)
+        elif no_sso:
+            sso.turn_off(site)
     except DiscussError as exc:
         _fail(exc)
     db.session.commit()
+    saved = bool(changes) or sso_secret is not None or no_sso
     rules = sites.spam_settings(site)
     entries = rules["blocklist"].splitlines()
     threshold = rules["report_threshold"]
@@ -276,7 +288,8 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
         "report_threshold": threshold if threshold is not None
         else f"default ({current_app.config['DISCUSS_REPORT_THRESHOLD']})",
         "deleted_user_text": rules["deleted_user_text"],
+        "sso": "on" if site.sso_secret else "off",
     }
-    click.echo(f"Settings of site {site.slug}" + (" (saved)" if changes else "") + ":")
+    click.echo(f"Settings of site {site.slug}" + (" (saved)" if saved else "") + ":")
     for name, value in lines.items():
         click.echo(f"  {name}: {value}")

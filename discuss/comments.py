@@ -288,6 +288,8 @@ def check_new_comment(thread: Thread, actor: Actor, body: object, parent_id: obj
                 raise InvalidInput("Please give a name.", {"name": "required"})
             guest_name = "Anonymous"
         guest_email, email_key = normalize_email(email)
+    elif actor.user.site_id not in (None, site.id):
+        raise Forbidden("Your account belongs to another site.", code="other_site_account")
     # Signed-in readers post under their account; stray guest fields are ignored.
 
     parent = None

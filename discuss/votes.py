@@ -67,6 +67,8 @@ def vote(comment: Comment, actor: Actor, value: object, *,
     value = _check_value(value)
     if actor.user is None:
         raise NotSignedIn("Sign in to vote.")
+    if actor.user.site_id not in (None, comment.site_id):
+        raise Forbidden("Your account belongs to another site.", code="other_site_account")
     if comment.status != Status.APPROVED or comment.shadowed:
         raise NotFound("No such comment.", code="unknown_comment")
     if actor.owns(comment):

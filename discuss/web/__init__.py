@@ -34,10 +34,11 @@ def register_web(app: Flask) -> None:
     from discuss.web import demo
 
     app.register_blueprint(demo.bp)
-    from discuss.web import api_account, auth, sessions
+    from discuss.web import api_account, api_sso, auth, sessions
 
     sessions.init_app(app)
     app.register_blueprint(api_account.bp)
+    app.register_blueprint(api_sso.bp)
     app.register_blueprint(auth.bp)
     from discuss.web import moderate
 
