@@ -186,8 +186,32 @@
     }
   }
 
+  // Single sign-on: the publisher's signed token (from embed.js, through discuss.js) becomes a
+  // session here exactly as a password sign-in does; the page is then shown signed in. An
+  // empty token means nobody is signed in at the publisher: a reader it signed in here
+  // (a site user) is signed out, anyone else stays.
+  async function signOn(site, token) {
+    if (!token) {
+      if (!readToken() && !pageShowsSignedIn()) return;
+      const response = await fetch("/api/v1/me", { credentials: "same-origin", headers: headers() });
+      const me = response.ok ? await response.json() : null;
+      if (me && me.site) await signOut(window.location.pathname + window.location.search);
+      return;
+    }
+    const response = await fetch("/api/v1/auth/sso", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: Object.assign(headers(), { "Content-Type": "application/json" }),
+      body: JSON.stringify({ site: site, token: token }),
+    });
+    if (!response.ok) return; // refused: the page stays as it is, "Sign in" still works
+    const body = await response.json();
+    storeToken(body.token);
+    await refreshSignedIn();
+  }
+
   // discuss.js asks here for the token (held in memory when the iframe has no storage).
-  window.discussAccount = Object.freeze({ token: readToken });
+  window.discussAccount = Object.freeze({ token: readToken, signOn: signOn });
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
