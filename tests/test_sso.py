@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from discuss import accounts, sites, sso
 from discuss.extensions import db
 from discuss.models import AuthToken, Comment, Site, Thread, UsedSsoToken, User, utcnow
-from tests.accounts_helpers import PASSWORD, api_login, bearer, make_user
+from tests.accounts_helpers import PASSWORD, api_login, bearer, form_csrf, html_login, make_user
 from tests.conftest import csrf_header
 
 SECRET = "publisher-secret-that-is-long-enough-for-hs512-too-0123456789abc"
@@ -396,3 +397,55 @@ def test_site_settings_turns_sso_on_with_a_long_enough_secret_and_off(runner, ss
     assert "sso: off" in off.output
     db.session.expire_all()
     assert db.session.get(Site, sso_site.id).sso_secret == ""
+
+
+# ---------------------------------------------------------------- the admin page
+
+
+def _admin_post(client, data: dict):
+    token = form_csrf(client, "/admin/sites/demo")
+    return client.post("/admin/sites/demo/sso", data={"csrf_token": token, **data})
+
+
+def test_the_admin_generates_a_secret_shown_once_and_tokens_signed_with_it_work(client, app):
+    sites.create_site("demo", origins=["https://news.example.com"], name="Daily Bugle")
+    make_user("adaline", is_admin=True, verified=True)
+    assert html_login(client, "adaline").status_code in (302, 303)
+    assert '<strong data-sso-state>off</strong>' in client.get("/admin/sites/demo").get_data(
+        as_text=True)
+    response = _admin_post(client, {"action": "generate"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'<code id="sso-secret-value">([^<]+)</code>',
+                       response.get_data(as_text=True)).group(1)
+    assert len(secret) >= 32
+    later = client.get("/admin/sites/demo").get_data(as_text=True)
+    assert secret not in later  # shown once
+    assert '<strong data-sso-state>on</strong>' in later
+    assert exchange(app.test_client(), mint(secret)).status_code == 200
+
+
+def test_the_admin_sets_a_given_secret_refuses_a_short_one_and_turns_sso_off(client, app):
+    sites.create_site("demo", name="Daily Bugle")
+    make_user("adaline", is_admin=True, verified=True)
+    html_login(client, "adaline")
+    short = _admin_post(client, {"action": "set", "sso_secret": "too-short"})
+    assert short.status_code == 400
+    assert "at least 32 characters" in short.get_data(as_text=True)
+    assert db.session.scalar(select(Site.sso_secret)) == ""
+    assert _admin_post(client, {"action": "set", "sso_secret": SECRET}).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(select(Site.sso_secret)) == SECRET
+    assert _admin_post(client, {"action": "off"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(select(Site.sso_secret)) == ""
+    assert exchange(app.test_client(), mint()).status_code == 401
+
+
+def test_only_an_admin_may_change_the_sso_secret(client, sso_site):
+    signed_in(client, mint(name="adaline"))
+    response = client.post("/admin/sites/demo/sso", data={"action": "off"},
+                           headers=csrf_header(client))
+    assert response.status_code == 404  # the admin pages do not exist for readers
+    db.session.expire_all()
+    assert db.session.get(Site, sso_site.id).sso_secret == SECRET

@@ -30,7 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from discuss import comments, sites
+from discuss import comments, sites, sso
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
@@ -170,6 +170,18 @@ class SiteEditForm(SiteSettingsForm):
                 "deleted_user_text": self.deleted_user_text.data}
 
 
+class SsoForm(FlaskForm):
+    """Single sign-on: generate a secret (shown once), set one given, or turn it off."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(choices=["generate", "set", "off"], validate_choice=True)
+    sso_secret = StringField("Secret", validators=[Optional()],
+                             description="At least 32 characters. The publisher's server "
+                                         "signs sign-on tokens with it (see docs/sso.md).")
+
+
 class NewSiteForm(SiteSettingsForm):
     slug = StringField("Slug", validators=[
         DataRequired("Give the site a slug."),
@@ -225,12 +237,13 @@ def snippets(site: Site) -> dict[str, str]:
 
 
 def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
-               status: int = 200) -> tuple[str, int]:
+               status: int = 200, **extra: object) -> tuple[str, int]:
     return render_template(
         "admin/site.html", site=site, form=form, moderator_form=moderator_form,
         moderators=sites.list_moderators(site), snippets=snippets(site),
         default_window=current_app.config["DISCUSS_EDIT_WINDOW"],
-        default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"]), status
+        default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"],
+        sso_form=extra.pop("sso_form", None) or SsoForm(formdata=None), **extra), status
 
 
 @bp.get("")
@@ -290,6 +303,36 @@ def _settings_form(site: Site) -> SiteEditForm:
         "max_links": str(rules["max_links"]),
         "report_threshold": "" if rules["report_threshold"] is None
         else str(rules["report_threshold"])})
+
+
+@bp.post("/sites/<slug>/sso")
+def sso_secret(slug: str) -> Response | tuple[str, int]:
+    _admin()
+    site = _site(slug)
+    form = SsoForm()
+    if not form.validate():
+        abort(400)
+    generated = sso.generate_secret() if form.action.data == "generate" else None
+    try:
+        if form.action.data == "off":
+            sso.turn_off(site)
+        else:
+            sso.set_secret(site, generated or form.sso_secret.data)
+        db.session.commit()
+    except DiscussError as exc:
+        _mark_field(form, exc)
+        site = _site(slug)
+        return _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
+                          exc.status, sso_form=form)
+    if generated:
+        # Shown in this answer only (never in a redirect, a flash cookie or a log).
+        page, status = _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
+                                  new_sso_secret=generated)
+        response = current_app.make_response((page, status))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    flash(f"Single sign-on of {site.slug} is {'on' if site.sso_secret else 'off'}.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug, _anchor="sso"), 303)
 
 
 @bp.post("/sites/<slug>/moderators")
