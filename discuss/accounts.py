@@ -223,6 +223,9 @@ def register(username: object, email: object, password: object, *, secret: str,
 
 
 def update_profile(user: User, *, display_name: object) -> User:
+    if user.is_site_user:
+        raise Forbidden("Your name comes from the site you signed in through: change it there.",
+                        {"display_name": "site_user"}, code="site_user")
     name = check_display_name(display_name)
     if name != user.display_name:
         user.display_name = name

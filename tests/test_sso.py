@@ -449,3 +449,20 @@ def test_only_an_admin_may_change_the_sso_secret(client, sso_site):
     assert response.status_code == 404  # the admin pages do not exist for readers
     db.session.expire_all()
     assert db.session.get(Site, sso_site.id).sso_secret == SECRET
+
+
+def test_a_site_users_account_page_offers_no_password_email_or_tokens_and_deletes_without_one(
+        client, sso_site):
+    signed_in(client, mint())
+    page = client.get("/auth/account").get_data(as_text=True)
+    assert "Signed in by the site you read" in page
+    assert "Change password" not in page
+    assert "Create a token" not in page
+    assert "Save profile" not in page
+    delete_page = client.get("/auth/account/delete").get_data(as_text=True)
+    assert 'type="password"' not in delete_page
+    token = form_csrf(client, "/auth/account/delete")
+    response = client.post("/auth/account/delete", data={"csrf_token": token})
+    assert response.status_code == 200
+    assert "Your account is deleted" in response.get_data(as_text=True)
+    assert site_users() == []
