@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from discuss import sites, sso
 from discuss.extensions import db
-from discuss.models import Comment, User
+from discuss.models import AuthToken, Comment, User
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +89,21 @@ def test_a_reader_signed_in_by_the_publisher_posts_with_third_party_cookies_bloc
     for token in tokens:
         assert not [url for url in urls if token in url or token[-20:] in url]
     assert page.evaluate("window.localStorage.length") == 0
+
+    # Signed out at the publisher (data-sso=""): the iframe signs the reader out too.
+    host_server.page("/article", _article(live_service.url, host_server.url, ""))
+    page.reload()
+    page.frame_locator("iframe").locator('#discuss-account a[data-discuss-action="login"]') \
+        .wait_for(timeout=TIMEOUT)
+
+    def live_sessions() -> int:
+        return len(db.session.scalars(select(AuthToken).where(
+            AuthToken.revoked_at.is_(None))).all())
+
+    deadline = time.monotonic() + TIMEOUT / 1000  # waits for the sign-out, never for time
+    while live_service.run(live_sessions) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert live_service.run(live_sessions) == 0
     assert errors == []
 
 
