@@ -22,7 +22,16 @@ from sqlalchemy import func, select
 
 from discuss import accounts, sites, sso
 from discuss.extensions import db
-from discuss.models import AuthToken, Comment, Site, Thread, UsedSsoToken, User, utcnow
+from discuss.models import (
+    AuthToken,
+    Comment,
+    OutboxMessage,
+    Site,
+    Thread,
+    UsedSsoToken,
+    User,
+    utcnow,
+)
 from tests.accounts_helpers import PASSWORD, api_login, bearer, form_csrf, html_login, make_user
 from tests.browser.conftest import start_service
 from tests.conftest import csrf_header
@@ -258,13 +267,16 @@ def test_a_site_user_never_shadows_or_becomes_a_local_account(client, app, sso_s
         == local.id
     # The site user cannot be signed in as by name, email or (empty) password.
     [site_user] = site_users()
-    for login in (site_user.username, "jessica@alias.example"):
-        for password in ("", PASSWORD):
-            response = app.test_client().post("/api/v1/auth/login",
-                                              json={"login": login, "password": password})
-            assert response.status_code == 401 or \
-                response.get_json()["user"]["id"] == local.id
+    for login, password in [(site_user.username, ""), (site_user.username, PASSWORD),
+                            (site_user.username.upper(), ""), ("jessica@alias.example", "")]:
+        response = app.test_client().post("/api/v1/auth/login",
+                                          json={"login": login, "password": password})
+        assert response.status_code == 401, (login, password)
     assert accounts.find_user(site_user.username) is None
+    # A password reset asked for the site user's handle mails no one.
+    assert app.test_client().post("/api/v1/auth/reset", json={
+        "login": site_user.username}).status_code == 202
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_a_later_token_with_a_new_name_or_email_updates_the_reader(client, sso_site):
@@ -374,6 +386,7 @@ def test_a_site_user_exports_and_deletes_their_data_without_a_password(client, s
     data = export.get_json()
     assert data["profile"]["display_name"] == "Jessica Jones"
     assert data["profile"]["email"] == "jessica@alias.example"
+    assert data["profile"]["signed_in_by"] == {"site": "demo", "subject": "42"}
     assert [c["body"] for c in data["comments"]] == ["Something to keep."]
     deleted = client.delete("/api/v1/me", json={}, headers=bearer(session))
     assert deleted.status_code == 204
