@@ -288,8 +288,9 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
         "report_threshold": threshold if threshold is not None
         else f"default ({current_app.config['DISCUSS_REPORT_THRESHOLD']})",
         "deleted_user_text": rules["deleted_user_text"],
-        "sso": "on" if site.sso_secret else "off",
     }
+    if site.sso_secret or no_sso:  # off and untouched: as before single sign-on existed
+        lines["sso"] = "on" if site.sso_secret else "off"
     click.echo(f"Settings of site {site.slug}" + (" (saved)" if saved else "") + ":")
     for name, value in lines.items():
         click.echo(f"  {name}: {value}")
