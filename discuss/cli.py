@@ -8,9 +8,10 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, comments, mail, sites, sso, transfer
+from discuss import accounts, mail, sites, sso, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.threads import get_site, origin_of
 
 discuss_cli = AppGroup("discuss", help="Administer discuss: sites, users, tokens.")
 
@@ -53,7 +54,7 @@ def demo_setup_command() -> None:
     from discuss.models import Site
 
     wanted = list(dict.fromkeys(
-        [*DEMO_ORIGINS, comments.origin_of(current_app.config["DISCUSS_PUBLIC_URL"])]))
+        [*DEMO_ORIGINS, origin_of(current_app.config["DISCUSS_PUBLIC_URL"])]))
     site = db.session.scalar(select(Site).where(Site.slug == "demo"))
     if site is None:
         try:
@@ -114,7 +115,7 @@ def create_user_command(username: str, email: str, password: str, admin: bool,
                         moderator_of: tuple[str, ...]) -> None:
     """Create a user account (an admin, or a moderator of some sites)."""
     try:
-        moderated = [comments.get_site(slug) for slug in moderator_of]
+        moderated = [get_site(slug) for slug in moderator_of]
         user = accounts.create_user(username, email, password, is_admin=admin, verified=True,
                                     moderator_of=moderated)
     except DiscussError as exc:
@@ -177,7 +178,7 @@ def backup_command(destination: str) -> None:
 def export_command(slug: str, output) -> None:
     """Export a site's threads and comments (every status) as JSON."""
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
     except DiscussError as exc:
         _fail(exc)
     total = transfer.count_threads(site)
@@ -197,7 +198,7 @@ def export_command(slug: str, output) -> None:
 def import_command(slug: str, source) -> None:
     """Import an export file into a site: one transaction per thread, errors listed at the end."""
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
         threads = transfer.check_document(json.load(source))
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"The file is not valid JSON: {exc}") from exc
@@ -264,7 +265,7 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
     if sso_secret is not None and no_sso:
         raise click.UsageError("Give --sso-secret or --no-sso, not both.")
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
         sites.update_site(site, **changes)
         if sso_secret is not None:
             sso.set_secret(site, sso_secret)

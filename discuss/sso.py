@@ -20,10 +20,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from discuss.accounts import MAX_DISPLAY_NAME
-from discuss.comments import author_changed, normalize_email
+from discuss.emails import normalize_email
 from discuss.errors import DiscussError, InvalidInput, NotSignedIn
 from discuss.extensions import db
 from discuss.models import Site, UsedSsoToken, User, utcnow
+from discuss.threads import author_changed
 
 MIN_SECRET_LENGTH = 32
 MAX_SECRET_LENGTH = 200

@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from discuss import comments
+from discuss import comments, reading
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.models import Comment, Site, Status, Thread
+from discuss.threads import get_or_create_thread
 
 FORMAT = "discuss-export"
 VERSION = 1
@@ -45,7 +46,7 @@ def export_threads(site: Site) -> Iterator[dict[str, Any]]:
             "comments": [
                 {
                     "id": c.id, "parent_id": c.parent_id,
-                    "name": comments.author_name(c),
+                    "name": reading.author_name(c),
                     "email": c.author.email if c.author is not None else c.guest_email,
                     "username": c.author.username if c.author is not None else None,
                     "body": c.body, "status": str(c.status),
@@ -86,8 +87,8 @@ def _time(value: object, what: str) -> datetime:
 def import_thread(site: Site, data: dict[str, Any]) -> int:
     """Import one exported thread into the site (merging into an existing thread of the same
     key); returns how many comments it added."""
-    thread = comments.get_or_create_thread(site, data.get("key"), data.get("url") or None,
-                                           data.get("title"))
+    thread = get_or_create_thread(site, data.get("key"), data.get("url") or None,
+                                  data.get("title"))
     items = data.get("comments")
     if not isinstance(items, list):
         raise InvalidInput(f"Thread {data.get('key')!r}: 'comments' must be a list.")

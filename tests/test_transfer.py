@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from discuss import comments, sites
+from discuss import comments, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread
 from tests.conftest import guest, make_thread, post
@@ -37,7 +37,7 @@ def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_p
     result = runner.invoke(args=["discuss", "import", "copy", str(out)])
     assert result.exit_code == 0, result.output
     assert "Imported 3 comments in 1 threads." in result.output
-    copy = comments.get_site("copy")
+    copy = threads.get_site("copy")
     thread = db.session.scalar(select(Thread).where(Thread.site_id == copy.id))
     assert thread.comment_count == 2
     imported = db.session.scalars(select(Comment).where(Comment.thread_id == thread.id)

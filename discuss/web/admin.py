@@ -30,11 +30,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from discuss import comments, sites, sso
+from discuss import sites, sso, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
-from discuss.permissions import Actor, can
+from discuss.permissions import Actor, require
 from discuss.web.security import current_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -183,6 +183,8 @@ class SsoForm(FlaskForm):
 
 
 class NewSiteForm(SiteSettingsForm):
+    """The new-site form's fields (saved by sites.create_site)."""
+
     slug = StringField("Slug", validators=[
         DataRequired("Give the site a slug."),
         Regexp(r"^[a-z0-9-]{1,64}$", message="The slug must be 1–64 characters of a-z, 0-9 "
@@ -191,6 +193,8 @@ class NewSiteForm(SiteSettingsForm):
 
 
 class ModeratorForm(FlaskForm):
+    """Appointing a moderator by username."""
+
     class Meta:
         csrf = False
 
@@ -200,14 +204,16 @@ class ModeratorForm(FlaskForm):
 
 def _admin() -> Actor:
     actor = current_actor()
-    if not can(actor, "admin", None):
+    try:
+        require(actor, "admin", None)
+    except DiscussError:
         abort(404)  # the admin pages do not exist for anyone else
     return actor
 
 
 def _site(slug: str) -> Site:
     try:
-        return comments.get_site(slug)
+        return threads.get_site(slug)
     except DiscussError:
         abort(404)
 
@@ -248,12 +254,14 @@ def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
 
 @bp.get("")
 def index() -> str:
+    """GET /admin: every site, with links to its settings."""
     _admin()
     return render_template("admin/index.html", rows=sites.list_sites())
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
 def new_site() -> Response | tuple[str, int]:
+    """GET/POST /admin/sites/new: create a site."""
     _admin()
     form = NewSiteForm()
     if request.method == "GET":
@@ -275,6 +283,7 @@ def new_site() -> Response | tuple[str, int]:
 
 @bp.route("/sites/<slug>", methods=["GET", "POST"])
 def site(slug: str) -> Response | tuple[str, int]:
+    """GET/POST /admin/sites/<slug>: a site's settings, snippet and moderators."""
     _admin()
     site = _site(slug)
     if request.method == "GET":
@@ -307,6 +316,7 @@ def _settings_form(site: Site) -> SiteEditForm:
 
 @bp.post("/sites/<slug>/sso")
 def sso_secret(slug: str) -> Response | tuple[str, int]:
+    """POST: generate (shown once), set or turn off the site's single sign-on secret."""
     _admin()
     site = _site(slug)
     form = SsoForm()
@@ -337,6 +347,7 @@ def sso_secret(slug: str) -> Response | tuple[str, int]:
 
 @bp.post("/sites/<slug>/moderators")
 def appoint(slug: str) -> Response | tuple[str, int]:
+    """POST: appoint a moderator of the site."""
     _admin()
     site = _site(slug)
     form = ModeratorForm()
@@ -355,6 +366,7 @@ def appoint(slug: str) -> Response | tuple[str, int]:
 
 @bp.post("/sites/<slug>/moderators/<int:user_id>/remove")
 def remove(slug: str, user_id: int) -> Response:
+    """POST: remove a moderator from the site."""
     _admin()
     site = _site(slug)
     sites.remove_moderator(site, user_id)  # not a moderator: the app's 404 page

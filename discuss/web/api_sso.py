@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from discuss import comments, sso
+from discuss import sso
 from discuss.extensions import db
+from discuss.threads import get_site
 from discuss.web.api import json_body
 from discuss.web.api_account import user_json
 from discuss.web.sessions import sign_in, sign_out
@@ -19,10 +20,11 @@ bp = Blueprint("api_sso", __name__, url_prefix="/api/v1")
 
 @bp.post("/auth/sso")
 def sign_on() -> Response:
+    """POST /api/v1/auth/sso: exchange the publisher's signed token for a session."""
     # Not under the sign-in rate limit: every page view of a signed-in reader exchanges a
     # fresh token, and a token cannot be guessed (it is signed with the site's secret).
     data = json_body()
-    site = comments.get_site(data.get("site"))
+    site = get_site(data.get("site"))
     user = sso.sign_on(site, data.get("token"))
     # The browser's previous session (another reader of this device, or an older sign-on)
     # ends: one sign-in per browser, and no pile of sessions from page views.
