@@ -25,6 +25,7 @@ from discuss import mail
 from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
+from discuss.i18n import _
 from discuss.links import (
     LINK_MAX_AGE,
     LinkBuilder,
@@ -46,6 +47,10 @@ MAX_TOKEN_NAME = 100
 # scrypt is memory-hard (https://www.rfc-editor.org/rfc/rfc7914); werkzeug's defaults
 # (N=2**15, r=8, p=1) cost 32 MiB per hash.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hash method, not a password
+# Refusals only the JSON API can meet (the pages offer neither to a site user); not yet in
+# the translation catalogs.
+SITE_USER_NO_TOKENS = "An account of the publisher's site cannot make API tokens."
+SITE_USER_NAME = "Your name comes from the site you signed in through: change it there."
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -84,19 +89,20 @@ def check_new_password(password: object, *, user_inputs: list[str] = ()) -> str:
     if not isinstance(password, str) or not password:
         raise InvalidInput("Choose a password.", {"password": "required"})
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-                           {"password": "too_short"})
+        raise InvalidInput("The password must have at least %(min)s characters.",
+                           {"password": "too_short"}, params={"min": MIN_PASSWORD_LENGTH})
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"The password may have at most {MAX_PASSWORD_LENGTH} characters.",
-                           {"password": "too_long"})
+        raise InvalidInput("The password may have at most %(max)s characters.",
+                           {"password": "too_long"}, params={"max": MAX_PASSWORD_LENGTH})
     # zxcvbn's cost grows with length; beyond 100 characters the estimate no longer matters.
     result = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
     if result["score"] < MIN_PASSWORD_SCORE:
         feedback = result.get("feedback") or {}
         reasons = [feedback.get("warning") or "This password is easy to guess."]
         reasons += feedback.get("suggestions") or []
-        raise InvalidInput("This password is too weak. " + " ".join(r for r in reasons if r),
-                           {"password": "weak"})
+        # zxcvbn's advice is English: translations say what it means without it.
+        raise InvalidInput("This password is too weak. %(advice)s", {"password": "weak"},
+                           params={"advice": " ".join(r for r in reasons if r)})
     return password
 
 
@@ -201,11 +207,11 @@ def register(username: object, email: object, password: object, *, secret: str,
     existing = _user_by_email(email_key)
     if existing is not None:
         hash_password(password)  # the same work as a real sign-up: the timing tells nothing
-        mail.queue_mail(existing.email, "Someone tried to sign up with your address",
-                        "Someone (maybe you) tried to create an account with this email "
-                        "address, which already has one: "
-                        f"username {existing.username}.\n\nIf it was you, sign in, or reset "
-                        "your password if you forgot it. Otherwise you can ignore this mail.",
+        mail.queue_mail(existing.email, _("Someone tried to sign up with your address"),
+                        _("Someone (maybe you) tried to create an account with this email "
+                          "address, which already has one: username %(username)s.\n\nIf it was "
+                          "you, sign in, or reset your password if you forgot it. Otherwise you "
+                          "can ignore this mail.", username=existing.username),
                         now=now)
         return Registration(None)
     user = _add_user(username, email, email_key, password, now=now)
@@ -215,8 +221,7 @@ def register(username: object, email: object, password: object, *, secret: str,
 
 def update_profile(user: User, *, display_name: object) -> User:
     if user.is_site_user:
-        raise Forbidden("Your name comes from the site you signed in through: change it there.",
-                        {"display_name": "site_user"}, code="site_user")
+        raise Forbidden(SITE_USER_NAME, {"display_name": "site_user"}, code="site_user")
     name = check_display_name(display_name)
     if name != user.display_name:
         user.display_name = name
@@ -318,13 +323,12 @@ def create_api_token(user: User, name: object, *, days: int,
                      now: datetime | None = None) -> tuple[str, AuthToken]:
     """A named personal API token with the owner's rights; the raw value is shown once."""
     if user.is_site_user:
-        raise Forbidden("An account of the publisher's site cannot make API tokens.",
-                        code="site_user")
+        raise Forbidden(SITE_USER_NO_TOKENS, code="site_user")
     if name is None:
         name = ""
     if not isinstance(name, str) or len(name.strip()) > MAX_TOKEN_NAME:
-        raise InvalidInput(f"A token name has at most {MAX_TOKEN_NAME} characters.",
-                           {"name": "invalid"})
+        raise InvalidInput("A token name has at most %(max)s characters.",
+                           {"name": "invalid"}, params={"max": MAX_TOKEN_NAME})
     name = " ".join(name.split()) or "API token"
     return _new_token(user, TokenKind.API, timedelta(days=days), name=name, now=now or utcnow())
 
@@ -361,10 +365,11 @@ def send_verification(user: User, *, secret: str, link: LinkBuilder,
                       now: datetime | None = None) -> None:
     """Mail a link that confirms the account's email address."""
     token = make_link_token(secret, "verify", {"u": user.id, "e": user.email_key})
-    mail.queue_mail(user.email, "Confirm your email address",
-                    f"Hello {user.username},\n\nplease confirm your email address by opening "
-                    f"this link (valid for 2 days):\n\n{link('verify', token)}\n\n"
-                    "If you did not sign up, ignore this mail.", now=now)
+    mail.queue_mail(user.email, _("Confirm your email address"),
+                    _("Hello %(username)s,\n\nplease confirm your email address by opening "
+                      "this link (valid for 2 days):\n\n%(link)s\n\n"
+                      "If you did not sign up, ignore this mail.",
+                      username=user.username, link=link("verify", token)), now=now)
 
 
 def verify_email(token: object, *, secret: str, now: datetime | None = None) -> User:
@@ -391,17 +396,19 @@ def request_email_change(user: User, password: object, new_email: object, *, sec
         raise InvalidInput("That is your current address.", {"email": "unchanged"})
     if _user_by_email(email_key) is not None:
         # Same answer as a free address; the address's owner learns of the attempt.
-        mail.queue_mail(email, "Someone tried to use your address",
-                        "Someone tried to move another account to this email address, which "
-                        "already has an account. Nothing was changed.", now=now)
+        mail.queue_mail(email, _("Someone tried to use your address"),
+                        _("Someone tried to move another account to this email address, which "
+                          "already has an account. Nothing was changed."), now=now)
         return
     token = make_link_token(secret, "email-change", {"u": user.id, "e": email})
-    mail.queue_mail(email, "Confirm your new email address",
-                    f"Hello {user.username},\n\nopen this link (valid for 2 days) to make this "
-                    f"your account's address:\n\n{link('email-change', token)}", now=now)
-    mail.queue_mail(user.email, "Your email address is about to change",
-                    f"Someone signed in as {user.username} asked to change the account's "
-                    f"address to {email}. It changes only when the link sent there is opened.",
+    mail.queue_mail(email, _("Confirm your new email address"),
+                    _("Hello %(username)s,\n\nopen this link (valid for 2 days) to make this "
+                      "your account's address:\n\n%(link)s",
+                      username=user.username, link=link("email-change", token)), now=now)
+    mail.queue_mail(user.email, _("Your email address is about to change"),
+                    _("Someone signed in as %(username)s asked to change the account's "
+                      "address to %(email)s. It changes only when the link sent there is "
+                      "opened.", username=user.username, email=email),
                     now=now)
 
 
@@ -433,10 +440,11 @@ def request_password_reset(login: object, *, secret: str, link: LinkBuilder,
     if user is None:
         return
     token = make_link_token(secret, "reset", {"u": user.id, "p": _reset_fingerprint(user)})
-    mail.queue_mail(user.email, "Reset your password",
-                    f"Hello {user.username},\n\nsomeone (maybe you) asked to reset the "
-                    f"password of this account. Open this link within an hour to choose a new "
-                    f"one:\n\n{link('reset', token)}\n\nIf it was not you, ignore this mail.",
+    mail.queue_mail(user.email, _("Reset your password"),
+                    _("Hello %(username)s,\n\nsomeone (maybe you) asked to reset the "
+                      "password of this account. Open this link within an hour to choose a new "
+                      "one:\n\n%(link)s\n\nIf it was not you, ignore this mail.",
+                      username=user.username, link=link("reset", token)),
                     now=now)
 
 

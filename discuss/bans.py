@@ -14,7 +14,14 @@ from sqlalchemy import Row, and_, bindparam, or_, select
 
 from discuss import audit
 from discuss.emails import normalize_email
-from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, parse_choice
+from discuss.errors import (
+    BANNED_MESSAGES,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    parse_choice,
+)
 from discuss.extensions import db
 from discuss.models import Ban, BanKind, Comment, Site, User, utcnow
 from discuss.permissions import Actor, require
@@ -78,12 +85,10 @@ def check_not_banned(site: Site, actor: Actor, email_key: str, *, now: datetime)
     """Raise Forbidden when a ban (not a shadow ban) covers this author."""
     for ban in bans_covering(site, actor, email_key, now=now):
         if not ban.shadow:
-            message = "You are banned from commenting here."
-            if ban.reason:
-                message += f" Reason: {ban.reason}"
-            if ban.expires_at is not None:
-                message += f" The ban ends {ban.expires_at:%Y-%m-%d %H:%M} UTC."
-            raise Forbidden(message, code="banned")
+            params = {"reason": ban.reason, "end": f"{ban.expires_at:%Y-%m-%d %H:%M} UTC"
+                      if ban.expires_at is not None else ""}
+            raise Forbidden(BANNED_MESSAGES[(bool(ban.reason), ban.expires_at is not None)],
+                            code="banned", params=params)
 
 
 def is_shadow_banned(site: Site, actor: Actor, email_key: str, *, now: datetime) -> bool:

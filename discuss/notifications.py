@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,9 +27,18 @@ from sqlalchemy.orm import Session, joinedload
 
 from discuss.errors import InvalidInput
 from discuss.extensions import db
+from discuss.i18n import LANGUAGES, N_, _, ngettext
 from discuss.links import LinkBuilder, make_link_token, read_link_token
 from discuss.mail import queue_mail
-from discuss.models import Comment, ConfirmedEmail, OutboxMessage, Status, Thread, utcnow
+from discuss.models import (
+    Comment,
+    ConfirmedEmail,
+    OutboxMessage,
+    Site,
+    Status,
+    Thread,
+    utcnow,
+)
 from discuss.reading import author_name
 from discuss.rendering import excerpt
 
@@ -37,7 +47,7 @@ APPROVED_KEY = "discuss.approved"
 GUEST_EMAIL_KEY = "discuss.guest_email"
 CONFIRM_PURPOSE = "guest-email"  # links.LINK_MAX_AGE: valid two days, single use
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
-CONFIRM_SUBJECT = "Confirm your address"
+CONFIRM_SUBJECT = N_("Confirm your address")
 CONFIRM_EVERY = timedelta(hours=24)
 EXCERPT_LENGTH = 300
 # Statuses of a parent comment whose author may still be told of replies.
@@ -152,24 +162,34 @@ def _reply_link(thread: Thread, reply: Comment, thread_link: ThreadLink) -> str:
 
 def _queue_notice(notice: _Notice, *, secret: str, link: LinkBuilder, thread_link: ThreadLink,
                   now: datetime) -> None:
+    # Sent when the reply is published, perhaps in a moderator's request: in the site's
+    # language, not the language of whoever happens to publish it.
     thread = notice.thread
-    title = thread.title or "a discussion"
-    if len(notice.replies) == 1:
-        reply = notice.replies[0]
-        subject = f"{author_name(reply)} replied to your comment on {title}"
-        intro = f"{author_name(reply)} replied to your comment on “{title}”:"
-    else:
-        subject = f"{len(notice.replies)} new replies to your comments on {title}"
-        intro = f"{len(notice.replies)} new replies to your comments on “{title}”:"
-    parts = [intro, ""]
-    for reply in notice.replies:
-        if len(notice.replies) > 1:
-            parts.append(f"{author_name(reply)} wrote:")
-        parts += [f"  {excerpt(reply.body, EXCERPT_LENGTH)}", "",
-                  f"Read the reply: {_reply_link(thread, reply, thread_link)}", ""]
-    stop = link(UNSUBSCRIBE_PURPOSE, unsubscribe_token(secret, notice.parent))
-    parts += ["You get this mail because you asked to be told of replies to your comment.",
-              f"Stop mails about replies in this discussion: {stop}", ""]
+    site = db.session.get(Site, thread.site_id)
+    with force_locale(site.language if site is not None else "en"):
+        title = thread.title or _("a discussion")
+        count = len(notice.replies)
+        if count == 1:
+            name = author_name(notice.replies[0])
+            subject = _("%(name)s replied to your comment on %(title)s", name=name, title=title)
+            intro = _("%(name)s replied to your comment on “%(title)s”:", name=name, title=title)
+        else:
+            subject = ngettext("%(num)d new reply to your comments on %(title)s",
+                               "%(num)d new replies to your comments on %(title)s", count,
+                               title=title)
+            intro = ngettext("%(num)d new reply to your comments on “%(title)s”:",
+                             "%(num)d new replies to your comments on “%(title)s”:", count,
+                             title=title)
+        parts = [intro, ""]
+        for reply in notice.replies:
+            if count > 1:
+                parts.append(_("%(name)s wrote:", name=author_name(reply)))
+            parts += [f"  {excerpt(reply.body, EXCERPT_LENGTH)}", "",
+                      _("Read the reply: %(link)s",
+                        link=_reply_link(thread, reply, thread_link)), ""]
+        stop = link(UNSUBSCRIBE_PURPOSE, unsubscribe_token(secret, notice.parent))
+        parts += [_("You get this mail because you asked to be told of replies to your comment."),
+                  _("Stop mails about replies in this discussion: %(link)s", link=stop), ""]
     queue_mail(notice.address, subject, "\n".join(parts), now=now)
 
 
@@ -222,10 +242,19 @@ def stop_notifications(comment: Comment) -> int:
 # ---------------------------------------------------------------- confirming a guest's email
 
 
+def _in_every_language(text: str) -> list[str]:
+    """A text in every language discuss speaks (a subject looked for in the outbox)."""
+    found = {text}
+    for lang in LANGUAGES:
+        with force_locale(lang):
+            found.add(_(text))
+    return sorted(found)
+
+
 def _confirmation_sent_recently(email_key: str, now: datetime) -> bool:
     return db.session.scalar(select(OutboxMessage.id).where(
         func.lower(OutboxMessage.recipient) == email_key,
-        OutboxMessage.subject == CONFIRM_SUBJECT,
+        OutboxMessage.subject.in_(_in_every_language(CONFIRM_SUBJECT)),
         OutboxMessage.created_at > now - CONFIRM_EVERY,
     ).limit(1)) is not None
 
@@ -246,14 +275,15 @@ def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: L
         if is_confirmed_guest_email(key) or _confirmation_sent_recently(key, now):
             continue
         token = make_link_token(secret, CONFIRM_PURPOSE, {"u": comment.id, "e": key})
-        title = comment.thread.title or "a discussion"
-        queue_mail(comment.guest_email, CONFIRM_SUBJECT,
-                   f"You commented on “{title}” with this address.\n\n"
-                   "Confirm your address to be notified of replies and to be recognised as a "
-                   "known commenter. Open this link (valid for 2 days) and press the button:\n\n"
-                   f"{link(CONFIRM_PURPOSE, token)}\n\n"
-                   "If it was not you, ignore this mail: nothing more is sent to an address "
-                   "that was not confirmed.\n", now=now)
+        title = comment.thread.title or _("a discussion")
+        queue_mail(comment.guest_email, _(CONFIRM_SUBJECT),
+                   _("You commented on “%(title)s” with this address.\n\n"
+                     "Confirm your address to be notified of replies and to be recognised as a "
+                     "known commenter. Open this link (valid for 2 days) and press the "
+                     "button:\n\n%(link)s\n\n"
+                     "If it was not you, ignore this mail: nothing more is sent to an address "
+                     "that was not confirmed.", title=title, link=link(CONFIRM_PURPOSE, token))
+                   + "\n", now=now)
         sent += 1
     return sent
 

@@ -128,6 +128,9 @@ def _can_lift_ban(actor: Actor, ban: Ban, context: dict) -> bool:
 
 # ---------------------------------------------------------------- what a refusal says
 
+# A site user (SSO) met on another site's thread; not yet in the translation catalogs.
+OTHER_SITE_ACCOUNT = "Your account belongs to another site."
+
 
 def _not_a_moderator(actor: Actor) -> DiscussError:
     if actor.user is None:
@@ -149,7 +152,7 @@ def _refuse_delete(actor: Actor, comment: Comment) -> DiscussError:
 
 
 def _refuse_other_site(actor: Actor, _: object) -> DiscussError:
-    return Forbidden("Your account belongs to another site.", code="other_site_account")
+    return Forbidden(OTHER_SITE_ACCOUNT, code="other_site_account")
 
 
 def _refuse_vote(actor: Actor, comment: Comment) -> DiscussError:

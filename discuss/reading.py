@@ -228,7 +228,7 @@ def _counts_sql(dialect: Dialect,
     if entry is None:
         names = ("slug", *(f"k{n}" for n in range(n_keys)))
         statement = (
-            select(Site.id, Thread.key, Thread.comment_count)
+            select(Site.language, Thread.key, Thread.comment_count)
             .select_from(Site)
             .outerjoin(Thread, and_(Thread.site_id == Site.id,
                                     Thread.key.in_([bindparam(name) for name in names[1:]])))
@@ -242,7 +242,13 @@ def _counts_sql(dialect: Dialect,
 
 
 def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
-    """Approved comments per thread key of a site, in one query; unknown keys count 0.
+    """Approved comments per thread key of a site, in one query; unknown keys count 0."""
+    return count_comments_and_language(site_slug, keys)[0]
+
+
+def count_comments_and_language(site_slug: object,
+                                keys: Sequence[str]) -> tuple[dict[str, int], str]:
+    """The counts and the site's default language (for their words), in one query.
 
     Read straight from the engine (no ORM session): article lists ask for this on every view.
     """
@@ -259,7 +265,7 @@ def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
         raise NotFound("No such site.", code="unknown_site")
     counts = dict.fromkeys(keys, 0)
     counts.update({key: count for _, key, count in rows if key is not None})
-    return counts
+    return counts, rows[0][0]
 
 
 @dataclass(frozen=True)

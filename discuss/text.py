@@ -9,9 +9,19 @@ from __future__ import annotations
 import re
 
 from discuss.errors import InvalidInput
+from discuss.i18n import N_
 
 # Control characters other than tab/newline never belong in a comment, a name or a title.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+# What a reader is told about the fields they fill in, in words a translation can follow
+# (discuss.i18n); other fields (moderators', API-only) are named by ``label``.
+FIELD_MESSAGES = {
+    "display_name": (N_("The display name must be text."),
+                     N_("The display name may have at most %(max)s characters.")),
+    "note": (N_("The note must be text."), N_("The note may have at most %(max)s characters.")),
+}
 
 
 def check_text(value: object, limit: int, field: str, *, label: str = "",
@@ -20,13 +30,14 @@ def check_text(value: object, limit: int, field: str, *, label: str = "",
     whitespace runs made one space), at most ``limit`` characters; None is empty. ``label``
     names the field in messages (default: the field's name)."""
     label = label or field
+    not_text, too_long = FIELD_MESSAGES.get(field, (
+        f"The {label} must be text.", f"The {label} may have at most %(max)s characters."))
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"The {label} must be text.", {field: "invalid"})
+        raise InvalidInput(not_text, {field: "invalid"})
     value = CONTROL.sub("", value)
     value = " ".join(value.split()) if one_line else value.strip()
     if len(value) > limit:
-        raise InvalidInput(f"The {label} may have at most {limit} characters.",
-                           {field: "too_long"})
+        raise InvalidInput(too_long, {field: "too_long"}, params={"max": limit})
     return value

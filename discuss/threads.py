@@ -54,8 +54,8 @@ def check_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidInput("The thread key is missing.", {"key": "required"})
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(f"The thread key is longer than {MAX_KEY_LENGTH} characters.",
-                           {"key": "too_long"})
+        raise InvalidInput("The thread key is longer than %(max)s characters.",
+                           {"key": "too_long"}, params={"max": MAX_KEY_LENGTH})
     if CONTROL.search(key):
         raise InvalidInput("The thread key has control characters.", {"key": "invalid"})
     return key

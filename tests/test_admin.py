@@ -331,3 +331,25 @@ def test_site_list_costs_the_same_queries_for_two_sites_or_twelve(admin_client,
     assert page.count("<tr data-site=") == 12
     assert many.count == few.count
     assert sum("GROUP BY" in s for s in many.statements) == 1
+
+
+def test_admin_sets_the_language_of_a_sites_pages(admin_client, site, client):
+    page = text_of(admin_client.get("/admin/sites/demo"))
+    assert '<option selected value="en">en: English</option>' in page
+    assert '<option value="ar">ar: العربية</option>' in page
+    response = submit(admin_client, "/admin/sites/demo", **site_form(language="ar"))
+    assert response.status_code == 303
+    db.session.refresh(site)
+    assert site.language == "ar"
+    reader = admin_client.application.test_client()
+    thread = reader.get("/embed/demo?key=a&url=https://news.example.com/a",
+                        headers={"Accept-Language": "xx"}).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in thread
+    refused = submit(admin_client, "/admin/sites/demo", **site_form(language="tlh"))
+    assert refused.status_code == 400
+    db.session.refresh(site)
+    assert site.language == "ar"
+    kept = submit(admin_client, "/admin/sites/demo", **site_form())  # an older form: no field
+    assert kept.status_code == 303
+    db.session.refresh(site)
+    assert site.language == "ar"

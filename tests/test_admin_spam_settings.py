@@ -312,6 +312,7 @@ def test_cli_sets_the_spam_rules_and_prints_the_settings(runner, site, tmp_path)
         "Settings of site demo (saved):",
         "  moderation: pre",
         "  guests: not allowed",
+        "  language: en",
         "  honeypot: off",
         "  min_submit_seconds: 0 (off)",
         "  max_links: -1 (off)",
@@ -319,6 +320,9 @@ def test_cli_sets_the_spam_rules_and_prints_the_settings(runner, site, tmp_path)
         "  blocklist_action: spam",
         "  report_threshold: 2",
         "  deleted_user_text: remove",
+        "  trust_after: 1 approved comment(s) (applies under `first` moderation)",
+        "  spam_filter: on",
+        "  spam_threshold: 0.9",
     ]
 
 

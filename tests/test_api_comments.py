@@ -440,7 +440,8 @@ def test_counts_include_only_approved_comments(client, site):
     comments.set_status(hidden, Status.SPAM)
     db.session.commit()
     data = client.get("/api/v1/counts?site=demo&key=a&key=b").get_json()
-    assert data == {"counts": {"a": 2, "b": 0}}
+    assert data["counts"] == {"a": 2, "b": 0}
+    assert data["labels"] == {"a": "2 comments", "b": "No comments yet"}
 
 
 @pytest.mark.parametrize("keys", [[], [f"k{i}" for i in range(101)], ["k" * 513]])

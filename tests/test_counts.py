@@ -28,7 +28,7 @@ def test_counts_show_only_approved_comments(client, site):
     response = client.get(counts_url("a", "never-discussed"))
 
     assert response.status_code == 200
-    assert response.get_json() == {"counts": {"a": 2, "never-discussed": 0}}
+    assert response.get_json()["counts"] == {"a": 2, "never-discussed": 0}
 
 
 def test_counts_without_keys_is_a_400_that_says_why(client, site):
@@ -76,7 +76,7 @@ def test_counts_answer_304_while_nothing_changed_and_200_after_a_comment(client,
     post(make_thread(site, "a"), "two", actor=guest("h" * 40))
     changed = client.get(counts_url("a"), headers={"If-None-Match": etag})
     assert changed.status_code == 200
-    assert changed.get_json() == {"counts": {"a": 2}}
+    assert changed.get_json()["counts"] == {"a": 2}
     assert changed.headers["ETag"] != etag
 
 

@@ -300,3 +300,25 @@ def test_a_bulk_approval_with_a_conflict_still_announces_the_approved_reply(
     db.session.commit()
     assert outbox_subjects() == ["Confirm your address",
                                  "Bob replied to your comment on Jessica Jones Season 2"]
+
+
+def test_mails_speak_the_readers_language_and_reply_notices_the_sites(app, site, mailbox):
+    """The confirmation goes out in the guest's request (their language); a reply notice when
+    the reply is published, whoever publishes it, in the site's language."""
+    sites.update_site(site, language="de")
+    db.session.commit()
+    alice = app.test_client()
+    mailbox.expect(1)
+    comment = say(alice, "Kommt Jessica in Luke Cage vor?", email=ALICE, notify=True,
+                  headers={"Accept-Language": "fr"})
+    message = mailbox.last_to(ALICE)
+    assert message["Subject"] == "Confirmez votre adresse"
+    assert message.get_content().startswith("Vous avez commenté « Jessica Jones Season 2 »")
+    path = mailbox.link(message, "/notify/confirm/")
+    assert press_button(app.test_client(), path).status_code == 200
+    mailbox.expect(1)
+    say(app.test_client(), "Ja, in Folge 3.", parent=comment["id"], name="Bob",
+        headers={"Accept-Language": "ja"})
+    notice = mailbox.last_to(ALICE)
+    assert notice["Subject"] == "Bob hat auf Ihren Kommentar zu Jessica Jones Season 2 geantwortet"
+    assert "Zur Antwort: " in notice.get_content()

@@ -327,7 +327,7 @@ def test_a_site_user_posts_with_the_publishers_mark_in_the_byline(client, sso_si
     page = client.get("/embed/demo", query_string={"key": "jj-s2", "url": URL}).get_data(
         as_text=True)
     assert "Jessica Jones</strong>" in page
-    assert 'class="discuss-site-user" title="Signed in by Daily Bugle">✓ Daily Bugle' in page
+    assert 'class="discuss-site-user" dir="auto" title="Daily Bugle">✓ Daily Bugle' in page
     # A local reader's byline has no such mark.
     make_user()
     local = api_login(client)

@@ -77,9 +77,9 @@ def test_page_shows_replies_nested_and_stops_indenting_after_four_levels(client,
         assert flat == (depth > 4)
     # Four nested reply lists at most; deeper replies say whom they answer.
     assert page.count('<ol class="discuss-replies">') == 4
-    assert "↪ reply to Reader4" in page
-    assert "↪ reply to Reader5" in page
-    assert "↪ reply to Reader3" not in page
+    assert "↪</span> reply to Reader4" in page
+    assert "↪</span> reply to Reader5" in page
+    assert "↪</span> reply to Reader3" not in page
     assert "Reply at depth 6" in page
 
 
@@ -138,7 +138,8 @@ def test_times_are_relative_with_the_exact_utc_time_on_hover(client, site):
     post(thread, "Earlier", now=utcnow() - timedelta(hours=3, minutes=5))
     db.session.commit()
     page = html_of(client.get(PAGE))
-    assert re.search(r'<time datetime="[\d\-T:.]+Z" title="\d{4}-\d\d-\d\d \d\d:\d\d UTC"\s+'
+    assert re.search(r'<time datetime="[\d\-T:.]+Z" title="[A-Z][a-z]{2} \d\d?, \d{4}, '
+                     r'\d\d?:\d\d:\d\d\s[AP]M UTC"\s+'
                      r'data-discuss-time>3 hours ago</time>', page)
 
 

@@ -40,8 +40,19 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  // The page's texts, handed over by the server in <body data-i18n> (see discuss.js).
+  function text(key) {
+    try {
+      const holder = document.querySelector("[data-i18n]");
+      return JSON.parse((holder && holder.dataset.i18n) || "{}")[key] || key;
+    } catch (err) {
+      return key;
+    }
+  }
+
   function headers(extra) {
     const result = Object.assign({ "X-CSRF-Token": csrfToken() }, extra || {});
+    if (document.documentElement.lang) result["Accept-Language"] = document.documentElement.lang;
     const token = readToken();
     if (token) {
       result.Authorization = "Bearer " + token;
@@ -79,7 +90,7 @@
     } catch (err) {
       // not JSON
     }
-    return "Something went wrong (" + response.status + "). Please try again.";
+    return text("went_wrong").replace("{status}", String(response.status));
   }
 
   async function signIn(form) {
@@ -105,7 +116,7 @@
       storeToken(body.token);
       window.location.assign(safePath(form.dataset.next, "/auth/account"));
     } catch (err) {
-      showError(form, "The service could not be reached. Please try again.");
+      showError(form, text("service_unreachable"));
     } finally {
       if (button) button.disabled = false;
     }
@@ -210,8 +221,38 @@
     await refreshSignedIn();
   }
 
+  // The publisher's sign-in page replaces ours in "Sign in" links (in the whole window:
+  // readers sign in there, then come back).
+  let publisherLogin = "";
+  function pointSignInLinks() {
+    if (!publisherLogin) return;
+    for (const link of document.querySelectorAll('#discuss a[href^="/auth/login"]')) {
+      link.href = publisherLogin;
+      link.target = "_top";
+    }
+  }
+  document.addEventListener("discuss:refreshed", pointSignInLinks);
+
+  // {discuss: "sso", token?, login} from embed.js (discuss.js checked it came from the parent).
+  function singleSignOn(site, data) {
+    let login = null;
+    try {
+      login = data.login ? new URL(data.login) : null;
+    } catch (err) {
+      login = null; // not a URL: our own sign-in stays
+    }
+    if (login && (login.protocol === "https:" || login.protocol === "http:")) {
+      publisherLogin = login.href;
+      pointSignInLinks();
+    }
+    if (typeof data.token === "string" && data.token.length <= 4096) {
+      return signOn(site, data.token);
+    }
+    return Promise.resolve();
+  }
+
   // discuss.js asks here for the token (held in memory when the iframe has no storage).
-  window.discussAccount = Object.freeze({ token: readToken, signOn: signOn });
+  window.discussAccount = Object.freeze({ token: readToken, singleSignOn: singleSignOn });
 
   document.addEventListener("submit", (event) => {
     const form = event.target;

@@ -10,7 +10,7 @@
 (() => {
   "use strict";
 
-  const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
+  const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError, t,
     fillRemembered, refreshTimes } = window.discuss;
 
   // The spam fields of a comment form: the honeypot and the signed time the form was shown.
@@ -50,7 +50,7 @@
   async function fetchComment(commentId, extra) {
     const doc = await fetchDocument(fragmentUrl(commentId, extra));
     const item = doc.body.querySelector("li.discuss-item");
-    if (!item) throw new Error("The comment could not be shown.");
+    if (!item) throw new Error(t("cannot_show"));
     return document.adoptNode(item);
   }
 
@@ -134,8 +134,8 @@
     if (box) box.remove();
     focusComment(item);
     announce(comment.status === "pending"
-      ? "Your comment was posted and is awaiting moderation."
-      : "Your comment was posted.");
+      ? t("posted_pending")
+      : t("posted"));
   }
 
   function openReply(commentId) {
@@ -155,18 +155,18 @@
       clearError(form);
       form.elements.namedItem("body").value = "";
       const bodyLabel = form.querySelector(`label[for="discuss-body-${suffix}"]`);
-      if (bodyLabel) bodyLabel.textContent = "Your reply";
+      if (bodyLabel) bodyLabel.textContent = t("your_reply");
       const parent = document.createElement("input");
       parent.type = "hidden";
       parent.name = "parent_id";
       parent.value = String(commentId);
       form.prepend(parent);
-      form.querySelector("button[type=submit]").textContent = "Post reply";
+      form.querySelector("button[type=submit]").textContent = t("post_reply");
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "discuss-cancel";
       cancel.dataset.discussCancelReply = String(commentId);
-      cancel.textContent = "Cancel";
+      cancel.textContent = t("cancel");
       form.querySelector(".discuss-buttons").append(cancel);
       box = document.createElement("div");
       box.className = "discuss-reply-box";
@@ -212,7 +212,7 @@
     beforeEdit.delete(commentId);
     await replaceArticle(commentId);
     focusComment(itemOf(commentId));
-    announce("Your comment was saved.");
+    announce(t("saved"));
   }
 
   // Cancel puts back the comment as it was; an edit form the server rendered (opened without
@@ -237,7 +237,7 @@
   }
 
   async function submitDelete(form) {
-    if (!window.confirm("Delete this comment?")) return;
+    if (!window.confirm(t("confirm_delete"))) return;
     const commentId = form.dataset.commentId;
     await api("DELETE", `${page().dataset.commentsUrl}/${commentId}`);
     const item = itemOf(commentId);
@@ -246,13 +246,13 @@
       placeholder.className = "discuss-comment discuss-deleted";
       const text = document.createElement("p");
       text.className = "discuss-deleted-text";
-      text.textContent = "This comment was deleted.";
+      text.textContent = t("deleted_placeholder");
       placeholder.append(text);
       articleOf(item).replaceWith(placeholder);
     } else if (item) {
       item.remove();
     }
-    announce("Your comment was deleted.");
+    announce(t("deleted"));
   }
 
   // ------------------------------------------------------------ votes
@@ -295,8 +295,8 @@
       const result = await api("POST", `${page().dataset.commentsUrl}/${commentId}/vote`, { value });
       showVote(commentId, result.score, result.my_vote);
       itemOf(commentId)?.querySelector(".discuss-vote-error")?.remove();
-      announce(result.my_vote === 0 ? `Vote taken back. Score ${result.score}.`
-        : `Voted ${result.my_vote > 0 ? "up" : "down"}. Score ${result.score}.`);
+      const said = result.my_vote === 0 ? "vote_back" : result.my_vote > 0 ? "voted_up" : "voted_down";
+      announce(t(said, { score: result.score }));
     } catch (error) {
       showCommentMessage(commentId, error.message);
       announce(error.message);
@@ -315,7 +315,7 @@
     if (!form) {
       const fresh = await fetchComment(commentId, { report: "1" });
       form = fresh.querySelector("form.discuss-report-form");
-      if (!form) throw new Error("This comment cannot be reported.");
+      if (!form) throw new Error(t("cannot_report"));
       article.querySelector(":scope > .discuss-reported")?.remove();
       article.append(form);
     }
@@ -335,13 +335,13 @@
       await api("POST", `${page().dataset.commentsUrl}/${commentId}/report`,
         { reason: data.get("reason") || "", note: data.get("note") || "" });
     } catch (error) {
-      if (error.code === "already_reported") error.message = "You already reported this comment.";
+      if (error.code === "already_reported") error.message = t("already_reported");
       throw error;
     }
     const thanks = document.createElement("p");
     thanks.className = "discuss-notice discuss-reported";
     thanks.setAttribute("role", "status");
-    thanks.textContent = "Thanks, a moderator will look at it.";
+    thanks.textContent = t("reported");
     form.replaceWith(thanks);
   }
 
@@ -357,7 +357,7 @@
     const paging = link.closest(".discuss-paging");
     if (more) link.href = more.href; else paging.remove();
     refreshTimes(list);
-    announce("More comments loaded.");
+    announce(t("more_loaded"));
   }
 
   window.discussActions = Object.freeze({

@@ -42,24 +42,44 @@
     }
   }
 
+  // ------------------------------------------------------------ texts in the page's language
+
+  // The server hands the page's first texts over as JSON in #discuss's data-i18n (CSP allows no
+  // inline script), the others with the action script (loadTexts). t("posted") is the text,
+  // t("page_failed", {status: 500}) fills its "{status}".
+  let texts = null;
+  function t(key, values) {
+    if (texts === null) {
+      try { texts = JSON.parse(page()?.dataset.i18n || "{}"); } catch { texts = {}; }
+    }
+    let text = texts[key] || key;
+    if (typeof text === "object") { // one text per CLDR plural category of values.n
+      const rules = "PluralRules" in Intl ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
+      text = text[rules ? rules.select(values.n) : "other"] || text.other || Object.values(text)[0];
+    }
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
+  }
+
   // ------------------------------------------------------------ relative times
 
-  const UNITS = [["year", 365 * 86400], ["month", 30 * 86400], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  // The browser's CLDR data, as Babel's on the server: "3 hours ago", "قبل 3 ساعات", "3 時間前".
+  const UNITS = [["year", 365 * 86400], ["month", 30 * 86400], ["week", 7 * 86400], ["day", 86400],
+    ["hour", 3600], ["minute", 60], ["second", 1]];
+  const relativeFormat = "RelativeTimeFormat" in Intl
+    ? new Intl.RelativeTimeFormat(document.documentElement.lang || "en", { numeric: "always" }) : null;
   function relativeTime(iso) {
     const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
-    if (seconds < 45) return "just now";
+    if (seconds < 45) return t("just_now") === "just_now" ? null : t("just_now");
+    if (!relativeFormat) return null;
     for (const [unit, size] of UNITS) {
-      if (seconds >= size) {
-        const count = Math.floor(seconds / size);
-        return `${count} ${unit}${count === 1 ? "" : "s"} ago`;
-      }
+      if (seconds >= size) return relativeFormat.format(-Math.floor(seconds / size), unit);
     }
-    return "1 minute ago";
+    return null;
   }
   function refreshTimes(scope) {
     for (const time of scope.querySelectorAll("time[data-discuss-time]")) {
       const text = relativeTime(time.getAttribute("datetime"));
-      if (time.textContent !== text) time.textContent = text;
+      if (text !== null && time.textContent !== text) time.textContent = text;
     }
   }
 
@@ -71,35 +91,13 @@
     if (data.theme === "light" || data.theme === "dark") document.documentElement.dataset.theme = data.theme;
   });
 
-  // Single sign-on, from the host page (embed.js) only. The publisher's sign-in page replaces
-  // ours in "Sign in" links (in the whole window: readers sign in there, then come back).
-  let publisherLogin = "";
-  function pointSignInLinks() {
-    if (!publisherLogin) return;
-    for (const link of document.querySelectorAll('#discuss a[href^="/auth/login"]')) {
-      link.href = publisherLogin;
-      link.target = "_top";
-    }
-  }
+  // Single sign-on, from the host page (embed.js) only: account.js does the rest.
   window.addEventListener("message", (event) => {
     const data = event.data;
     if (event.source !== window.parent || !data || data.discuss !== "sso" || !page()) return;
-    let login = null;
-    try {
-      login = data.login ? new URL(data.login) : null;
-    } catch {
-      login = null; // not a URL: our own sign-in stays
-    }
-    if (login && (login.protocol === "https:" || login.protocol === "http:")) {
-      publisherLogin = login.href;
-      pointSignInLinks();
-    }
-    if (typeof data.token === "string" && data.token.length <= 4096) {
-      accountScript().then((account) => account.signOn(page().dataset.site, data.token))
-        .catch(() => { /* the page as rendered still works; "Sign in" is still there */ });
-    }
+    accountScript().then((account) => account.singleSignOn(page().dataset.site, data))
+      .catch(() => { /* the page as rendered still works; "Sign in" is still there */ });
   });
-  document.addEventListener("discuss:refreshed", pointSignInLinks);
 
   function startSizing() {
     if ("ResizeObserver" in window) {
@@ -131,6 +129,8 @@
 
   function requestHeaders(json) {
     const headers = { "X-CSRF-Token": csrfToken(), "Accept": json ? "application/json" : "text/html" };
+    // Answers (and their error messages) in the page's language, whatever the browser's.
+    if (document.documentElement.lang) headers["Accept-Language"] = document.documentElement.lang;
     const guestKey = store.get(KEYS.guest);
     // account.js also holds the token where the iframe has no storage of its own.
     const token = store.get(KEYS.token) || window.discussAccount?.token();
@@ -147,7 +147,7 @@
   async function fetchDocument(url) {
     const response = await fetch(url, { headers: requestHeaders(false), credentials: "same-origin" });
     keepGuestKey(response);
-    if (!response.ok) throw new Error(`The page could not be loaded (${response.status}).`);
+    if (!response.ok) throw new Error(t("page_failed", { status: response.status }));
     return new DOMParser().parseFromString(await response.text(), "text/html");
   }
 
@@ -215,7 +215,7 @@
       script.onload = resolve;
       script.onerror = () => {
         script.remove();
-        reject(new Error("The page could not reach the service. Please try again."));
+        reject(new Error(t("unreachable")));
       };
       document.head.append(script);
     });
@@ -224,9 +224,19 @@
   // Posting, replying, editing, deleting, votes, reports and "show more" live in
   // comment-actions.js: fetched when a reader first moves into a form or uses one of them,
   // so a reader who only reads never downloads it.
+  // The texts comment-actions.js shows, fetched with it.
+  async function loadTexts() {
+    const url = page().dataset.texts;
+    if (!url) return;
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(t("unreachable"));
+    t("unreachable"); // the page's own texts first
+    Object.assign(texts, await response.json());
+  }
+
   let actionsLoaded = null;
   function actions() {
-    actionsLoaded ??= loadScript(page().dataset.actionsJs).then(
+    actionsLoaded ??= Promise.all([loadScript(page().dataset.actionsJs), loadTexts()]).then(
       () => window.discussActions,
       (error) => { actionsLoaded = null; throw error; }, // a later try fetches it again
     );
@@ -343,6 +353,6 @@
   // For comment-actions.js, which shares this script's requests, storage and messages.
   window.discuss = Object.freeze({
     KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes,
+    fillRemembered, refreshTimes, t,
   });
 })();

@@ -16,6 +16,15 @@
   var embeds = [];
   var dark = window.matchMedia ? matchMedia("(prefers-color-scheme: dark)") : null;
   var hash = /^#comment-\d{1,18}$/.test(location.hash) ? location.hash : "";
+  // The placeholder's words in every language discuss speaks, filled in from its catalogs
+  // when the service serves this file: {"de": {"loading": …, "failed": …, "title": …}, …}.
+  var TEXTS = /*@texts*/{};
+
+  function text(box, key, english) {
+    var lang = (box.dataset.lang || document.documentElement.lang || "").toLowerCase();
+    var own = TEXTS[lang.split("-")[0]];
+    return (own && own[key]) || english;
+  }
 
   function say(box, text, cls) {
     var p = box.appendChild(document.createElement("p"));
@@ -34,11 +43,12 @@
     return link && link.href ? link.href : location.href.split("#")[0];
   }
 
-  function fail(embed, text) {
+  function fail(embed, message) {
     clearTimeout(embed.timer);
     embed.failed = true;
     embed.box.textContent = "";
-    say(embed.box, text || "Comments could not be loaded.", "discuss-error");
+    say(embed.box, message || text(embed.box, "failed", "Comments could not be loaded."),
+      "discuss-error");
   }
 
   function build(embed) {
@@ -49,7 +59,7 @@
     var lang = d.lang || document.documentElement.lang;
     if (lang) q.set("lang", lang);
     var frame = document.createElement("iframe");
-    frame.title = "Comments";
+    frame.title = text(embed.box, "title", "Comments");
     frame.src = service + "/embed/" + encodeURIComponent(d.site) + "?" + q + hash;
     frame.setAttribute("width", "100%");
     frame.style.cssText = "width:100%;border:0;display:block;overflow:hidden;height:0";
@@ -138,7 +148,7 @@
       } else if (d.key.length > 512) {
         fail(embed, "Comments could not be loaded: the discussion key is longer than 512 characters.");
       } else {
-        embed.note = say(box, "Loading comments…", "discuss-loading");
+        embed.note = say(box, text(box, "loading", "Loading comments…"), "discuss-loading");
         if (observer) observer.observe(box); else build(embed);
       }
     }

@@ -33,6 +33,7 @@ from wtforms.validators import (
 from discuss import sites, sso, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.i18n import LANGUAGES, language_name
 from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
 from discuss.permissions import Actor, require
 from discuss.web.security import current_actor
@@ -52,6 +53,7 @@ BLOCKLIST_ACTIONS = [
     SelectChoice(BlocklistAction.PENDING.value, "pending: hold the comment for a moderator"),
     SelectChoice(BlocklistAction.SPAM.value, "spam: send the comment to the spam queue"),
 ]
+LANGUAGE_CHOICES = [SelectChoice(lang, f"{lang}: {language_name(lang)}") for lang in LANGUAGES]
 DELETED_USER_TEXTS = [
     SelectChoice(DeletedUserText.KEEP.value, 'keep: their text stays, signed "deleted user"'),
     SelectChoice(DeletedUserText.REMOVE.value,
@@ -61,7 +63,7 @@ DELETED_USER_TEXTS = [
 
 def _origins_valid(form: FlaskForm, field: TextAreaField) -> None:
     try:
-        sites.check_origins(field.data.splitlines())
+        sites.check_origins((field.data or "").splitlines())
     except DiscussError as exc:
         raise ValidationError(exc.message) from exc
 
@@ -88,23 +90,33 @@ class SiteSettingsForm(FlaskForm):
                              validate_choice=True)
     allow_guests = BooleanField("Guests may comment without an account")
     require_guest_name = BooleanField("Guests must give a name")
+    language = SelectField(
+        "Language of the discussion pages", choices=LANGUAGE_CHOICES, default="en",
+        validate_choice=True,
+        description="For readers whose browser asks for no language discuss speaks; a page "
+                    "may name its own (data-lang).")
     edit_window = StringField("Edit window in seconds", validators=[_edit_window_valid],
                               description="How long authors may edit or delete their "
                                           "comments: 0 to 86400. Empty: the service's "
                                           "default.")
 
     def settings(self) -> dict:
-        return {"name": self.name.data or "", "origins": (self.origins.data or "").splitlines(),
-                "moderation": self.moderation.data, "allow_guests": self.allow_guests.data,
-                "require_guest_name": self.require_guest_name.data,
-                "edit_window": self.edit_window.data}
+        chosen = {"name": self.name.data or "",
+                  "origins": (self.origins.data or "").splitlines(),
+                  "moderation": self.moderation.data, "allow_guests": self.allow_guests.data,
+                  "require_guest_name": self.require_guest_name.data,
+                  "edit_window": self.edit_window.data}
+        if self.language.raw_data:  # a form from before the setting leaves it as it is
+            chosen["language"] = self.language.data
+        return chosen
 
 
-def _spam_rule(check):
-    """A WTForms validator running a discuss.sites check, when the spam fieldset was sent."""
+def _spam_rule(check, fieldset: str = "spam_rules"):
+    """A WTForms validator running a discuss.sites check, when its fieldset was sent (the
+    fieldset's hidden field says 1)."""
 
     def validate(form: SiteEditForm, field) -> None:
-        if not form.has_spam_rules:
+        if getattr(form, fieldset).data != "1":
             raise StopValidation()  # an older form without the fieldset: those stay as they are
         try:
             check(field.data)
@@ -153,6 +165,24 @@ class SiteEditForm(SiteSettingsForm):
     deleted_user_text = SelectField(
         "Comments of a reader who deletes their account", choices=DELETED_USER_TEXTS,
         default=DeletedUserText.KEEP.value, validate_choice=True)
+    # The trust and filter fieldset sends learning=1, as the spam rules' does (above).
+    learning = HiddenField()
+    trust_after = StringField(
+        "Approved comments before an author is trusted",
+        validators=[_spam_rule(sites.check_trust_after, "learning")],
+        description="Under the “first” policy an author's comments wait until this many of "
+                    "theirs were approved; a comment marked spam takes the trust away until "
+                    f"as many more are approved. 1 to {sites.MAX_TRUST_AFTER}.")
+    spam_filter = BooleanField(
+        "Learned spam filter",
+        description="Learns from your moderators' decisions (approve and reject: not spam; "
+                    "spam: spam) and sends comments it finds likely spam to the spam queue. "
+                    "Untick to switch it off.")
+    spam_threshold = StringField(
+        "Spam probability that sends a comment to the spam queue",
+        validators=[_spam_rule(sites.check_spam_threshold, "learning")],
+        description=f"From {sites.MIN_SPAM_THRESHOLD} to 1; higher catches less and errs "
+                    "less. The default is 0.9.")
 
     @property
     def has_spam_rules(self) -> bool:
@@ -168,6 +198,13 @@ class SiteEditForm(SiteSettingsForm):
                 "blocklist_action": self.blocklist_action.data,
                 "report_threshold": self.report_threshold.data,
                 "deleted_user_text": self.deleted_user_text.data}
+
+    def learning_settings(self) -> dict:
+        """Trust and the learned filter; none when the form was sent without their fieldset."""
+        if self.learning.data != "1":
+            return {}
+        return {"trust_after": self.trust_after.data, "spam_filter": bool(self.spam_filter.data),
+                "spam_threshold": self.spam_threshold.data}
 
 
 class SsoForm(FlaskForm):
@@ -292,7 +329,8 @@ def site(slug: str) -> Response | tuple[str, int]:
     if not form.validate():
         return _edit_page(site, form, ModeratorForm(formdata=None), 400)
     try:
-        sites.update_site(site, **form.settings(), **form.spam_settings())
+        sites.update_site(site, **form.settings(), **form.spam_settings(),
+                          **form.learning_settings())
         db.session.commit()
     except DiscussError as exc:
         _mark_field(form, exc)
@@ -306,10 +344,11 @@ def _settings_form(site: Site) -> SiteEditForm:
     return SiteEditForm(formdata=None, data={
         "name": site.name, "origins": "\n".join(site.origins),
         "moderation": site.moderation.value, "allow_guests": site.allow_guests,
-        "require_guest_name": site.require_guest_name,
+        "require_guest_name": site.require_guest_name, "language": site.language,
         "edit_window": "" if site.edit_window is None else str(site.edit_window),
         **rules, "min_submit_seconds": str(rules["min_submit_seconds"]),
-        "max_links": str(rules["max_links"]),
+        "max_links": str(rules["max_links"]), "trust_after": str(rules["trust_after"]),
+        "spam_threshold": f"{rules['spam_threshold']:g}",
         "report_threshold": "" if rules["report_threshold"] is None
         else str(rules["report_threshold"])})
 

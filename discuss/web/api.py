@@ -14,6 +14,7 @@ from discuss.openapi import openapi_document
 from discuss.web.antispam import checked_form
 from discuss.web.infra.assets import conditional
 from discuss.web.infra.caching import json_for_viewer, not_modified, thread_etag
+from discuss.web.language import count_labels, use_site_language
 from discuss.web.limits import limit_posting
 from discuss.web.present import comment_json, iter_nodes, page_json
 from discuss.web.security import current_actor
@@ -123,7 +124,11 @@ def counts() -> Response:
         threads.check_key(key)
     # Article lists on any origin read counts (no cookies); the same answer for everyone, so
     # shared caches may keep it briefly and browsers revalidate with the ETag.
-    response = jsonify({"counts": reading.count_comments(slug, keys)})
+    counted, site_language = reading.count_comments_and_language(slug, keys)
+    use_site_language(site_language)
+    # The words for each count in the page's language (lang=, else Accept-Language, else the
+    # site's), with CLDR's plural category so a page's own wording can follow it too.
+    response = jsonify({"counts": counted, **count_labels(counted)})
     response.headers.add("Access-Control-Allow-Origin", "*")
     response.headers.add("Cache-Control", "public, max-age=30")
     response.set_etag(generate_etag(response.get_data()), weak=True)

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from discuss import account_data, accounts, comments, reports, votes
 from discuss.errors import NotSignedIn
 from discuss.extensions import db
+from discuss.i18n import N_, _
 from discuss.models import AuthToken, User
 from discuss.web.api import json_body
 from discuss.web.limits import limit_reporting, limit_voting
@@ -24,9 +25,10 @@ from discuss.web.sessions import limit_signin_attempts, sign_in, sign_out
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
 
-CHECK_INBOX = ("Check your inbox: we sent a link to confirm your email address. "
-               "You can sign in now.")
-RESET_SENT = "If an account has that username or address, we sent it a link to reset the password."
+CHECK_INBOX = N_("Check your inbox: we sent a link to confirm your email address. "
+                 "You can sign in now.")
+RESET_SENT = N_("If an account has that username or address, we sent it a link to reset the "
+                "password.")
 
 
 def user_json(user: User, *, private: bool = True) -> dict:
@@ -82,7 +84,7 @@ def register() -> tuple[Response, int]:
     accounts.register(data.get("username"), data.get("email"), data.get("password"),
                       secret=current_app.config["SECRET_KEY"], link=token_link)
     db.session.commit()
-    return jsonify({"message": CHECK_INBOX}), 202
+    return jsonify({"message": _(CHECK_INBOX)}), 202
 
 
 @bp.post("/auth/reset")
@@ -93,7 +95,7 @@ def request_reset() -> tuple[Response, int]:
     accounts.request_password_reset(data.get("login"), secret=current_app.config["SECRET_KEY"],
                                     link=token_link)
     db.session.commit()
-    return jsonify({"message": RESET_SENT}), 202
+    return jsonify({"message": _(RESET_SENT)}), 202
 
 
 @bp.post("/auth/logout")

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from discuss import account_data, accounts
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.i18n import _
 from discuss.models import Site, User
 from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url
@@ -148,9 +149,9 @@ def request_reset():
                                         secret=current_app.config["SECRET_KEY"],
                                         link=token_link)
         db.session.commit()
-        return _page("auth/message.html", title="Check your inbox",
-                     message="If an account has that username or address, we sent it a link "
-                             "to choose a new password. The link works for one hour.")
+        return _page("auth/message.html", title=_("Check your inbox"),
+                     message=_("If an account has that username or address, we sent it a link "
+                             "to choose a new password. The link works for one hour."))
 
     return _form_page("auth/reset_request.html", act)
 
@@ -163,16 +164,16 @@ def reset(token: str):
     try:
         accounts.check_reset_token(token, secret=secret)
     except DiscussError as exc:
-        return _page("auth/message.html", exc.status, title="This link does not work",
+        return _page("auth/message.html", exc.status, title=_("This link does not work"),
                      message=exc.message, retry_reset=True)
 
     def act():
         user = accounts.reset_password(token, request.form.get("password"), secret=secret)
         sign_in(user, remember=False, user_agent=request.user_agent.string or "")
         db.session.commit()
-        return _page("auth/message.html", title="Password changed",
-                     message="Your new password is set and you are signed in. Every other "
-                             "session of your account was signed out.")
+        return _page("auth/message.html", title=_("Password changed"),
+                     message=_("Your new password is set and you are signed in. Every other "
+                             "session of your account was signed out."))
 
     return _form_page("auth/reset.html", act, token=token)
 
@@ -185,10 +186,10 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
             db.session.commit()
         except DiscussError as exc:
             db.session.rollback()
-            return _page("auth/message.html", exc.status, title="This link does not work",
+            return _page("auth/message.html", exc.status, title=_("This link does not work"),
                          message=exc.message)
-        return _page("auth/message.html", title="Email address confirmed",
-                     message="Thank you: your email address is confirmed.")
+        return _page("auth/message.html", title=_("Email address confirmed"),
+                     message=_("Thank you: your email address is confirmed."))
     return _page("auth/confirm.html", token=token, purpose=purpose)
 
 
@@ -214,7 +215,7 @@ def resend_verification():
         accounts.send_verification(user, secret=current_app.config["SECRET_KEY"],
                                    link=token_link)
         db.session.commit()
-    return _account_page(user, notice="We sent a new confirmation link.")
+    return _account_page(user, notice=_("We sent a new confirmation link."))
 
 
 # ---------------------------------------------------------------- the account page
@@ -256,7 +257,7 @@ def update_profile():
     """POST: change the display name."""
     return _account_action(
         lambda u: accounts.update_profile(u, display_name=request.form.get("display_name")),
-        "Your profile is saved.")
+        _("Your profile is saved."))
 
 
 @bp.post("/account/password")
@@ -268,8 +269,8 @@ def change_password():
         # Every session died with the old password; this browser gets a fresh one.
         sign_in(user, remember=False, user_agent=request.user_agent.string or "")
 
-    return _account_action(act, "Your password is changed; your other sessions were signed "
-                                "out.")
+    return _account_action(act, _("Your password is changed; your other sessions were signed "
+                                "out."))
 
 
 @bp.post("/account/email")
@@ -279,7 +280,7 @@ def change_email():
         lambda u: accounts.request_email_change(
             u, request.form.get("current_password"), request.form.get("email"),
             secret=current_app.config["SECRET_KEY"], link=token_link),
-        "We sent a confirmation link to the new address; it takes effect once opened.")
+        _("We sent a confirmation link to the new address; it takes effect once opened."))
 
 
 @bp.post("/account/sessions/end")
@@ -289,7 +290,7 @@ def end_other_sessions():
         accounts.end_all_sessions(user)
         sign_in(user, remember=False, user_agent=request.user_agent.string or "")
 
-    return _account_action(act, "Every other session of your account is signed out.")
+    return _account_action(act, _("Every other session of your account is signed out."))
 
 
 @bp.post("/account/tokens")
@@ -298,14 +299,14 @@ def create_token():
     return _account_action(
         lambda u: accounts.create_api_token(
             u, request.form.get("name"), days=current_app.config["DISCUSS_TOKEN_DAYS"])[0],
-        "Your new token is below. Copy it now: it is not shown again.")
+        _("Your new token is below. Copy it now: it is not shown again."))
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
     """POST: revoke one of the account's API tokens."""
     return _account_action(lambda u: accounts.revoke_api_token(u, token_id),
-                           "The token is revoked.")
+                           _("The token is revoked."))
 
 
 @bp.get("/account/export")
@@ -331,8 +332,8 @@ def delete_account():
         account_data.delete_account(user, request.form.get("password"))
         sign_out()
         db.session.commit()
-        return _page("auth/message.html", title="Account deleted",
-                     message="Your account is deleted. Your comments remain in their "
-                             "discussions as \u201cdeleted user\u201d.")
+        return _page("auth/message.html", title=_("Account deleted"),
+                     message=_("Your account is deleted. Your comments remain in their "
+                             "discussions as \u201cdeleted user\u201d."))
 
     return _form_page("auth/delete.html", act, user=user)

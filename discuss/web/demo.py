@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
 from discuss import threads
 from discuss.errors import NotFound
+from discuss.i18n import match_language
 from discuss.web.infra.assets import asset_response
 
 bp = Blueprint("demo", __name__)
@@ -101,6 +102,8 @@ def _render(article: Article) -> str:
     return render_template(
         "demo/article.html", article=article, articles=ARTICLES, site_slug=DEMO_SITE,
         site_ready=_site_exists(), article_url=MAIN_URL if article is MAIN else "",
+        # ?lang=de shows the discussion and the counts in another language (data-lang).
+        reader_lang=match_language(request.args.get("lang")) or "",
     )
 
 

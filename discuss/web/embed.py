@@ -30,6 +30,7 @@ from sqlalchemy.orm import joinedload
 from discuss import comments, reading, reports, threads, votes
 from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db, reads_first
+from discuss.i18n import _
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
 from discuss.reading import Node
@@ -46,6 +47,7 @@ from discuss.web.infra.caching import (
     viewer_key,
 )
 from discuss.web.infra.compression import add_vary
+from discuss.web.language import use_site_language
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
 from discuss.web.security import current_actor
@@ -92,6 +94,7 @@ def _frame_anywhere_until_site_known(endpoint: str | None, values: dict | None) 
 
 def _site(slug: str) -> Site:
     site = threads.get_site(slug)
+    use_site_language(site.language)
     g.frame_ancestors = list(site.origins) or ANY_WEB_ORIGIN
     return site
 
@@ -215,7 +218,7 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
 
     html = render_template(
         "embed/thread.html", ctx=ctx, view=view, thread=thread, list_html=list_html,
-        posted=posted, theme=ctx.theme, lang="en",
+        posted=posted, theme=ctx.theme,
         title=(thread.title if thread is not None and thread.title else ctx.title),
         comment_count=thread.comment_count if thread is not None else 0,
     )
@@ -432,9 +435,9 @@ def report(site_slug: str, comment_id: int) -> Response:
 
 def _report_message(exc: DiscussError) -> str:
     if exc.code == "already_reported":
-        return "You already reported this comment."
+        return _("You already reported this comment.")
     if exc.fields.get("reason") == "invalid":
-        return "Choose why a moderator should look at this comment."
+        return _("Choose why a moderator should look at this comment.")
     return exc.message
 
 
@@ -449,7 +452,7 @@ def _too_many(exc) -> Response:
     text kept (429 with Retry-After), or the plain error page when the form made no sense."""
     limit = getattr(exc, "limit", None)
     retry_after = int(limit.limit.get_expiry()) if limit is not None else 60
-    message = "Too many requests. Please wait a little and try again."
+    message = _("Too many requests. Please wait a little and try again.")
     try:
         site = _site(request.view_args.get("site_slug", "") if request.view_args else "")
         comment_id = (request.view_args or {}).get("comment_id")

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ def _discuss_error(exc: DiscussError) -> Response:
 
 
 def _csrf_error(exc: CSRFError) -> Response:
-    return error_response(400, "csrf", "The form expired or did not come from this service. "
-                          "Reload the page and try again.")
+    return error_response(400, "csrf", _("The form expired or did not come from this service. "
+                          "Reload the page and try again."))
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -83,15 +84,16 @@ def _http_error(exc: HTTPException) -> Response:
         retry_after = 60
         if limit is not None:
             retry_after = int(limit.limit.get_expiry())
-        message = "Too many requests. Please wait a little and try again."
+        message = _("Too many requests. Please wait a little and try again.")
     elif status == 413:
-        message = "The request is too large."
+        message = _("The request is too large.")
     elif status == 404:
-        message = "Not found."
+        message = _("Not found.")
     elif status == 405:
-        message = "That method is not allowed here."
+        message = _("That method is not allowed here.")
     else:
-        message = exc.description or exc.name
+        message = _("The request could not be handled.") if status < 500 else \
+            _("Something went wrong on our side.")
     response = error_response(status, _CODES.get(status, "error"), message,
                               retry_after=retry_after)
     if status == 405 and exc.response is None and hasattr(exc, "valid_methods"):
@@ -103,14 +105,14 @@ def _database_unavailable(exc: Exception) -> Response:
     rollback_quietly()
     log.warning("database unavailable: %s", type(exc).__name__)
     return error_response(503, "unavailable",
-                          "The service is briefly unavailable. Please try again.",
+                          _("The service is briefly unavailable. Please try again."),
                           retry_after=5)
 
 
 def _unexpected(exc: Exception) -> Response:
     rollback_quietly()
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, "server_error", "Something went wrong on our side.")
+    return error_response(500, "server_error", _("Something went wrong on our side."))
 
 
 def init_app(app: Flask) -> None:

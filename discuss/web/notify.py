@@ -15,6 +15,7 @@ from sqlalchemy import event
 from discuss import notifications
 from discuss.errors import InvalidInput
 from discuss.extensions import db
+from discuss.i18n import _
 from discuss.models import utcnow
 from discuss.web.mail_links import thread_link, token_link
 
@@ -37,11 +38,11 @@ def confirm(token: str):
         notifications.confirm_guest_email(token, secret=current_app.config["SECRET_KEY"])
     except InvalidInput as exc:
         db.session.rollback()
-        return _message("This link does not work", exc.message, 400)
+        return _message(_("This link does not work"), exc.message, 400)
     db.session.commit()
-    return _message("Address confirmed",
-                    "Thank you. You will be told of replies you asked for, and once a comment "
-                    "of yours has been approved, your next ones on that site appear at once.")
+    return _message(_("Address confirmed"),
+                    _("Thank you. You will be told of replies you asked for, and once a comment "
+                      "of yours has been approved, your next ones on that site appear at once."))
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -50,14 +51,15 @@ def unsubscribe(token: str):
     try:
         comment = notifications.comment_to_unsubscribe(current_app.config["SECRET_KEY"], token)
     except InvalidInput as exc:
-        return _message("This link does not work", exc.message, 400)
-    title = comment.thread.title or "this discussion"
+        return _message(_("This link does not work"), exc.message, 400)
+    title = comment.thread.title or _("this discussion")
     if request.method == "GET":
         return _page("unsubscribe.html", token=token, title=title)
     notifications.stop_notifications(comment)
     db.session.commit()
-    return _message("No more reply mails",
-                    f"You will get no more mails about replies to your comments in “{title}”.")
+    return _message(_("No more reply mails"),
+                    _("You will get no more mails about replies to your comments in “%(title)s”.",
+                      title=title))
 
 
 def _mail_noted_comments(session, *args) -> None:

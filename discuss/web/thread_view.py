@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, url_for
 
+from discuss.i18n import format_exact_time, format_relative_time
 from discuss.models import Comment, Site, Status, utcnow
 from discuss.permissions import Actor, can
 from discuss.reading import Node
@@ -149,20 +150,10 @@ def has_endpoint(name: str) -> bool:
 
 
 def relative_time(then: datetime | None, now: datetime | None = None) -> str:
-    """'3 hours ago' in English; discuss.js keeps it fresh in the browser."""
-    if then is None:
-        return ""
-    seconds = max(0, int(((now or utcnow()) - then).total_seconds()))
-    if seconds < 45:
-        return "just now"
-    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400),
-                       ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "1 minute ago"  # 45–59 seconds
+    """'3 hours ago' in the reader's language; discuss.js keeps it fresh in the browser."""
+    return format_relative_time(then, now or utcnow()) if then is not None else ""
 
 
 def exact_time(value: datetime | None) -> str:
-    """A time as shown in a tooltip: 2026-12-03 09:30 UTC."""
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+    """A time as shown in a tooltip, in the reader's language: 3 Dec 2026, 09:30:00 UTC."""
+    return format_exact_time(value) if value is not None else ""

@@ -1,7 +1,7 @@
 """Single sign-on: a site's SSO secret, per-site users (site, external id), used token ids.
 
 Revision ID: b3e9d4a17c20
-Revises: 7d41c2b9e0a5
+Revises: b7e1f0c4a2d9
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from discuss.models import UTCDateTime
 
 revision = "b3e9d4a17c20"
-down_revision = "7d41c2b9e0a5"
+down_revision = "b7e1f0c4a2d9"
 branch_labels = None
 depends_on = None
 

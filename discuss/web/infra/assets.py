@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ class Asset:
 
 
 _built: dict[str, tuple[float, Asset]] = {}
+TEXTS_MARK = b"/*@texts*/{}"
+SCRIPT_TEXTS_PROVIDER = "discuss.script_texts"  # app.extensions key: () -> {lang: {key: text}}
 
 
 def minify(name: str, source: bytes) -> bytes:
@@ -68,9 +71,19 @@ def served_asset(name: str) -> Asset:
     mtime = path.stat().st_mtime
     cached = _built.get(str(path))
     if cached is None or cached[0] != mtime:
-        cached = (mtime, build_asset(name, path.read_bytes()))
+        cached = (mtime, build_asset(name, _with_texts(path.read_bytes())))
         _built[str(path)] = cached
     return cached[1]
+
+
+def _with_texts(source: bytes) -> bytes:
+    """A script that says ``/*@texts*/{}`` gets its texts in every language there (from the
+    app's SCRIPT_TEXTS_PROVIDER, which discuss.web.language installs)."""
+    provider = current_app.extensions.get(SCRIPT_TEXTS_PROVIDER)
+    if TEXTS_MARK not in source or provider is None:
+        return source
+    table = json.dumps(provider(), ensure_ascii=False, separators=(",", ":"))
+    return source.replace(TEXTS_MARK, table.encode())
 
 
 def content_hash(name: str) -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from flask import Response, current_app, request, session
 
+from discuss.i18n import current_language
 from discuss.models import Site, Thread
 from discuss.permissions import Actor, can
 from discuss.reading import ThreadState
@@ -191,8 +192,9 @@ def _digest(value: object) -> str:
 
 def _page_parts(site: Site, state: Thread | ThreadState | None, now: datetime) -> list:
     """What the thread page is built from whoever reads it: the release and the assets'
-    hashes, the minute, the site's settings, the thread row, the whole query string (article,
-    sort, cursor, theme, lang, reply/edit/report targets, ``posted``…) and the page settings."""
+    hashes, the minute, the site's settings, the page's language, the thread row, the whole
+    query string (article, sort, cursor, theme, lang, reply/edit/report targets, ``posted``…)
+    and the page settings."""
     return [
         FORMAT, release_digest(), [content_hash(name) for name in PAGE_ASSETS],
         minute_of(now),
@@ -200,6 +202,7 @@ def _page_parts(site: Site, state: Thread | ThreadState | None, now: datetime) -
         None if state is None else [state.id, state.created_at, state.version,
                                     state.comment_count, state.closed, state.title, state.url],
         sorted(request.args.items(multi=True)),
+        current_language(),  # from lang=, else Accept-Language, else the site's language
         [current_app.config[name] for name in PAGE_SETTINGS],
     ]
 

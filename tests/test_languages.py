@@ -1,0 +1,441 @@
+"""Every reader in their own language: complete catalogs, every page translated, CLDR plurals,
+the language chosen as the SPEC says, and right-to-left pages for Arabic, Hebrew and Persian."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from babel import Locale
+from babel.messages import checkers
+from babel.messages.pofile import read_po
+
+from discuss import accounts, comments, links, moderation, notifications, sites, threads
+from discuss.extensions import db
+from discuss.i18n import LANGUAGES, RTL, TRANSLATIONS
+from discuss.models import Status
+from discuss.permissions import Actor
+from tests.accounts_helpers import PASSWORD, html_login, make_user
+from tests.conftest import make_thread, post
+
+TRANSLATED = LANGUAGES[1:]
+ARTICLE = {"key": "article-1", "url": "https://news.example.com/a", "title": "An article"}
+
+
+def catalog(lang: str):
+    with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po, locale=lang)
+
+
+def template_ids() -> set:
+    with (TRANSLATIONS / "messages.pot").open("rb") as pot:
+        return {m.id for m in read_po(pot) if m.id}
+
+
+# ---------------------------------------------------------------- the catalogs
+
+
+def test_twenty_languages_or_more_among_them_the_required_ones():
+    assert len(TRANSLATED) >= 20
+    assert set(TRANSLATED) >= {"ar", "de", "es", "fr", "he", "it", "ja", "nl", "pl", "pt", "ru",
+                               "uk", "zh"}
+    on_disk = {p.name for p in Path(TRANSLATIONS).iterdir() if p.is_dir()}
+    assert on_disk == set(TRANSLATED)
+
+
+def test_the_template_holds_every_marked_text():
+    """messages.pot is what `make messages` extracts now: no text was marked and forgotten."""
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(__file__).resolve().parent.parent
+    keywords = re.search(r"^KEYWORDS := (.+?)\n(?!\t)", (root / "Makefile").read_text()
+                         .replace("\\\n\t", " "), re.M | re.S).group(1).split()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "now.pot"
+        subprocess.run([str(Path(sys.executable).parent / "pybabel"), "extract",
+                        "-F", "babel.cfg", *keywords, "-o", str(out), "."],
+                       cwd=root, check=True, capture_output=True)
+        with out.open("rb") as pot:
+            extracted = {m.id for m in read_po(pot) if m.id}
+    assert extracted == template_ids()
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalog_translates_every_text_with_no_fuzzy_one(lang):
+    wanted = template_ids()
+    cat = catalog(lang)
+    by_id = {m.id: m for m in cat if m.id}
+    assert set(by_id) >= wanted, f"{lang} lacks {sorted(map(str, wanted - set(by_id)))[:5]}"
+    problems = []
+    for msgid in wanted:
+        message = by_id[msgid]
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy:
+            problems.append(("fuzzy", msgid))
+        if not all(forms):
+            problems.append(("untranslated", msgid))
+        if isinstance(msgid, tuple) and len(forms) != cat.num_plurals:
+            problems.append(("plural forms", msgid))
+        try:
+            checkers.python_format(cat, message)
+        except Exception as exc:  # babel's TranslationError: a placeholder gone wrong
+            problems.append((str(exc), msgid))
+    assert not problems, f"{lang}: {problems[:5]}"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalog_plural_rule_is_cldr(lang):
+    """The catalog's Plural-Forms pick, for every n, the form CLDR's category asks for."""
+    from gettext import c2py
+
+    cat = catalog(lang)
+    choose = c2py(cat.plural_expr)
+    locale = Locale.parse(lang)
+    form_of: dict[str, int] = {}
+    for n in range(0, 1200):
+        category = locale.plural_form(n)
+        form_of.setdefault(category, choose(n))
+        assert form_of[category] == choose(n), (lang, n, category)
+    # Different categories, different forms: n = 2 and n = 5 never share a Russian word.
+    # (A language whose catalog has one form says every number the same way.)
+    if cat.num_plurals > 1:
+        assert len(set(form_of.values())) == len(form_of)
+
+
+# ---------------------------------------------------------------- every page, every language
+
+
+class _Text(HTMLParser):
+    """What a reader sees or hears of a page: text outside scripts, and the labels browsers
+    show or read out (title, aria-label, placeholder, alt)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("title", "aria-label", "placeholder", "alt") and value:
+                self.texts.append(value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.texts.append(data)
+
+
+def visible_texts(html: str) -> set[str]:
+    parser = _Text()
+    parser.feed(html)
+    found = set()
+    for text in parser.texts:
+        text = " ".join(text.split())
+        if re.search(r"[^\W\d_]{2,}", text):  # words, not numbers, marks or arrows
+            found.add(re.sub(r"\d+", "N", text))
+    return found
+
+
+# What the test data puts on the pages (not interface text), and words that are rightly the
+# same in a language as in English.
+DATA = {"An article", "Alice", "Bob", "Carol", "reader", "reader@example.org", "discuss",
+        "Hello from Alice", "A reply from Bob", "Deep", "A comment of the reader",
+        "An answer to a deleted comment", "Before it closed"}
+SAME_WORDS: dict[str, set[str]] = {
+    # Account pages and the error page: the word these languages use.
+    "it": {"Email", "Password", "Token", "API token"}, "pt": {"Email"},
+    "id": {"Email", "Edit"}, "vi": {"Email", "Token"}, "es": {"Error N"},
+}
+SAME_IN_EVERY_LANGUAGE = {"API", "JSON", "Markdown", "Authorization: Bearer …", "https://…",
+                          "(JSON)"}
+
+
+def untranslated(english: str, other: str, lang: str) -> set[str]:
+    allowed = DATA | SAME_IN_EVERY_LANGUAGE | SAME_WORDS.get(lang, set())
+    same = visible_texts(english) & visible_texts(other)
+    return {t for t in same if t not in allowed and not any(d in t for d in DATA - {"reader"})
+            and not t.startswith("@")}
+
+
+@pytest.fixture
+def pages(app, client):
+    """The pages a reader can meet, as (name, path, signed in), with data on them."""
+    site = sites.create_site("demo", origins=["https://news.example.com"], moderation="post")
+    site.min_submit_seconds = 0
+    closed_site = sites.create_site("shut", origins=["https://news.example.com"])
+    db.session.flush()
+    reader = make_user("reader")
+    thread = make_thread(site)
+    alice = post(thread, "Hello from Alice", name="Alice")
+    bob = post(thread, "A reply from Bob", parent=alice, name="Bob")
+    gone = post(thread, "Soon deleted", name="Carol")
+    post(thread, "An answer to a deleted comment", parent=gone, name="Carol")
+    comments.set_status(gone, Status.DELETED)
+    deep = bob
+    for _ in range(5):
+        deep = post(thread, f"Deep {deep.id}", parent=deep, name="Bob")
+    own = post(thread, "A comment of the reader", actor=Actor(user=reader))
+    alice.pinned = True
+    closed = make_thread(closed_site, "closed-one")
+    post(closed, "Before it closed", name="Alice")
+    closed.closed = True
+    db.session.commit()
+    secret = app.config["SECRET_KEY"]
+    reset = links.make_link_token(secret, "reset", {"u": reader.id,
+                                                    "p": accounts._reset_fingerprint(reader)})
+    confirm = links.make_link_token(secret, notifications.CONFIRM_PURPOSE,
+                                       {"u": alice.id, "e": "alice@example.org"})
+    stop = notifications.unsubscribe_token(secret, alice)
+    article = "/embed/demo?" + urlencode(ARTICLE)
+    return [
+        ("thread", article, False),
+        ("thread signed in", article, True),
+        ("reply form", f"{article}&reply={alice.id}", False),
+        ("report form", f"{article}&report={alice.id}", False),
+        ("edit form", f"{article}&edit={own.id}", True),
+        ("closed thread", "/embed/shut?" + urlencode({"key": "closed-one",
+                                                       "url": "https://news.example.com/c"}),
+         False),
+        ("empty thread", "/embed/demo?" + urlencode({**ARTICLE, "key": "nothing-yet"}), False),
+        ("unknown site", "/embed/nosuch?key=a", False),
+        ("sign in", "/auth/login", False),
+        ("register", "/auth/register", False),
+        ("reset request", "/auth/reset", False),
+        ("reset", f"/auth/reset/{reset}", False),
+        ("expired link", "/auth/reset/not-a-token", False),
+        ("account", "/auth/account", True),
+        ("delete account", "/auth/account/delete", True),
+        ("sign out", "/auth/logout", True),
+        ("confirm address", f"/notify/confirm/{confirm}", False),
+        ("unsubscribe", f"/notify/unsubscribe/{stop}", False),
+        ("not found", "/no/such/page", False),
+    ]
+
+
+def _get(clients, path: str, lang: str | None, signed_in: bool):
+    sep = "&" if "?" in path else "?"
+    url = path + (f"{sep}lang={lang}" if lang else "")
+    return clients[signed_in].get(url, headers={"Accept-Language": "en"})
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"DISCUSS_RATELIMIT_ENABLED": False}  # one sign-in per language
+
+
+def test_every_page_in_every_language_has_no_english_left(app, pages):
+    """Each page, rendered in each language, shares no interface text with the English one."""
+    clients = {}
+    for lang in [None, *TRANSLATED]:
+        signed_in = app.test_client()
+        html_login(signed_in)
+        clients[lang] = {False: app.test_client(), True: signed_in}
+    failures = {}
+    for name, path, signed_in in pages:
+        english = _get(clients[None], path, None, signed_in)
+        assert english.status_code in (200, 400, 404), (name, english.status_code)
+        english_html = english.get_data(as_text=True)
+        assert 'lang="en"' in english_html
+        for lang in TRANSLATED:
+            page = _get(clients[lang], path, lang, signed_in)
+            assert page.status_code == english.status_code, (name, lang)
+            html = page.get_data(as_text=True)
+            assert f'<html lang="{lang}" dir="{"rtl" if lang in RTL else "ltr"}"' in html
+            left = untranslated(english_html, html, lang)
+            if left:
+                failures[(name, lang)] = sorted(left)
+    assert not failures, "\n".join(f"{key}: {texts}" for key, texts in failures.items())
+
+
+def test_every_page_test_would_see_english(app, pages):
+    """The comparison above finds interface text: English against English shares plenty."""
+    client = app.test_client()
+    html_login(client)
+    html = client.get(pages[1][1]).get_data(as_text=True)
+    left = untranslated(html, html, "de")
+    assert {"Reply", "Report", "Post comment", "Oldest", "Sign out"} <= left
+
+
+# ---------------------------------------------------------------- choosing the language
+
+
+def test_lang_parameter_beats_the_browser_which_beats_the_site(app, client, site):
+    sites.update_site(site, language="fr")
+    db.session.commit()
+    base = "/embed/demo?" + urlencode(ARTICLE)
+    by_lang = client.get(base + "&lang=ja", headers={"Accept-Language": "de"})
+    assert '<html lang="ja"' in by_lang.get_data(as_text=True)
+    by_browser = client.get(base, headers={"Accept-Language": "xx, de-AT;q=0.8, en;q=0.5"})
+    assert '<html lang="de"' in by_browser.get_data(as_text=True)
+    assert "Accept-Language" in by_browser.headers["Vary"]
+    by_site = client.get(base, headers={"Accept-Language": "xx"})
+    assert '<html lang="fr"' in by_site.get_data(as_text=True)
+    assert "Aucun commentaire" in by_site.get_data(as_text=True)
+    unknown = client.get(base + "&lang=tlh", headers={"Accept-Language": "xx"})
+    assert '<html lang="fr"' in unknown.get_data(as_text=True)
+
+
+def test_regional_tags_read_their_language(client, site):
+    base = "/embed/demo?" + urlencode(ARTICLE)
+    for tag, lang in (("pt-BR", "pt"), ("zh-Hans-CN", "zh"), ("de_CH", "de"), ("iw", "he")):
+        page = client.get(f"{base}&lang={tag}").get_data(as_text=True)
+        assert f'<html lang="{lang}"' in page, tag
+
+
+def test_forms_keep_the_language_after_an_error(client, site):
+    page = client.get("/embed/demo?" + urlencode({**ARTICLE, "lang": "de"}))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
+    answer = client.post("/embed/demo/comments", data={**ARTICLE, "lang": "de",
+                                                        "csrf_token": token, "body": " ",
+                                                        "name": "Alice"})
+    assert answer.status_code == 400
+    assert "Der Kommentar ist leer." in answer.get_data(as_text=True)
+
+
+def test_api_errors_answer_in_the_asked_language(client, site):
+    answer = client.post("/api/v1/comments", json={"site": "demo", **ARTICLE, "body": "",
+                                                   "name": "Alice"},
+                         headers={"Accept-Language": "ja"})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["message"] == "コメントが空です。"
+
+
+def test_site_language_is_a_setting_on_the_cli(app, runner, site):
+    result = runner.invoke(args=["discuss", "site-settings", "demo", "--language", "pt-BR"])
+    assert result.exit_code == 0, result.output
+    assert "language: pt" in result.output
+    bad = runner.invoke(args=["discuss", "site-settings", "demo", "--language", "klingon"])
+    assert bad.exit_code != 0
+    assert "language" in bad.output
+
+
+# ---------------------------------------------------------------- counts and plurals
+
+
+CLDR_EXPECTED = {
+    # n: the word CLDR's category for n asks for, as the catalogs spell it.
+    "ru": {1: "1 комментарий", 2: "2 комментария", 5: "5 комментариев", 11: "11 комментариев",
+           21: "21 комментарий", 22: "22 комментария", 111: "111 комментариев"},
+    "pl": {1: "1 komentarz", 2: "2 komentarze", 5: "5 komentarzy", 12: "12 komentarzy",
+           22: "22 komentarze", 25: "25 komentarzy", 102: "102 komentarze"},
+    "ar": {1: "تعليق واحد", 2: "تعليقان", 3: "3 تعليقات", 10: "10 تعليقات", 11: "11 تعليقًا",
+           99: "99 تعليقًا", 100: "100 تعليق", 102: "102 تعليق", 103: "103 تعليقات"},
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CLDR_EXPECTED))
+def test_count_words_follow_cldr_plurals(client, site, lang):
+    thread = make_thread(site)
+    expected = CLDR_EXPECTED[lang]
+    keys = []
+    for n in expected:
+        key = f"n-{n}"
+        keys.append(key)
+        other = threads.get_or_create_thread(site, key, "https://news.example.com/a", "")
+        other.comment_count = n  # the count the endpoint reads
+    db.session.commit()
+    query = urlencode([("site", "demo"), ("lang", lang), *[("key", k) for k in keys]])
+    body = client.get("/api/v1/counts?" + query).get_json()
+    locale = Locale.parse(lang)
+    for n, words in expected.items():
+        assert body["labels"][f"n-{n}"] == words, (lang, n)
+        assert body["plurals"][f"n-{n}"] == locale.plural_form(n)
+    assert thread is not None
+
+
+def test_counts_follow_the_browser_when_the_page_names_no_language(client, site):
+    make_thread(site)
+    answer = client.get("/api/v1/counts?site=demo&key=article-1&key=none",
+                        headers={"Accept-Language": "uk"})
+    assert answer.get_json()["labels"]["none"] == "Коментарів ще немає"
+    assert "Accept-Language" in answer.headers["Vary"]
+
+
+def test_embed_js_carries_its_words_in_every_language(client):
+    script = client.get("/embed.js").get_data(as_text=True)
+    assert "Загрузка комментариев" in script or "Загружаем комментарии" in script
+    assert "جارٍ تحميل التعليقات" in script
+    for lang in TRANSLATED:
+        assert f'"{lang}":{{"loading":' in script
+
+
+def test_script_texts_are_served_per_language(client):
+    answer = client.get("/i18n/es.json")
+    assert answer.status_code == 200
+    assert answer.get_json()["posted"] == "Tu comentario se ha publicado."
+    # A text with a number: one per CLDR category, for Intl.PluralRules in the browser.
+    assert client.get("/i18n/ru.json").get_json()["comments"] == {
+        "one": "{n} комментарий", "few": "{n} комментария", "many": "{n} комментариев"}
+    assert client.get("/i18n/ar.json").get_json()["comments"]["two"] == "تعليقان"
+    assert client.get("/i18n/xx.json").status_code == 404
+
+
+# ---------------------------------------------------------------- dates, mail, right to left
+
+
+def test_times_are_in_the_readers_language(client, site):
+    from datetime import timedelta
+
+    from discuss.models import utcnow
+
+    thread = make_thread(site)
+    post(thread, "Earlier", now=utcnow() - timedelta(hours=3, minutes=5))
+    db.session.commit()
+    page = client.get("/embed/demo?" + urlencode({**ARTICLE, "lang": "ja"}))
+    html = page.get_data(as_text=True)
+    assert "3 時間前" in html
+    assert re.search(r'title="\d{4}/\d\d/\d\d \d{1,2}:\d\d:\d\d UTC"', html)
+
+
+def test_right_to_left_pages_mirror_with_logical_properties(client, site):
+    css = (Path(__file__).resolve().parent.parent / "discuss" / "static" / "discuss.css") \
+        .read_text()
+    assert not re.search(r"(margin|padding|border)-(left|right)\b", css)
+    assert not re.search(r"\b(left|right):", css)
+    assert "margin-inline-start: var(--discuss-indent)" in css
+    for lang in ("ar", "he", "fa"):
+        page = client.get("/embed/demo?" + urlencode({**ARTICLE, "lang": lang}))
+        assert f'<html lang="{lang}" dir="rtl"' in page.get_data(as_text=True)
+
+
+def test_account_mail_is_in_the_readers_language(client, app, mailbox):
+    mailbox.expect(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/auth/register?lang=de").get_data(as_text=True))[1]
+    answer = client.post("/auth/register", data={"csrf_token": token, "lang": "de",
+                                                  "username": "neu", "email": "neu@example.org",
+                                                  "password": PASSWORD})
+    assert answer.status_code == 201
+    assert "Sehen Sie in Ihr Postfach" in answer.get_data(as_text=True)
+    mail = mailbox.last_to("neu@example.org")
+    assert mail["Subject"] == "Bestätigen Sie Ihre E-Mail-Adresse"
+    assert mail.get_content().startswith("Hallo neu,")
+
+
+def test_a_banned_reader_is_told_in_their_language(app, client, site):
+    from datetime import timedelta
+
+    from discuss.errors import Forbidden
+    from discuss.models import utcnow
+
+    admin = make_user("admin", is_admin=True)
+    troll = make_user("troll")
+    moderation.ban(site, Actor(user=admin), "user", "troll", reason="insults",
+                   expires_at=utcnow() + timedelta(days=2))
+    db.session.commit()
+    with pytest.raises(Forbidden) as caught:
+        post(make_thread(site), "Again", actor=Actor(user=troll))
+    with app.test_request_context("/?lang=fr"):
+        message = caught.value.message
+    assert message.startswith("Vous ne pouvez plus commenter ici. Motif : insults")
+    assert "UTC" in message
