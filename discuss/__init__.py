@@ -50,6 +50,9 @@ def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         # header further left is ignored. With 0 nothing forwarded is trusted.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
                                 x_host=proxies)
+    # Alembic announces each of its plugins at INFO when Flask-Migrate loads it: seven lines
+    # before every command's own output.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:
@@ -86,6 +89,7 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
         api_account,
         api_history,
         api_moderation,
+        api_sso,
         auth,
         demo,
         embed,
@@ -96,7 +100,8 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
     )
 
     for blueprint in (api.bp, api_account.bp, api_moderation.bp, api_history.bp, pages.bp,
-                      health.bp, embed.bp, demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp):
+                      health.bp, embed.bp, demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp,
+                      api_sso.bp):
         app.register_blueprint(blueprint)
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from itsdangerous import BadSignature
 from sqlalchemy import delete, exists, select, update
@@ -24,7 +25,14 @@ from zxcvbn import zxcvbn
 
 from discuss import mail, names
 from discuss.emails import normalize_email
-from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
+from discuss.errors import (
+    Conflict,
+    DiscussError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+)
 from discuss.extensions import db
 from discuss.i18n import _
 from discuss.ids import parse_id
@@ -60,6 +68,10 @@ MAX_TOKEN_NAME = 100
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hash method, not a password
 # Creating an API token needs the password typed this recently (at sign-in), or again.
 RECENT_PASSWORD = timedelta(minutes=10)
+# Refusals only the JSON API can meet (the pages offer neither to a site user); not yet in
+# the translation catalogs.
+SITE_USER_NO_TOKENS = "An account of the publisher's site cannot make API tokens."
+SITE_USER_NAME = "Your name comes from the site you signed in through: change it there."
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -153,7 +165,8 @@ def find_user(login: object) -> User | None:
         return None
     key = login.strip().lower()
     column = User.email_key if "@" in key else User.username_key
-    return db.session.scalar(select(User).where(column == key))
+    # Site users (SSO) sign in only through their site: never by name, email or password.
+    return db.session.scalar(select(User).where(column == key, User.site_id.is_(None)))
 
 
 def create_user(username: object, email: object, password: object, *, is_admin: bool = False,
@@ -199,6 +212,36 @@ class Registration:
     pending: PendingRegistration | None
 
 
+T = TypeVar("T")
+
+
+def _registration_fields(username: object, email: object,
+                         password: object) -> tuple[str, tuple[str, str], str]:
+    """The three fields checked together: every wrong one is named at once (the message holds
+    each field's own sentence, ``field_messages`` them one by one)."""
+    found: list[DiscussError] = []
+
+    def checked(check: Callable[[], T], default: T) -> T:
+        try:
+            return check()
+        except DiscussError as exc:
+            found.append(exc)
+            return default
+
+    name = checked(lambda: check_username(username), "")
+    if name and _username_taken(name.lower()):
+        found.append(Conflict("That username is taken.", {"username": "taken"}))
+    address = checked(lambda: _email(email), ("", ""))
+    secret = checked(lambda: check_new_password(
+        password, user_inputs=[name or str(username or ""), address[0]]), "")
+    if not found:
+        return name, address, secret
+    error = found[0] if len(found) == 1 else InvalidInput(
+        " ".join(e.message for e in found), {k: v for e in found for k, v in e.fields.items()})
+    error.field_messages = {k: e.message for e in found for k in e.fields}
+    raise error
+
+
 def register(username: object, email: object, password: object, *, secret: str,
              link: LinkBuilder, now: datetime | None = None) -> Registration:
     """Sign up. A taken username is said (it is public); whether the address has an account
@@ -207,12 +250,8 @@ def register(username: object, email: object, password: object, *, secret: str,
     account gets a mail saying someone tried. Until the link is opened neither the username
     nor a sign-in tells the two apart."""
     now = now or utcnow()
-    username = check_username(username)
-    email, email_key = _email(email)
-    if _username_taken(username.lower()):
-        raise Conflict("That username is taken.", {"username": "taken"})
+    username, (email, email_key), password = _registration_fields(username, email, password)
     names.check_not_staff_lookalike(username, site_id=None, field="username")
-    password = check_new_password(password, user_inputs=[username, email])
     password_hash = hash_password(password)  # the same work either way: timing tells nothing
     db.session.execute(delete(PendingRegistration).where(
         PendingRegistration.created_at < now - LINK_MAX_AGE["register"]))
@@ -279,6 +318,8 @@ def is_staff(user: User) -> bool:
 
 
 def update_profile(user: User, *, display_name: object) -> User:
+    if user.is_site_user:
+        raise Forbidden(SITE_USER_NAME, {"display_name": "site_user"}, code="site_user")
     name = check_display_name(display_name)
     if name and not is_staff(user):
         names.check_not_staff_lookalike(name, site_id=None, field="display_name",
@@ -286,6 +327,17 @@ def update_profile(user: User, *, display_name: object) -> User:
     if name != user.display_name:
         user.display_name = name
         author_changed(user)
+    db.session.flush()
+    return user
+
+
+def set_queue_mail(user: User, on: object) -> User:
+    """Turn the "comments are waiting in your queue" mails on or off (moderators and admins)."""
+    if not isinstance(on, bool):
+        raise InvalidInput("Choose on or off.", {"notify_queue": "invalid"})
+    if on and not (user.is_admin or user.moderated_sites):
+        raise Forbidden("Only moderators get queue mails.", {"notify_queue": "not_moderator"})
+    user.notify_queue = on
     db.session.flush()
     return user
 
@@ -389,6 +441,8 @@ def create_api_token(user: User, name: object, *, days: int,
                      now: datetime | None = None) -> tuple[str, AuthToken]:
     """A named personal API token with the owner's rights; the raw value is shown once (the
     admin command; readers go through ``mint_api_token``)."""
+    if user.is_site_user:
+        raise Forbidden(SITE_USER_NO_TOKENS, code="site_user")
     if name is None:
         name = ""
     if not isinstance(name, str) or len(name.strip()) > MAX_TOKEN_NAME:
@@ -456,6 +510,29 @@ def _account_of_link(payload: dict[str, Any]) -> User | None:
     user = get_user(user_id) if parse_id(user_id) is not None else None
     if user is None or payload.get("a") != account_stamp(user):
         return None
+    return user
+
+
+def signin_link_token(user: User, *, secret: str) -> str:
+    """A link that signs ``user`` in once, within a day (``discuss signin-link``, the demo)."""
+    return make_link_token(secret, "signin", {"u": user.id, "e": user.email_key,
+                                              "p": _password_stamp(user),
+                                              "n": secrets.token_hex(4)})
+
+
+def _password_stamp(user: User) -> str:
+    """Changes with the password; tells nothing about it (a digest of its hash)."""
+    return token_hash("password:" + user.password_hash)[:16]
+
+
+def use_signin_link(token: object, *, secret: str, now: datetime | None = None) -> User:
+    """The user a sign-in link names (and the link is spent); refused once the account's
+    address or password changed since the link was made."""
+    payload = read_link_token(secret, "signin", token, now=now)
+    user = db.session.get(User, payload["u"])
+    if user is None or user.email_key != payload.get("e") \
+            or _password_stamp(user) != payload.get("p"):
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
     return user
 
 

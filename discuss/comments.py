@@ -28,6 +28,7 @@ from discuss import (
     notifications,
     policy,
     spam,
+    trust,
 )
 from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -50,8 +51,9 @@ def check_body(body: object) -> str:
     if not body:
         raise InvalidInput("The comment is empty.", {"body": "required"})
     if len(body) > MAX_BODY_LENGTH:
-        raise InvalidInput("The comment is longer than %(max)s characters.",
-                           {"body": "too_long"}, params={"max": f"{MAX_BODY_LENGTH:,}"})
+        raise InvalidInput("The comment is %(length)s characters long; the limit is %(max)s. "
+                           "Please shorten it.", {"body": "too_long"},
+                           params={"length": f"{len(body):,}", "max": f"{MAX_BODY_LENGTH:,}"})
     return body
 
 
@@ -156,6 +158,8 @@ def _check_new_comment(thread: Thread, actor: Actor, body: Body, parent_id: obje
             guest_name = "Anonymous"
         names.check_not_staff_lookalike(guest_name, site_id=site.id, field="name")
         guest_email, email_key = normalize_email(email)
+    else:
+        require(actor, "write_on_site", site)
     # Signed-in readers post under their account; stray guest fields are ignored.
 
     parent = None
@@ -174,8 +178,10 @@ def _check_new_comment(thread: Thread, actor: Actor, body: Body, parent_id: obje
                                {"parent_id": "not_visible"})
 
     bans.check_not_banned(site, actor, email_key, now=now)
-    verdict = spam.check_comment(site, actor, body.text, html=body.html, form=form or {},
-                                 email_key=email_key, now=now, fingerprint=body.fingerprint)
+    verdict = spam.check_comment(
+        site, actor, body.text, html=body.html, form=form or {}, email_key=email_key, now=now,
+        fingerprint=body.fingerprint,
+        trusted=(lambda: trust.is_trusted(site, actor, "", now=now)) if actor.user else None)
     learning.judge(site, actor, body.text, verdict, email_key=email_key, now=now)
     return _NewComment(
         thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,

@@ -25,6 +25,7 @@ LINK_MAX_AGE = {
     "reset": timedelta(hours=1),
     "guest-email": timedelta(days=2),
     "register": timedelta(days=2),
+    "signin": timedelta(days=1),
 }
 
 

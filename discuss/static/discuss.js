@@ -11,6 +11,9 @@
  * browser's guest key, from the X-Discuss-Guest-Key response header), discuss.name and
  * discuss.email (remembered guest fields).
  * Messages to the host page: {discuss: "ready"} once, {discuss: "resize", height} on changes.
+ * From the host page (embed.js, parent window only): {discuss: "theme", theme} and
+ * {discuss: "sso", token?, login} (single sign-on: account.js exchanges the token; "Sign in"
+ * links go to the publisher's own sign-in page).
  */
 (() => {
   "use strict";
@@ -88,6 +91,14 @@
     if (data.theme === "light" || data.theme === "dark") document.documentElement.dataset.theme = data.theme;
   });
 
+  // Single sign-on, from the host page (embed.js) only: account.js does the rest.
+  window.addEventListener("message", (event) => {
+    const data = event.data;
+    if (event.source !== window.parent || !data || data.discuss !== "sso" || !page()) return;
+    accountScript().then((account) => account.singleSignOn(page().dataset.site, data))
+      .catch(() => { /* the page as rendered still works; "Sign in" is still there */ });
+  });
+
   function startSizing() {
     if ("ResizeObserver" in window) {
       new ResizeObserver(reportHeight).observe(document.documentElement);
@@ -96,9 +107,11 @@
     }
     tellHost({ discuss: "ready" });
     reportHeight();
-    // Opened at #comment-N (a permalink): ask the host page to scroll to it.
+    // Opened at #comment-N (a permalink): ask the host page to scroll to it. (embed.js asks
+    // the server for the page that holds it, ?comment=N.)
     const target = /^#comment-\d{1,18}$/.test(window.location.hash) && document.querySelector(window.location.hash);
     if (target) tellHost({ discuss: "scroll-to", top: Math.max(0, Math.round(target.getBoundingClientRect().top + window.scrollY)) });
+  }
   }
 
   // account.js may swap the whole body (signed in by token): always look the root up again.
@@ -257,6 +270,7 @@
     ["discuss-report", "openReport", (target) => target.dataset.commentId],
     ["discuss-edit-link", "openEdit", (target) => target.dataset.commentId],
     ["discuss-more", "showMore", (target) => target],
+    ["discuss-permalink", "copyLink", (target) => target],
   ];
 
   document.addEventListener("click", (event) => {
@@ -316,11 +330,20 @@
   // account.js (a sign-in kept as a token, signing out through the API) matters only to a
   // reader who is signed in or holds a token: everyone else never downloads it. Signing in
   // happens on the account pages, which load it themselves.
-  function loadAccountScript() {
+  let accountLoaded = null;
+  function accountScript() {
     const src = page().dataset.accountJs;
-    if (!src || window.discussAccount) return;
+    if (!src) return Promise.reject(new Error("No sign-in on this service."));
+    accountLoaded ??= loadScript(src).then(
+      () => window.discussAccount,
+      (error) => { accountLoaded = null; throw error; },
+    );
+    return accountLoaded;
+  }
+
+  function loadAccountScript() {
     if (page().dataset.viewer !== "user" && !store.get(KEYS.token)) return;
-    loadScript(src).catch(() => { /* the plain sign-out page still works */ });
+    accountScript().catch(() => { /* the plain sign-out page still works */ });
   }
 
   document.addEventListener("discuss:refreshed", prepare);

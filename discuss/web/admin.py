@@ -7,6 +7,8 @@ the pages do not reveal that they exist. Forms check their shape (Flask-WTF); th
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import (
     Blueprint,
     Response,
@@ -19,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -30,7 +33,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from discuss import sites, threads
+from discuss import sites, sso, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.i18n import LANGUAGES, language_name
@@ -207,6 +210,18 @@ class SiteEditForm(SiteSettingsForm):
                 "spam_threshold": self.spam_threshold.data}
 
 
+class SsoForm(FlaskForm):
+    """Single sign-on: generate a secret (shown once), set one given, or turn it off."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(choices=["generate", "set", "off"], validate_choice=True)
+    sso_secret = StringField("Secret", validators=[Optional()],
+                             description="At least 32 characters. The publisher's server "
+                                         "signs sign-on tokens with it (see docs/sso.md).")
+
+
 class NewSiteForm(SiteSettingsForm):
     """The new-site form's fields (saved by sites.create_site)."""
 
@@ -229,10 +244,12 @@ class ModeratorForm(FlaskForm):
 
 def _admin() -> Actor:
     actor = current_actor()
+    if actor.user is None:  # signed out: sign in first (the page's existence is no secret)
+        abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
     try:
         require(actor, "admin", None)
     except DiscussError:
-        abort(404)  # the admin pages do not exist for anyone else
+        abort(404)  # the admin pages do not exist for other readers
     return actor
 
 
@@ -258,8 +275,13 @@ def snippets(site: Site) -> dict[str, str]:
     """The embed and count snippets of the SPEC, for this site on this service."""
     service = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
     article = (site.origins[0] if site.origins else "https://news.example.com") + "/ARTICLE-PATH"
+    plain = f"{service}/embed/{site.slug}?" + urlencode({"key": "ARTICLE-ID", "url": article})
     embed = (f'<div id="discuss-thread" data-site="{site.slug}" data-key="ARTICLE-ID"\n'
-             f'     data-title="ARTICLE TITLE" data-url="{article}"></div>\n'
+             f'     data-title="ARTICLE TITLE" data-url="{article}">\n'
+             f'  <noscript>\n'
+             f'    <a href="{escape(plain)}">Read and join the discussion</a>\n'
+             f'  </noscript>\n'
+             f'</div>\n'
              f'<script async src="{service}/embed.js"></script>')
     count = (f'<a href="{article}#comments"><span data-discuss-count data-site="{site.slug}" '
              f'data-key="ARTICLE-ID"></span></a>\n'
@@ -268,12 +290,13 @@ def snippets(site: Site) -> dict[str, str]:
 
 
 def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
-               status: int = 200) -> tuple[str, int]:
+               status: int = 200, **extra: object) -> tuple[str, int]:
     return render_template(
         "admin/site.html", site=site, form=form, moderator_form=moderator_form,
         moderators=sites.list_moderators(site), snippets=snippets(site),
         default_window=current_app.config["DISCUSS_EDIT_WINDOW"],
-        default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"]), status
+        default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"],
+        sso_form=extra.pop("sso_form", None) or SsoForm(formdata=None), **extra), status
 
 
 @bp.get("")
@@ -338,6 +361,37 @@ def _settings_form(site: Site) -> SiteEditForm:
         "spam_threshold": f"{rules['spam_threshold']:g}",
         "report_threshold": "" if rules["report_threshold"] is None
         else str(rules["report_threshold"])})
+
+
+@bp.post("/sites/<slug>/sso")
+def sso_secret(slug: str) -> Response | tuple[str, int]:
+    """POST: generate (shown once), set or turn off the site's single sign-on secret."""
+    _admin()
+    site = _site(slug)
+    form = SsoForm()
+    if not form.validate():
+        abort(400)
+    generated = sso.generate_secret() if form.action.data == "generate" else None
+    try:
+        if form.action.data == "off":
+            sso.turn_off(site)
+        else:
+            sso.set_secret(site, generated or form.sso_secret.data)
+        db.session.commit()
+    except DiscussError as exc:
+        _mark_field(form, exc)
+        site = _site(slug)
+        return _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
+                          exc.status, sso_form=form)
+    if generated:
+        # Shown in this answer only (never in a redirect, a flash cookie or a log).
+        page, status = _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
+                                  new_sso_secret=generated)
+        response = current_app.make_response((page, status))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    flash(f"Single sign-on of {site.slug} is {'on' if site.sso_secret else 'off'}.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug, _anchor="sso"), 303)
 
 
 @bp.post("/sites/<slug>/moderators")

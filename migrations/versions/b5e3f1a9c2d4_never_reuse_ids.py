@@ -8,14 +8,14 @@ cascades nowhere, and checks every reference afterwards. PostgreSQL's sequences 
 nothing to do there.
 
 Revision ID: b5e3f1a9c2d4
-Revises: b7e1f0c4a2d9
+Revises: b3e9d4a17c20
 Create Date: 2026-12-03 09:00:00
 """
 
 from alembic import op
 
 revision = "b5e3f1a9c2d4"
-down_revision = "b7e1f0c4a2d9"
+down_revision = "b3e9d4a17c20"
 branch_labels = None
 depends_on = None
 
