@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi discuss demo-setup
+	$(BIN)/discuss db upgrade
+	$(BIN)/discuss demo-setup   # prints a one-time sign-in link for the demo moderator
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 # The whole suite on SQLite (with Redis and Chromium where present), then again on PostgreSQL.
@@ -39,7 +39,7 @@ bench-pg: $(STAMP)
 	DISCUSS_BENCH_DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.run
 
 screenshots: $(STAMP)
-	$(BIN)/python -m tests.browser.screenshots
+	$(BIN)/python -m tests.browser.screenshots --all
 
 # Extract every marked text into the template and merge it into each language's catalog (new
 # texts arrive empty, changed ones fuzzy: tests/test_languages.py fails until they are done).

@@ -41,6 +41,9 @@ def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         if not name.startswith("DISCUSS_"):
             app.config[name] = value
     logging.basicConfig(level=app.config["DISCUSS_LOG_LEVEL"].upper())
+    # Alembic announces each of its plugins at INFO when Flask-Migrate loads it: seven lines
+    # before every command's own output.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:

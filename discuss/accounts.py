@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import TypeVar
 
 from itsdangerous import BadSignature
 from sqlalchemy import exists, select, update
@@ -23,7 +25,14 @@ from zxcvbn import zxcvbn
 
 from discuss import mail
 from discuss.emails import normalize_email
-from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
+from discuss.errors import (
+    Conflict,
+    DiscussError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+)
 from discuss.extensions import db
 from discuss.i18n import _
 from discuss.links import (
@@ -194,16 +203,42 @@ class Registration:
     user: User | None
 
 
+T = TypeVar("T")
+
+
+def _registration_fields(username: object, email: object,
+                         password: object) -> tuple[str, tuple[str, str], str]:
+    """The three fields checked together: every wrong one is named at once (the message holds
+    each field's own sentence, ``field_messages`` them one by one)."""
+    found: list[DiscussError] = []
+
+    def checked(check: Callable[[], T], default: T) -> T:
+        try:
+            return check()
+        except DiscussError as exc:
+            found.append(exc)
+            return default
+
+    name = checked(lambda: check_username(username), "")
+    if name and _username_taken(name.lower()):
+        found.append(Conflict("That username is taken.", {"username": "taken"}))
+    address = checked(lambda: _email(email), ("", ""))
+    secret = checked(lambda: check_new_password(
+        password, user_inputs=[name or str(username or ""), address[0]]), "")
+    if not found:
+        return name, address, secret
+    error = found[0] if len(found) == 1 else InvalidInput(
+        " ".join(e.message for e in found), {k: v for e in found for k, v in e.fields.items()})
+    error.field_messages = {k: e.message for e in found for k in e.fields}
+    raise error
+
+
 def register(username: object, email: object, password: object, *, secret: str,
              link: LinkBuilder, now: datetime | None = None) -> Registration:
     """Sign up. A taken username is said (it is public); a taken email is not: its owner gets
     a mail instead and the answer is the same as for a new account ("check your inbox")."""
     now = now or utcnow()
-    username = check_username(username)
-    email, email_key = _email(email)
-    if _username_taken(username.lower()):
-        raise Conflict("That username is taken.", {"username": "taken"})
-    password = check_new_password(password, user_inputs=[username, email])
+    username, (email, email_key), password = _registration_fields(username, email, password)
     existing = _user_by_email(email_key)
     if existing is not None:
         hash_password(password)  # the same work as a real sign-up: the timing tells nothing
@@ -226,6 +261,17 @@ def update_profile(user: User, *, display_name: object) -> User:
     if name != user.display_name:
         user.display_name = name
         author_changed(user)
+    db.session.flush()
+    return user
+
+
+def set_queue_mail(user: User, on: object) -> User:
+    """Turn the "comments are waiting in your queue" mails on or off (moderators and admins)."""
+    if not isinstance(on, bool):
+        raise InvalidInput("Choose on or off.", {"notify_queue": "invalid"})
+    if on and not (user.is_admin or user.moderated_sites):
+        raise Forbidden("Only moderators get queue mails.", {"notify_queue": "not_moderator"})
+    user.notify_queue = on
     db.session.flush()
     return user
 
@@ -359,6 +405,29 @@ def revoke_api_token(user: User, token_id: object, *, now: datetime | None = Non
 
 
 
+
+
+def signin_link_token(user: User, *, secret: str) -> str:
+    """A link that signs ``user`` in once, within a day (``discuss signin-link``, the demo)."""
+    return make_link_token(secret, "signin", {"u": user.id, "e": user.email_key,
+                                              "p": _password_stamp(user),
+                                              "n": secrets.token_hex(4)})
+
+
+def _password_stamp(user: User) -> str:
+    """Changes with the password; tells nothing about it (a digest of its hash)."""
+    return token_hash("password:" + user.password_hash)[:16]
+
+
+def use_signin_link(token: object, *, secret: str, now: datetime | None = None) -> User:
+    """The user a sign-in link names (and the link is spent); refused once the account's
+    address or password changed since the link was made."""
+    payload = read_link_token(secret, "signin", token, now=now)
+    user = db.session.get(User, payload["u"])
+    if user is None or user.email_key != payload.get("e") \
+            or _password_stamp(user) != payload.get("p"):
+        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+    return user
 
 
 def send_verification(user: User, *, secret: str, link: LinkBuilder,

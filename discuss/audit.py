@@ -17,8 +17,8 @@ from discuss.extensions import db
 from discuss.models import AuditEntry, Comment, Site, utcnow
 from discuss.permissions import Actor
 
-ACTIONS = ("approve", "reject", "spam", "delete", "pin", "unpin", "edit", "close", "reopen",
-           "ban", "lift_ban")
+ACTIONS = ("approve", "reject", "spam", "delete", "pin", "unpin", "restore", "edit", "close",
+           "reopen", "ban", "lift_ban")
 
 
 def record(site: Site | int | None, actor: Actor, action: str, *,

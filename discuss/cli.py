@@ -17,6 +17,13 @@ from discuss.threads import get_site, origin_of
 discuss_cli = AppGroup("discuss", help="Administer discuss: sites, users, tokens.")
 
 
+def _user_named(username: str):
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username}.")
+    return user
+
+
 def _fail(exc: DiscussError) -> None:
     db.session.rollback()
     raise click.ClickException(exc.message)
@@ -68,14 +75,71 @@ def demo_setup_command() -> None:
         db.session.commit()
         click.echo(f"Created site demo (moderation: {site.moderation}, "
                    f"origins: {', '.join(site.origins)})")
-        return
-    missing = [origin for origin in wanted if origin not in site.origins]
-    if missing:
-        site.origins = [*site.origins, *missing]
-        db.session.commit()
-        click.echo(f"Site demo exists; allowed its demo origins too: {', '.join(missing)}")
     else:
-        click.echo("Site demo exists already; nothing to do.")
+        missing = [origin for origin in wanted if origin not in site.origins]
+        if missing:
+            site.origins = [*site.origins, *missing]
+            db.session.commit()
+            click.echo(f"Site demo exists; allowed its demo origins too: {', '.join(missing)}")
+        else:
+            click.echo("Site demo exists already.")
+    moderator = _demo_moderator(site)
+    db.session.commit()
+    public = current_app.config["DISCUSS_PUBLIC_URL"]
+    click.echo(
+        f"\nThe demo moderator, {moderator.username}: open this link to sign in (it works once, "
+        f"for a day), then approve comments at {public}/moderate/demo/pending\n\n  "
+        + _signin_link(moderator) + "\n")
+
+
+DEMO_MODERATOR = "demo-moderator"
+
+
+def _demo_moderator(site):
+    """The demo's moderator: an account with a random password, reached by sign-in links."""
+    import secrets
+
+    from discuss.models import SiteModerator
+
+    user = accounts.find_user(DEMO_MODERATOR)
+    if user is None:
+        user = accounts.create_user(DEMO_MODERATOR, "moderator@demo.example",
+                                    secrets.token_urlsafe(24), verified=True)
+    if site.id not in {s.id for s in user.moderated_sites}:
+        db.session.add(SiteModerator(site_id=site.id, user_id=user.id))
+        db.session.flush()
+    return user
+
+
+def _signin_link(user) -> str:
+    from flask import current_app
+
+    token = accounts.signin_link_token(user, secret=current_app.config["SECRET_KEY"])
+    return f"{current_app.config['DISCUSS_PUBLIC_URL']}/auth/link/{token}"
+
+
+@discuss_cli.command("queue-mail")
+@click.argument("username")
+@click.option("--on/--off", "on", required=True,
+              help="Mail USERNAME when comments wait in a queue of their sites, or stop.")
+def queue_mail_command(username: str, on: bool) -> None:
+    """Turn a moderator's "comments are waiting" mails on or off."""
+    user = _user_named(username)
+    try:
+        accounts.set_queue_mail(user, on)
+    except DiscussError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Queue mails for {user.username}: {'on' if on else 'off'}")
+
+
+@discuss_cli.command("signin-link")
+@click.argument("username")
+def signin_link_command(username: str) -> None:
+    """Print a link that signs USERNAME in once (valid for a day): for a first admin, or a
+    moderator who lost their password."""
+    user = _user_named(username)
+    click.echo(_signin_link(user))
 
 
 @discuss_cli.command("rerender")
@@ -137,9 +201,7 @@ def create_token_command(username: str, name: str) -> None:
     """Print a new personal API token for USERNAME (use as Authorization: Bearer <token>)."""
     from flask import current_app
 
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"No user named {username!r}.")
+    user = _user_named(username)
     try:
         raw, _ = accounts.create_api_token(user, name,
                                            days=current_app.config["DISCUSS_TOKEN_DAYS"])
@@ -256,6 +318,11 @@ def import_command(slug: str, source) -> None:
 @click.option("--language", metavar="LANG",
               help="The pages' language for readers whose browser asks for none discuss has "
                    "(en, de, ar…; see docs/languages.md).")
+@click.option("--origin", "origins", multiple=True, metavar="URL",
+              help="The origins allowed to embed the site (repeat for several; they replace "
+                   "the list).")
+@click.option("--any-origin", is_flag=True,
+              help="Empty the origins list: any web page may embed the site.")
 @click.option("--sso-secret", metavar="SECRET",
               help="Turn single sign-on on with this HS256 secret (32+ characters; see "
                    "docs/sso.md).")
@@ -265,16 +332,22 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
                           report_threshold: str | None, deleted_user_text: str | None,
                           moderation: str | None, guests: bool | None, trust_after: str | None,
                           spam_filter: bool | None, spam_threshold: str | None,
-                          language: str | None, sso_secret: str | None, no_sso: bool) -> None:
-    """Change a site's spam rules, reports and policy; print its settings (all, without options)."""
+                          language: str | None, origins: tuple[str, ...],
+                          any_origin: bool, sso_secret: str | None, no_sso: bool) -> None:
+    """Change a site's origins, spam rules, reports, policy and sign-on; print its settings
+    (all, without options)."""
     from flask import current_app
 
+    if origins and any_origin:
+        raise click.UsageError("Give --origin or --any-origin, not both.")
     changes = {"honeypot": honeypot, "min_submit_seconds": min_submit_seconds,
                "max_links": max_links, "blocklist_action": blocklist_action,
                "deleted_user_text": deleted_user_text, "moderation": moderation,
                "allow_guests": guests, "trust_after": trust_after, "spam_filter": spam_filter,
                "spam_threshold": spam_threshold, "language": language}
     changes = {name: value for name, value in changes.items() if value is not None}
+    if origins or any_origin:
+        changes["origins"] = list(origins)
     if blocklist_file is not None:
         changes["blocklist"] = blocklist_file.read()
     if report_threshold is not None:
@@ -297,6 +370,7 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
     entries = rules["blocklist"].splitlines()
     threshold = rules["report_threshold"]
     lines = {
+        "origins": ", ".join(site.origins) or "any (every web page may embed it)",
         "moderation": site.moderation.value,
         "guests": "allowed" if site.allow_guests else "not allowed",
         "language": site.language,

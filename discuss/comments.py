@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
-from discuss import bans, filter_training, history, learning, notifications, policy, spam
+from discuss import bans, filter_training, history, learning, notifications, policy, spam, trust
 from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db
@@ -37,8 +37,9 @@ def check_body(body: object) -> str:
     if not body:
         raise InvalidInput("The comment is empty.", {"body": "required"})
     if len(body) > MAX_BODY_LENGTH:
-        raise InvalidInput("The comment is longer than %(max)s characters.",
-                           {"body": "too_long"}, params={"max": f"{MAX_BODY_LENGTH:,}"})
+        raise InvalidInput("The comment is %(length)s characters long; the limit is %(max)s. "
+                           "Please shorten it.", {"body": "too_long"},
+                           params={"length": f"{len(body):,}", "max": f"{MAX_BODY_LENGTH:,}"})
     return body
 
 
@@ -149,8 +150,10 @@ def _check_new_comment(thread: Thread, actor: Actor, body: Body, parent_id: obje
                                {"parent_id": "not_visible"})
 
     bans.check_not_banned(site, actor, email_key, now=now)
-    verdict = spam.check_comment(site, actor, body.text, form=form or {}, email_key=email_key,
-                                 now=now, fingerprint=body.fingerprint)
+    verdict = spam.check_comment(
+        site, actor, body.text, form=form or {}, email_key=email_key, now=now,
+        fingerprint=body.fingerprint,
+        trusted=(lambda: trust.is_trusted(site, actor, "", now=now)) if actor.user else None)
     learning.judge(site, actor, body.text, verdict, email_key=email_key, now=now)
     return _NewComment(
         thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,

@@ -35,6 +35,8 @@ class DiscussError(Exception):
         if code:
             self.code = code
         self.retry_after = retry_after
+        # One sentence per wrong field, where a form names several at once.
+        self.field_messages: dict[str, str] = {}
 
     @property
     def message(self) -> str:

@@ -24,6 +24,7 @@ LINK_MAX_AGE = {
     "email-change": timedelta(days=2),
     "reset": timedelta(hours=1),
     "guest-email": timedelta(days=2),
+    "signin": timedelta(days=1),
 }
 
 

@@ -23,6 +23,7 @@ from discuss.errors import Conflict, DiscussError, InvalidInput
 from discuss.extensions import db
 from discuss.mail import queue_mail
 from discuss.models import (
+    AuditEntry,
     Ban,
     BanKind,
     Comment,
@@ -39,9 +40,7 @@ from discuss.policy import note_queued
 from discuss.text import check_text
 from discuss.threads import thread_of
 
-ACTIONS = ("approve", "reject", "spam", "delete", "pin", "unpin")
-
-
+ACTIONS = ("approve", "reject", "spam", "delete", "pin", "unpin", "restore")
 TARGET_STATUS = {"approve": Status.APPROVED, "reject": Status.REJECTED, "spam": Status.SPAM,
                  "delete": Status.DELETED}
 
@@ -130,8 +129,36 @@ def _change_status(comment: Comment, target: Status, actor: Actor, action: str, 
                  note=note, now=now)
 
 
+def status_before_last_action(comment: Comment) -> Status | None:
+    """The status a moderation action moved the comment out of, into the one it has now (the
+    audit log's latest entry that did so)."""
+    before = db.session.scalar(
+        select(AuditEntry.status_before)
+        .where(AuditEntry.comment_id == comment.id,
+               AuditEntry.status_after == str(comment.status),
+               AuditEntry.status_before != AuditEntry.status_after)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(1))
+    try:
+        return Status(before) if before else None
+    except ValueError:
+        return None
+
+
+def _restore(comment: Comment, actor: Actor, note: str, now: datetime) -> None:
+    """Put the comment back in the status it had before the last moderation action (the undo
+    of approve, reject, spam and delete; the way back from the Deleted list). Reports the
+    undone action settled stay settled."""
+    target = status_before_last_action(comment)
+    if target is None:
+        raise Conflict("There is nothing to undo for this comment.", code="already_handled")
+    _change_status(comment, target, actor, "restore", note=note, now=now)
+
+
 def _apply(comment: Comment, action: str, actor: Actor, note: str, now: datetime) -> None:
     thread = comment.thread
+    if action == "restore":  # the undo of the last status change
+        _restore(comment, actor, note, now)
+        return
     if action in TARGET_STATUS:
         target = TARGET_STATUS[action]
         if comment.status == Status.DELETED:

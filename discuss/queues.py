@@ -24,6 +24,8 @@ from discuss.reading import author_name
 from discuss.rendering import excerpt
 
 QUEUES = ("pending", "reported", "spam")
+# Lists a moderator can open: the queues, and deleted comments to restore from.
+VIEWS = (*QUEUES, "deleted")
 ORDERS = ("oldest", "newest")
 EARLIER_PER_AUTHOR = 3
 MAX_PAGE_SIZE = 100
@@ -86,6 +88,8 @@ def _in_queue(queue: str):
         return Comment.status == Status.PENDING
     if queue == "spam":
         return Comment.status == Status.SPAM
+    if queue == "deleted":
+        return Comment.status == Status.DELETED
     return and_(Comment.report_count > 0,
                 Comment.status.in_((Status.APPROVED, Status.PENDING)))
 
@@ -195,8 +199,9 @@ def list_queue(site: Site, queue: str, *, secret: str, order: str = "oldest",
                cursor: str | None = None, thread_key: str | None = None,
                author: str | None = None, page_size: int = 25) -> QueuePage:
     """One page of a site's queue with everything a moderator needs, in five queries."""
-    if queue not in QUEUES:
-        raise InvalidInput("queue must be pending, reported or spam.", {"queue": "invalid"})
+    if queue not in VIEWS:
+        raise InvalidInput("queue must be pending, reported, spam or deleted.",
+                           {"queue": "invalid"})
     if order not in ORDERS:
         raise InvalidInput("order must be oldest or newest.", {"order": "invalid"})
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))

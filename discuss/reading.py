@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Dialect, and_, bindparam, false, func, or_, select
+from sqlalchemy import Dialect, and_, bindparam, false, func, not_, or_, select
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -109,9 +109,12 @@ def visible_statuses_filter(actor: Actor) -> ColumnElement[bool]:
         own.append(and_(Comment.user_id.is_(None), Comment.guest_key_hash == actor.guest_key_hash))
     if not own:
         return public
-    mine = and_(or_(*own), Comment.status.in_((Status.APPROVED, Status.PENDING, Status.SPAM)),
-                or_(Comment.status != Status.SPAM, Comment.shadowed.is_(True)))
+    # An author always sees their own held comments (pending, or spam: marked as waiting).
+    mine = and_(or_(*own), Comment.status.in_(_OWN_VISIBLE))
     return or_(public, mine)
+
+
+_OWN_VISIBLE = (Status.APPROVED, Status.PENDING, Status.SPAM)
 
 
 def is_visible(comment: Comment, actor: Actor) -> bool:
@@ -120,9 +123,48 @@ def is_visible(comment: Comment, actor: Actor) -> bool:
         return True
     if not actor.owns(comment):
         return False
-    return comment.status == Status.PENDING or (
-        comment.shadowed and comment.status in (Status.APPROVED, Status.SPAM)
+    return comment.status in _OWN_VISIBLE
+
+
+def listed_roots(thread: Thread, actor: Actor) -> list[ColumnElement[bool]]:
+    """The top-level comments a thread page lists for a viewer."""
+    reply = aliased(Comment)
+    has_replies = (
+        select(reply.id)
+        .where(reply.thread_id == thread.id, reply.root_id == Comment.id, reply.id != Comment.id)
+        .exists()
     )
+    return [Comment.thread_id == thread.id, Comment.parent_id.is_(None),
+            # Hidden comments may still stand as placeholders above visible replies.
+            or_(visible_statuses_filter(actor), has_replies)]
+
+
+def page_cursor_for(thread: Thread, actor: Actor, comment_id: int, *, sort: str,
+                    page_size: int, secret: str) -> str | None:
+    """A deep link (``#comment-N`` past the first page): the cursor of the page that starts at
+    the comment's thread root, or None when that root is on the first page (or the comment is
+    not one the viewer may see in this thread)."""
+    if sort not in SORTS:
+        return None
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.thread_id != thread.id or not is_visible(comment, actor):
+        return None
+    root = comment if comment.root_id in (None, comment.id) else db.session.get(
+        Comment, comment.root_id)
+    if root is None:
+        return None
+    columns = _ORDERS[sort]
+    values = [getattr(root, column.key) for column, _ in columns]
+    # The roots listed before this one, nearest first; fewer than a page: it is on the first.
+    before = list(db.session.scalars(
+        select(Comment).where(*listed_roots(thread, actor),
+                              and_(not_(_after(columns, values)), Comment.id != root.id))
+        .order_by(*[c.asc() if desc else c.desc() for c, desc in columns])
+        .limit(page_size)
+    ))
+    if len(before) < page_size:
+        return None
+    return _encode_cursor(secret, sort, thread.id, before[0])
 
 
 def load_thread_page(thread: Thread, actor: Actor, *, sort: str = "oldest",
@@ -132,18 +174,7 @@ def load_thread_page(thread: Thread, actor: Actor, *, sort: str = "oldest",
     if sort not in SORTS:
         raise InvalidInput("sort must be oldest, newest or top.", {"sort": "invalid"})
     columns = _ORDERS[sort]
-    reply = aliased(Comment)
-    has_replies = (
-        select(reply.id)
-        .where(reply.thread_id == thread.id, reply.root_id == Comment.id, reply.id != Comment.id)
-        .exists()
-    )
-    roots_query = select(Comment).where(
-        Comment.thread_id == thread.id,
-        Comment.parent_id.is_(None),
-        # Hidden comments may still stand as placeholders above visible replies.
-        or_(visible_statuses_filter(actor), has_replies),
-    )
+    roots_query = select(Comment).where(*listed_roots(thread, actor))
     if cursor:
         roots_query = roots_query.where(
             _after(columns, _decode_cursor(secret, cursor, sort, thread.id))

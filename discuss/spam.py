@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -137,30 +138,42 @@ def check_duplicate(site: Site, actor: Actor, body: str, *, email_key: str, now:
         raise Conflict("You already posted this.", {"body": "duplicate"}, code="duplicate")
 
 
-def check_form(site: Site, form: dict, verdict: Verdict) -> None:
-    """The honeypot and the minimum time between showing the form and sending it."""
+def check_form(site: Site, form: dict, verdict: Verdict,
+               trusted: Callable[[], bool] | None = None) -> None:
+    """The honeypot and the minimum time between showing the form and sending it.
+
+    The timing rule alone only holds a comment for a moderator (a quick typist is not a
+    spammer), and a signed-in reader with an approved comment on the site skips it."""
     if site.honeypot and str(form.get("website") or "").strip():
         verdict.hold(SPAM, "honeypot", "the hidden website field was filled in")
     if site.min_submit_seconds and site.min_submit_seconds > 0 and "form_age_seconds" in form:
         age = form.get("form_age_seconds")
         if not isinstance(age, int | float) or isinstance(age, bool):
-            verdict.hold(PENDING, "timing", "the form's timestamp is missing or forged")
+            detail = "the form's timestamp is missing or forged"
         elif age < site.min_submit_seconds:
-            verdict.hold(SPAM, "timing", f"sent {max(age, 0):.1f}s after the form was shown "
-                                         f"(minimum {site.min_submit_seconds}s)")
+            detail = (f"sent {max(age, 0):.1f}s after the form was shown "
+                      f"(minimum {site.min_submit_seconds}s)")
+        else:
+            return
+        if trusted is None or not trusted():
+            verdict.hold(PENDING, "timing", detail)
 
 
 def check_comment(site: Site, actor: Actor, body: str, *, form: dict | None,
                   email_key: str = "", now: datetime, editing: Comment | None = None,
-                  fingerprint: str | None = None) -> Verdict:
-    """Run the site's spam rules on a body (form is None or empty for API writes and edits)."""
+                  fingerprint: str | None = None,
+                  trusted: Callable[[], bool] | None = None) -> Verdict:
+    """Run the site's spam rules on a body (form is None or empty for API writes and edits).
+
+    ``trusted`` answers whether the author may skip the timing rule (a signed-in reader with an
+    approved comment here); it is asked only when that rule would hold the comment."""
     check_duplicate(site, actor, body, email_key=email_key, now=now, editing=editing,
                     fingerprint=fingerprint)
     verdict = Verdict()
     if actor.moderates(site):
         return verdict  # moderators are trusted; only the double-post guard applies
     if form:
-        check_form(site, form, verdict)
+        check_form(site, form, verdict, trusted)
     if site.max_links is not None and site.max_links >= 0:
         links = count_links(body)
         if links > site.max_links:

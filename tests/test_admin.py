@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -52,8 +53,12 @@ def text_of(response) -> str:
 # --- who sees the pages ------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/admin", "/admin/sites/new", "/admin/sites/demo"])
-def test_anonymous_reader_finds_no_admin_page(client, site, path):
-    assert client.get(path).status_code == 404
+def test_signed_out_visitor_is_sent_to_sign_in_first(client, site, path):
+    # Issue 13: an admin who is not signed in found a 404 and no way in.
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/login?" + urlencode({"next": path},
+                                                                      safe="/")
 
 
 @pytest.mark.parametrize("path", ["/admin", "/admin/sites/new", "/admin/sites/demo"])
@@ -202,7 +207,11 @@ def test_site_page_offers_the_embed_and_count_snippets(admin_client, site):
     assert count
     assert embed.group(1) == (
         '<div id="discuss-thread" data-site="demo" data-key="ARTICLE-ID"\n'
-        '     data-title="ARTICLE TITLE" data-url="https://news.example.com/ARTICLE-PATH">'
+        '     data-title="ARTICLE TITLE" data-url="https://news.example.com/ARTICLE-PATH">\n'
+        '  <noscript>\n'
+        f'    <a href="{PUBLIC}/embed/demo?key=ARTICLE-ID&amp;url=https%3A%2F%2Fnews.example.com'
+        '%2FARTICLE-PATH">Read and join the discussion</a>\n'
+        '  </noscript>\n'
         '</div>\n'
         f'<script async src="{PUBLIC}/embed.js"></script>')
     assert count.group(1) == (
@@ -310,12 +319,12 @@ def test_site_list_shows_each_site_with_its_comment_totals(admin_client, site):
     db.session.commit()
     page = admin_client.get("/admin").get_data(as_text=True)
     row = re.search(r'<tr data-site="demo">(.*?)</tr>', page, re.S).group(1)
-    assert re.findall(r'data-total="(\w+)">(\d+)<', row) == [
+    assert re.findall(r'data-total="(\w+)"[^>]*>(\d+)<', row) == [
         ("approved", "1"), ("pending", "1"), ("all", "3")]
     empty = re.search(r'<tr data-site="empty">(.*?)</tr>', page, re.S).group(1)
-    assert "<td>pre</td>" in empty
-    assert "<td>https://e.example.com</td>" in empty
-    assert re.findall(r'data-total="(\w+)">(\d+)<', empty) == [
+    assert '<td data-label="Moderation">pre</td>' in empty
+    assert 'class="admin-origins">https://e.example.com</td>' in empty
+    assert re.findall(r'data-total="(\w+)"[^>]*>(\d+)<', empty) == [
         ("approved", "0"), ("pending", "0"), ("all", "0")]
 
 

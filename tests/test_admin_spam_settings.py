@@ -174,7 +174,7 @@ def test_max_links_holds_a_comment_with_more_links(app, admin_client, site):
 
 
 def test_min_submit_seconds_zero_switches_the_timing_rule_off(app, admin_client, site):
-    assert guest_posts(app, "Sent at once", form=fresh_form())["status"] == "spam"
+    assert guest_posts(app, "Sent at once", form=fresh_form())["status"] == "pending"
     assert save(admin_client, min_submit_seconds="0").status_code == 303
     assert guest_posts(app, "Sent at once again", form=fresh_form())["status"] == "approved"
 
@@ -310,6 +310,7 @@ def test_cli_sets_the_spam_rules_and_prints_the_settings(runner, site, tmp_path)
     assert (site.moderation, site.allow_guests) == (ModerationPolicy.PRE, False)
     assert result.output.splitlines() == [
         "Settings of site demo (saved):",
+        "  origins: https://news.example.com",
         "  moderation: pre",
         "  guests: not allowed",
         "  language: en",

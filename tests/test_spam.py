@@ -35,11 +35,30 @@ def test_honeypot_rule_can_be_switched_off_per_site(site):
     assert comment.status == Status.APPROVED
 
 
-def test_form_sent_faster_than_the_minimum_is_spam(site):
+def test_form_sent_faster_than_the_minimum_waits_for_a_moderator_not_spam(site):
     site.min_submit_seconds = 5
     comment = _post(site, "Quick!", form={"website": "", "form_age_seconds": 1.0})
-    assert comment.status == Status.SPAM
+    assert comment.status == Status.PENDING
     assert comment.held_reasons[0]["rule"] == "timing"
+
+
+def test_a_signed_in_reader_with_an_approved_comment_skips_the_timing_rule(site):
+    from tests.accounts_helpers import make_user
+
+    site.min_submit_seconds = 5
+    from discuss.models import ModerationPolicy
+
+    site.moderation = ModerationPolicy.POST
+    user = make_user("carol")
+    reader = Actor(user=user, ip_hash="ip-c")
+    first = _post(site, "My first, typed fast", actor=reader,
+                  form={"website": "", "form_age_seconds": 1.0})
+    assert first.status == Status.PENDING  # nothing approved yet: held, not spam
+    comments.set_status(first, Status.APPROVED)
+    second = _post(site, "Another quick one", actor=reader,
+                   form={"website": "", "form_age_seconds": 0.5})
+    assert second.status == Status.APPROVED
+    assert not second.held_reasons
 
 
 def test_form_without_a_valid_timestamp_waits(site):

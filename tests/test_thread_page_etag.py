@@ -15,7 +15,7 @@ from discuss import accounts, comments, moderation, sites, votes
 from discuss.extensions import db
 from discuss.models import Site, utcnow
 from discuss.permissions import Actor
-from discuss.web import embed
+from discuss.web import embed, guest_fields
 from discuss.web.infra.caching import PAGE_ASSETS
 from tests.conftest import guest, make_thread, post
 
@@ -219,7 +219,8 @@ def test_another_viewer_gets_their_own_page(client, app, site):
 def test_a_changed_session_gives_the_new_page(client, site):
     first = returning(client)
     with client.session_transaction() as session:
-        session[embed.SESSION_NAME] = "Alice"  # remembered after a comment without JavaScript
+        # remembered after a comment without JavaScript
+        session[guest_fields.SESSION_NAME] = "Alice"
 
     changed = again(client, first)
 

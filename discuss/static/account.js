@@ -252,7 +252,9 @@
   }
 
   // discuss.js asks here for the token (held in memory when the iframe has no storage).
-  window.discussAccount = Object.freeze({ token: readToken, singleSignOn: singleSignOn });
+  window.discussAccount = Object.freeze({
+    token: readToken, forget: () => storeToken(null), singleSignOn: singleSignOn,
+  });
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
@@ -280,8 +282,10 @@
   // The account pages shown inside the iframe tell embed.js their height, as the thread does.
   function sizeFrame() {
     if (!document.querySelector("[data-discuss-auth]") || !isFramed()) return;
+    // The content's own height (scrollHeight would never go below the frame's current one,
+    // so a short form kept the thread's height).
     const tell = () => window.parent.postMessage(
-      { discuss: "resize", height: document.documentElement.scrollHeight }, "*");
+      { discuss: "resize", height: Math.ceil(document.documentElement.getBoundingClientRect().height) }, "*");
     tell();
     if (window.ResizeObserver) new ResizeObserver(tell).observe(document.body);
   }

@@ -97,6 +97,89 @@
     last.after(item);
   }
 
+  // ------------------------------------------------------------ the length of a comment
+
+  // Near the limit a counter says how much is left; over it, how much too much (nothing is
+  // cut: the form refuses to send it, and so would the server).
+  function tooLong(textarea) {
+    const limit = Number(textarea.dataset.max || 0);
+    return limit && textarea.value.trim().length > limit ? textarea.value.trim().length - limit : 0;
+  }
+
+  // The counter is made on first use, after the textarea, and named by its aria-describedby.
+  function counterOf(textarea) {
+    const id = `${textarea.id}-count`;
+    let counter = document.getElementById(id);
+    if (!counter) {
+      counter = document.createElement("p");
+      counter.id = id;
+      counter.className = "discuss-help discuss-counter";
+      counter.setAttribute("aria-live", "polite");
+      textarea.after(counter);
+      const described = textarea.getAttribute("aria-describedby");
+      textarea.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
+    }
+    return counter;
+  }
+
+  function showCount(textarea) {
+    const limit = Number(textarea.dataset.max || 0);
+    if (!limit || textarea.value.length < limit * 0.9 && !document.getElementById(`${textarea.id}-count`)) return;
+    const counter = counterOf(textarea);
+    const length = textarea.value.trim().length;
+    const over = length - limit;
+    counter.hidden = length < limit * 0.9;
+    counter.classList.toggle("discuss-form-error", over > 0);
+    const text = over > 0 ? `${over.toLocaleString("en")} characters too many (the limit is ${limit.toLocaleString("en")})`
+      : `${(limit - length).toLocaleString("en")} characters left`;
+    if (counter.textContent !== text) counter.textContent = text;
+    if (over > 0) textarea.setAttribute("aria-invalid", "true");
+    else if (counter.dataset.marked) textarea.removeAttribute("aria-invalid");
+    counter.dataset.marked = over > 0 ? "1" : "";
+  }
+
+  // ------------------------------------------------------------ "Link": copy the address
+
+  async function copyLink(link) {
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(link.href);
+      copied = true;
+    } catch {
+      const field = document.createElement("textarea");
+      field.value = link.href;
+      field.setAttribute("readonly", "");
+      field.className = "discuss-visually-hidden";
+      document.body.append(field);
+      field.select();
+      try { copied = document.execCommand("copy"); } catch { copied = false; }
+      field.remove();
+    }
+    if (!copied) {
+      window.open(link.href, "_top");
+      return;
+    }
+    link.textContent = "Link copied";
+    announce("The link to this comment was copied.");
+    window.setTimeout(() => { link.textContent = "Link"; }, 2500);
+  }
+
+  document.addEventListener("input", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLTextAreaElement && target.dataset.max) showCount(target);
+  });
+
+  // A comment over the limit is not sent: the form says by how much (the server would too).
+  function refuseTooLong(form) {
+    const body = form.elements.namedItem("body");
+    const over = body instanceof HTMLTextAreaElement ? tooLong(body) : 0;
+    if (!over) return;
+    const limit = Number(body.dataset.max);
+    const error = new Error(`Your comment is ${(limit + over).toLocaleString("en")} characters long; the limit is ${limit.toLocaleString("en")}. Please shorten it.`);
+    error.fields = { body: "too_long" };
+    throw error;
+  }
+
   // ------------------------------------------------------------ posting and replying
 
   function commentPayload(form) {
@@ -119,23 +202,77 @@
     return payload;
   }
 
+  // The "N comments" heading, from the service (only approved comments count, so a comment
+  // waiting for a moderator leaves it as it is).
+  async function refreshCount() {
+    const heading = document.getElementById("discuss-count");
+    const url = `/api/v1/counts?${new URLSearchParams({ site: page().dataset.site, key: page().dataset.key })}`;
+    try {
+      const response = await fetch(url, { cache: "no-store", credentials: "omit" });
+      const data = await response.json();
+      const n = Number(data.counts[page().dataset.key] || 0);
+      if (heading) heading.textContent = n === 1 ? "1 comment" : `${n} comments`;
+    } catch { /* the heading stays until the next reload */ }
+  }
+
+  // A reader whose sign-in ended (the service answers 401): show the page as it is for them
+  // now, signed out, with what they wrote kept in the form and a word why.
+  async function signedOut(form, error) {
+    const text = form.elements.namedItem("body").value;
+    const parentId = new FormData(form).get("parent_id");
+    store.set(KEYS.token, "");
+    window.discussAccount?.forget?.();
+    const doc = await fetchDocument(window.location.href);
+    const fresh = doc.getElementById("discuss");
+    if (!fresh) throw error;
+    page().replaceWith(document.adoptNode(fresh));
+    const meta = doc.querySelector('meta[name="csrf-token"]');
+    const mine = document.querySelector('meta[name="csrf-token"]');
+    if (meta && mine) mine.content = meta.content;
+    document.dispatchEvent(new CustomEvent("discuss:refreshed"));  // discuss.js attaches again
+    if (parentId) openReply(parentId);
+    const again = parentId ? document.getElementById(`reply-${parentId}`)?.querySelector("form")
+      : document.getElementById("discuss-form-new");
+    if (!again) throw error;
+    again.elements.namedItem("body").value = text;
+    const box = again.querySelector(".discuss-form-error");
+    if (box) { box.textContent = error.message; box.hidden = false; }
+    (again.elements.namedItem("name") || again.elements.namedItem("body")).focus();
+  }
+
   async function submitComment(form) {
+    refuseTooLong(form);
     const payload = commentPayload(form);
-    const comment = await api("POST", page().dataset.commentsUrl, payload);
+    let comment;
+    try {
+      comment = await api("POST", page().dataset.commentsUrl, payload);
+    } catch (error) {
+      if (error.status === 401) return signedOut(form, error);
+      throw error;
+    }
     if (payload.name !== undefined) {
       store.set(KEYS.name, payload.name);
       store.set(KEYS.email, payload.email);
     }
-    const item = await fetchComment(comment.id);
+    let item;
+    try {
+      item = await fetchComment(comment.id);
+    } catch {
+      // Posted, but it could not be fetched to show in place: the page shows it instead.
+      const url = new URL(window.location.href);
+      url.searchParams.set("posted", comment.id);
+      url.hash = `comment-${comment.id}`;
+      window.location.assign(url.href);
+      return;
+    }
     placeComment(item, payload.parent_id);
     refreshTimes(item);
     form.elements.namedItem("body").value = "";
     const box = form.closest(".discuss-reply-box");
     if (box) box.remove();
     focusComment(item);
-    announce(comment.status === "pending"
-      ? t("posted_pending")
-      : t("posted"));
+    announce(comment.status === "approved" ? t("posted") : t("posted_pending"));
+    if (comment.status === "approved") refreshCount();
   }
 
   function openReply(commentId) {
@@ -146,6 +283,8 @@
     if (!box) {
       const form = template.cloneNode(true);
       const suffix = `r${commentId}`;
+      form.querySelector(".discuss-counter")?.remove();
+      form.querySelector("textarea").setAttribute("aria-describedby", "discuss-help-new");
       form.id = `discuss-form-${suffix}`;
       for (const element of form.querySelectorAll("[id]")) element.id = element.id.replace(/-new$/, `-${suffix}`);
       for (const label of form.querySelectorAll("label[for]")) label.htmlFor = label.htmlFor.replace(/-new$/, `-${suffix}`);
@@ -207,6 +346,7 @@
   }
 
   async function submitEdit(form) {
+    refuseTooLong(form);
     const commentId = form.dataset.commentId;
     await api("PATCH", `${page().dataset.commentsUrl}/${commentId}`, { body: form.elements.namedItem("body").value });
     beforeEdit.delete(commentId);
@@ -253,6 +393,7 @@
       item.remove();
     }
     announce(t("deleted"));
+    refreshCount();
   }
 
   // ------------------------------------------------------------ votes
@@ -362,6 +503,6 @@
 
   window.discussActions = Object.freeze({
     comment: submitComment, openReply, cancelReply, openEdit, cancelEdit, edit: submitEdit, delete: submitDelete, vote: submitVote,
-    openReport, closeReport, report: submitReport, showMore,
+    openReport, closeReport, report: submitReport, showMore, copyLink,
   });
 })();

@@ -107,7 +107,8 @@
     }
     tellHost({ discuss: "ready" });
     reportHeight();
-    // Opened at #comment-N (a permalink): ask the host page to scroll to it.
+    // Opened at #comment-N (a permalink): ask the host page to scroll to it. (embed.js asks
+    // the server for the page that holds it, ?comment=N.)
     const target = /^#comment-\d{1,18}$/.test(window.location.hash) && document.querySelector(window.location.hash);
     if (target) tellHost({ discuss: "scroll-to", top: Math.max(0, Math.round(target.getBoundingClientRect().top + window.scrollY)) });
   }
@@ -268,6 +269,7 @@
     ["discuss-report", "openReport", (target) => target.dataset.commentId],
     ["discuss-edit-link", "openEdit", (target) => target.dataset.commentId],
     ["discuss-more", "showMore", (target) => target],
+    ["discuss-permalink", "copyLink", (target) => target],
   ];
 
   document.addEventListener("click", (event) => {

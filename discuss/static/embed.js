@@ -1,7 +1,7 @@
 /* discuss embed loader: each div#discuss-thread, [data-discuss-thread] or .discuss-thread
    (data-site, data-key; data-url, data-title, data-theme, data-lang; data-sso,
-   data-sso-login) gets an iframe of the service. One global: DiscussEmbed.load() scans again
-   (single-page apps).
+   data-sso-login) gets an iframe of the service; data-theme "auto" (the default) matches the
+   host page's background. One global: DiscussEmbed.load() scans again (single-page apps).
    data-sso (the publisher's signed sign-on token) never goes into a URL: once the frame says
    it is ready, it is posted to that frame's window only, addressed to the service's origin. */
 (function () {
@@ -34,8 +34,21 @@
     return p;
   }
 
+  // "auto" matches the host page: the first opaque background behind the placeholder (light
+  // or dark by its luminance), else the page's color-scheme (the reader's system where the
+  // page allows both), else light, as a page that says nothing is white.
+  function hostTheme(el) {
+    for (; el; el = el.parentElement) {
+      var c = getComputedStyle(el).backgroundColor.match(/[\d.]+/g);
+      if (c && !(c[3] < 0.5)) return c[0] * 0.2 + c[1] * 0.7 + c[2] * 0.1 < 128 ? "dark" : "light";
+    }
+    var s = getComputedStyle(document.documentElement).colorScheme +
+      (document.querySelector("meta[name=color-scheme]") || {}).content;
+    return /dark/.test(s) && (!/light/.test(s) || dark && dark.matches) ? "dark" : "light";
+  }
+
   function themeOf(embed) {
-    return embed.theme === "auto" ? (dark && dark.matches ? "dark" : "light") : embed.theme;
+    return embed.theme === "auto" ? hostTheme(embed.box) : embed.theme;
   }
 
   function canonical() {
@@ -58,6 +71,7 @@
       title: d.title || document.title, theme: themeOf(embed) });
     var lang = d.lang || document.documentElement.lang;
     if (lang) q.set("lang", lang);
+    if (hash) q.set("comment", hash.slice(9)); // the server opens the page that holds it
     var frame = document.createElement("iframe");
     frame.title = text(embed.box, "title", "Comments");
     frame.src = service + "/embed/" + encodeURIComponent(d.site) + "?" + q + hash;

@@ -13,16 +13,36 @@
   }
   if (!form) return;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const KEYS = { a: "approve", r: "reject", s: "spam", d: "delete" };
+  const KEYS = { a: "approve", r: "reject", s: "spam", d: "delete", u: "restore" };
+  const DONE = { approve: "Approved", reject: "Rejected", spam: "Marked as spam", delete: "Deleted",
+    pin: "Pinned", unpin: "Unpinned", restore: "Restored" };
+  const count = document.getElementById("mod-count");
   let current = -1;
 
   function items() { return Array.from(form.querySelectorAll(".mod-item")); }
 
-  function say(message, isError) {
+  function say(message, isError, undo) {
     const p = document.createElement("p");
     p.className = "mod-flash " + (isError ? "mod-flash-error" : "mod-flash-ok");
     p.textContent = message;
+    if (undo) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "mod-undo-button";
+      button.textContent = "Undo";
+      button.addEventListener("click", undo);
+      p.append(" ", button);
+    }
     status.replaceChildren(p);
+  }
+
+  // "Ann’s “first words…”": which comment an action was about.
+  function describe(li) {
+    const author = li.querySelector(".discuss-author");
+    const body = li.querySelector(".discuss-body");
+    const words = body ? body.textContent.replace(/\s+/g, " ").trim() : "";
+    return (author ? author.textContent.trim() + "’s " : "") +
+      "“" + (words.length > 40 ? words.slice(0, 39) + "…" : words) + "”";
   }
 
   function focusItem(index) {
@@ -63,9 +83,16 @@
       return;
     }
     const problems = [];
+    const done = [];
+    const names = [];
+    let removed = 0;
     data.results.forEach((r) => {
       const li = document.getElementById("mod-item-" + r.id);
       if (!li) return;
+      if (r.result === "ok") {
+        done.push(r.id);
+        if (names.length < 3) names.push(describe(li));
+      }
       if (r.result === "ok" && (action === "pin" || action === "unpin")) {
         li.dataset.status = r.status;
         return;
@@ -73,19 +100,47 @@
       if (r.result === "ok" || r.result === "conflict") {
         if (r.result === "conflict") problems.push("Comment " + r.id + ": " + r.message);
         li.remove();
+        removed += 1;
       } else {
         problems.push("Comment " + r.id + ": " + (r.message || r.result));
       }
     });
-    const done = data.results.filter((r) => r.result === "ok").length;
-    say(action + ": " + done + " of " + data.results.length + " done." +
-        (problems.length ? " " + problems.join(" ") : ""), problems.length > 0);
+    if (count && removed) {
+      count.dataset.count = String(Math.max(0, Number(count.dataset.count) - removed));
+      count.textContent = "(" + count.dataset.count + ")";
+    }
+    const more = done.length > names.length ? " and " + (done.length - names.length) + " more" : "";
+    const text = done.length ? (DONE[action] || action) + ": " + names.join(", ") + more + "." : "Nothing was changed.";
+    const undoable = done.length && action !== "pin" && action !== "unpin";
+    say(text + (problems.length ? " " + problems.join(" ") : ""), problems.length > 0,
+      undoable ? () => undo(done) : null);
     if (!items().length) {
       document.getElementById("mod-empty-js").hidden = false;
       form.hidden = true;
-    } else {
-      focusItem(current);
     }
+    // The highlight stays where the comment was, on nothing: the next j lands on the comment
+    // that moved up, and a letter key needs a j first (a habit must never hit an innocent one).
+    current -= 1;
+    items().forEach((li) => li.classList.remove("mod-current"));
+  }
+
+  // Undo: each comment goes back to the status it had (the page shows it again on reload).
+  async function undo(ids) {
+    let response;
+    try {
+      response = await fetch("/api/v1/moderation/actions", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ ids, action: "restore" }),
+      });
+    } catch (err) {
+      say("The service could not be reached. Nothing was undone.", true);
+      return;
+    }
+    const data = await response.json().catch(() => ({}));
+    const back = (data.results || []).filter((r) => r.result === "ok").length;
+    say(back ? "Undone: " + back + " comment(s) are back as they were. Reload to see them here."
+      : "Nothing could be undone.", !back);
   }
 
   form.addEventListener("click", (event) => {
@@ -131,10 +186,10 @@
       event.preventDefault();
     } else if (KEYS[key]) {
       const selected = checkedIds();
-      const list = items();
+      const highlighted = form.querySelector(".mod-item.mod-current");
       if (selected.length) act(selected, KEYS[key]);
-      else if (current >= 0 && list[current]) act([Number(list[current].dataset.commentId)], KEYS[key]);
-      else return;
+      else if (highlighted) act([Number(highlighted.dataset.commentId)], KEYS[key]);
+      else { say("Move to a comment first (j).", true); return; }
       event.preventDefault();
     }
   });

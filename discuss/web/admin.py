@@ -7,6 +7,8 @@ the pages do not reveal that they exist. Forms check their shape (Flask-WTF); th
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import (
     Blueprint,
     Response,
@@ -19,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -241,10 +244,12 @@ class ModeratorForm(FlaskForm):
 
 def _admin() -> Actor:
     actor = current_actor()
+    if actor.user is None:  # signed out: sign in first (the page's existence is no secret)
+        abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
     try:
         require(actor, "admin", None)
     except DiscussError:
-        abort(404)  # the admin pages do not exist for anyone else
+        abort(404)  # the admin pages do not exist for other readers
     return actor
 
 
@@ -270,8 +275,13 @@ def snippets(site: Site) -> dict[str, str]:
     """The embed and count snippets of the SPEC, for this site on this service."""
     service = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
     article = (site.origins[0] if site.origins else "https://news.example.com") + "/ARTICLE-PATH"
+    plain = f"{service}/embed/{site.slug}?" + urlencode({"key": "ARTICLE-ID", "url": article})
     embed = (f'<div id="discuss-thread" data-site="{site.slug}" data-key="ARTICLE-ID"\n'
-             f'     data-title="ARTICLE TITLE" data-url="{article}"></div>\n'
+             f'     data-title="ARTICLE TITLE" data-url="{article}">\n'
+             f'  <noscript>\n'
+             f'    <a href="{escape(plain)}">Read and join the discussion</a>\n'
+             f'  </noscript>\n'
+             f'</div>\n'
              f'<script async src="{service}/embed.js"></script>')
     count = (f'<a href="{article}#comments"><span data-discuss-count data-site="{site.slug}" '
              f'data-key="ARTICLE-ID"></span></a>\n'

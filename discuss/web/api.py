@@ -11,13 +11,14 @@ from discuss import comments, reading, threads, votes
 from discuss.errors import InvalidInput, NotFound
 from discuss.extensions import db, reads_first
 from discuss.openapi import openapi_document
+from discuss.web import guest_fields
 from discuss.web.antispam import checked_form
 from discuss.web.infra.assets import conditional
 from discuss.web.infra.caching import json_for_viewer, not_modified, thread_etag
 from discuss.web.language import count_labels, use_site_language
 from discuss.web.limits import limit_posting
 from discuss.web.present import comment_json, iter_nodes, page_json
-from discuss.web.security import current_actor
+from discuss.web.security import current_actor, refuse_ended_sign_in
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -78,14 +79,19 @@ def post_comment() -> tuple[Response, int]:
     data = json_body()
     # The first transaction only reads: on SQLite the write lock waits for the checks' end.
     reads_first()
+    actor = current_actor()
+    if actor.user is None:
+        refuse_ended_sign_in()
     comment = comments.post_comment(
-        data.get("site"), data.get("key"), current_actor(), data.get("body"),
+        data.get("site"), data.get("key"), actor, data.get("body"),
         data.get("parent_id"), url=data.get("url"), title=data.get("title"),
         name=data.get("name"), email=data.get("email"), notify=data.get("notify", False),
         form=checked_form(data.get("form")),
     )
     answer = comment_json(comment, mine=True)  # from what was written: no reload after commit
     db.session.commit()
+    if actor.user is None:
+        guest_fields.remember(data.get("name"), data.get("email"))
     return jsonify(answer), 201
 
 

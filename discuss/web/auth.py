@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 from flask import (
     Blueprint,
@@ -50,6 +51,16 @@ def _next() -> str:
     return safe_next(request.values.get("next"))
 
 
+@bp.context_processor
+def _theme_of_the_thread() -> dict[str, str]:
+    """Account pages opened from a thread wear its theme (``theme=`` of ``next``); others,
+    like the thread's own default, follow the reader's system."""
+    target = _next()
+    theme = (parse_qs(urlsplit(target).query).get("theme") or [""])[0]
+    return {"theme": theme if EMBED_PATH_RE.match(target) and theme in ("light", "dark")
+            else "auto"}
+
+
 def _allow_framing_for(target: str) -> None:
     """Pages reached from the embed iframe may be framed by that site's article origins."""
     match = EMBED_PATH_RE.match(target)
@@ -72,7 +83,7 @@ def _form_page(template: str, action: Callable[[], Response], **context):
         except DiscussError as exc:
             db.session.rollback()
             return _page(template, exc.status, error=exc.message, fields=exc.fields,
-                         form=request.form, **context)
+                         field_messages=exc.field_messages, form=request.form, **context)
     return _page(template, form=request.args, **context)
 
 
@@ -114,11 +125,20 @@ def register():
     _allow_framing_for(_next())
 
     def act():
-        accounts.register(request.form.get("username"), request.form.get("email"),
-                          request.form.get("password"),
-                          secret=current_app.config["SECRET_KEY"], link=token_link)
+        registration = accounts.register(
+            request.form.get("username"), request.form.get("email"),
+            request.form.get("password"),
+            secret=current_app.config["SECRET_KEY"], link=token_link)
+        if registration.user is None:  # the address has an account: its owner was told
+            db.session.commit()
+            return _page("auth/registered.html", 201, username=request.form.get("username", ""))
+        # A new account is signed in at once and goes back where it came from (the thread);
+        # the confirmation link mailed to the address can be opened later.
+        sign_in(registration.user, remember=True, user_agent=request.user_agent.string or "")
         db.session.commit()
-        return _page("auth/registered.html", 201, username=request.form.get("username", ""))
+        target = _next()
+        return redirect(target if target != url_for("auth.account")
+                        else url_for("auth.account", welcome=1), code=303)
 
     return _form_page("auth/register.html", act)
 
@@ -193,6 +213,25 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
     return _page("auth/confirm.html", token=token, purpose=purpose)
 
 
+@bp.route("/link/<token>", methods=["GET", "POST"])
+@limit_signin_attempts
+def signin_link(token: str):
+    """A one-time sign-in link (``discuss signin-link``): GET shows a button, POST signs in
+    and goes to the moderation dashboard."""
+    if request.method == "GET":
+        return _page("auth/confirm.html", token=token, purpose="signin")
+    try:
+        user = accounts.use_signin_link(token, secret=current_app.config["SECRET_KEY"])
+    except DiscussError as exc:
+        db.session.rollback()
+        return _page("auth/message.html", exc.status, title="This link does not work",
+                     message=exc.message)
+    sign_in(user, remember=False, user_agent=request.user_agent.string or "")
+    db.session.commit()
+    return redirect(url_for("moderate.dashboard") if user.is_admin or user.moderated_sites
+                    else url_for("auth.account"), code=303)
+
+
 @bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
     """GET/POST /auth/verify/<token>: confirm the account's address from a mailed link."""
@@ -258,6 +297,14 @@ def update_profile():
     return _account_action(
         lambda u: accounts.update_profile(u, display_name=request.form.get("display_name")),
         _("Your profile is saved."))
+
+
+@bp.post("/account/queue-mail")
+def queue_mail():
+    """POST /auth/account/queue-mail: turn the "comments are waiting" mails on or off."""
+    on = request.form.get("notify_queue") == "1"
+    return _account_action(lambda u: accounts.set_queue_mail(u, on),
+                           "Queue mails are on." if on else "Queue mails are off.")
 
 
 @bp.post("/account/password")

@@ -35,6 +35,7 @@ from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
 from discuss.reading import Node
 from discuss.text import check_text
+from discuss.web import guest_fields
 from discuss.web.antispam import checked_form
 from discuss.web.errors import error_response
 from discuss.web.infra.caching import (
@@ -50,7 +51,7 @@ from discuss.web.infra.compression import add_vary
 from discuss.web.language import use_site_language
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
-from discuss.web.security import current_actor
+from discuss.web.security import current_actor, refuse_ended_sign_in
 from discuss.web.thread_view import (
     MAX_INDENT,
     CommentView,
@@ -70,15 +71,14 @@ ANY_WEB_ORIGIN = ["http:", "https:"]
 # Form fields the views read themselves; every other field goes to the spam rules as `form`.
 OWN_FIELDS = frozenset({"csrf_token", "body", "name", "email", "notify", "parent_id", "key",
                         "url", "title", "sort", "theme", "lang"})
-SESSION_NAME = "discuss_guest_name"
-SESSION_EMAIL = "discuss_guest_email"
 
 
 @bp.record_once
 def _register_template_helpers(state) -> None:
     env = state.app.jinja_env
     env.globals.update(has_endpoint=has_endpoint, avatar_url=avatar_url,
-                       author_name=reading.author_name, MAX_INDENT=MAX_INDENT)
+                       author_name=reading.author_name, MAX_INDENT=MAX_INDENT,
+                       MAX_BODY_LENGTH=comments.MAX_BODY_LENGTH)
     env.filters.update(relative_time=relative_time, exact_time=exact_time, iso=iso)
 
 
@@ -156,8 +156,8 @@ def _view(ctx: Context, *, closed: bool, **kwargs: Any) -> CommentView:
     actor = current_actor()
     return CommentView(
         ctx=ctx, actor=actor, now=utcnow(), window=_edit_window(ctx.site), closed=closed,
-        guest_name=session.get(SESSION_NAME, "") if actor.user is None else "",
-        guest_email=session.get(SESSION_EMAIL, "") if actor.user is None else "",
+        guest_name=guest_fields.recalled()[0] if actor.user is None else "",
+        guest_email=guest_fields.recalled()[1] if actor.user is None else "",
         **kwargs,
     )
 
@@ -174,16 +174,23 @@ def _no_store(response: Response) -> Response:
 def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = None,
                   reply_id: int | None = None, edit_id: int | None = None,
                   report_id: int | None = None, cursor: str | None = None,
-                  posted_id: int | None = None, reported_id: int | None = None) -> Response:
-    """The thread page (or its empty state when the thread does not exist yet)."""
+                  posted_id: int | None = None, reported_id: int | None = None,
+                  comment_id: int | None = None) -> Response:
+    """The thread page (or its empty state when the thread does not exist yet); with
+    ``comment_id`` (a deep link) the page of the thread that holds that comment."""
     thread = threads.find_thread(ctx.site, ctx.key)
     actor = current_actor()
+    if thread is not None and comment_id is not None and cursor is None:
+        cursor = reading.page_cursor_for(
+            thread, actor, comment_id, sort=ctx.sort,
+            page_size=current_app.config["DISCUSS_PAGE_SIZE"],
+            secret=current_app.config["SECRET_KEY"])
     closed = thread is not None and thread.closed
     view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id,
                  reported_id=reported_id)
     # Readers without an account or guest key, on the plain page, all see the same list.
     shared = (thread is not None and viewer_key(actor) == "anyone" and error is None
-              and not any((reply_id, edit_id, report_id, posted_id, reported_id)))
+              and not any((reply_id, edit_id, report_id, posted_id, reported_id, comment_id)))
     list_key = shared_list_key(ctx.site, thread, view.now) if shared else None
     cached = bodies().get(list_key) if list_key else None
 
@@ -268,6 +275,7 @@ def thread_page(site_slug: str) -> Response:
         ctx, reply_id=_int_arg("reply"), edit_id=_int_arg("edit"),
         report_id=_int_arg("report"), cursor=request.args.get("cursor") or None,
         posted_id=_int_arg("posted"), reported_id=_int_arg("reported"),
+        comment_id=_int_arg("comment"),
     )
     # Tagged only when the render left the session as it was: then the next request brings
     # the same session and computes this same tag. Otherwise the answer stays no-store.
@@ -335,6 +343,8 @@ def post_comment(site_slug: str) -> Response:
     values = _typed_values()
     raw_parent = request.form.get("parent_id") or None
     try:
+        if actor.user is None:
+            refuse_ended_sign_in()
         reads_first()  # as the API: on SQLite the write lock waits for the checks' end
         comment_id = comments.post_comment(
             site.slug, ctx.key, actor, values["body"], _parent_id(raw_parent), url=ctx.url,
@@ -350,9 +360,7 @@ def post_comment(site_slug: str) -> Response:
                           exc.fields, values)
         return render_thread(ctx, status=exc.status, error=error, reply_id=target_id)
     if actor.user is None:
-        # Remembered for the next comment (without JavaScript; discuss.js uses localStorage).
-        session[SESSION_NAME] = values["name"].strip()[: comments.MAX_NAME_LENGTH]
-        session[SESSION_EMAIL] = values["email"].strip()[:254]
+        guest_fields.remember(values["name"], values["email"])  # for the next comment
     return _back_to(ctx, f"comment-{comment_id}", posted=comment_id)
 
 

@@ -25,7 +25,7 @@ from flask import (
 from sqlalchemy import event
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from discuss import audit, bans, moderation, policy, queue_signals, queues
+from discuss import audit, bans, moderation, policy, queue_signals, queues, reading, undo
 from discuss.errors import DiscussError, NotSignedIn
 from discuss.extensions import db
 from discuss.models import BanKind, Comment, Site, Thread, utcnow
@@ -83,12 +83,17 @@ def _to_sign_in(exc: _SignIn) -> Response:
     raise HTTPNotFound()
 
 
-def _back(site: Site, default_queue: str = "pending") -> Response:
-    target = request.form.get("next", "")
-    # Only our own queue pages: never an open redirect.
+def _back_url(site: Site, default_queue: str = "pending") -> str:
+    """Where a form goes back to: its ``next`` when that is one of our own queue pages (never
+    an open redirect), else the site's queue."""
+    target = request.values.get("next", "")
     if not target.startswith(f"/moderate/{site.slug}/") or "//" in target or "\\" in target:
         target = url_for("moderate.queue", slug=site.slug, queue=default_queue)
-    return redirect(target, 303)
+    return target
+
+
+def _back(site: Site, default_queue: str = "pending") -> Response:
+    return redirect(_back_url(site, default_queue), 303)
 
 
 def _flash_error(exc: DiscussError) -> None:
@@ -113,7 +118,7 @@ def site_home(slug: str) -> Response:
     return redirect(url_for("moderate.queue", slug=slug, queue="pending"))
 
 
-@bp.get("/<slug>/<any(pending, reported, spam):queue>")
+@bp.get("/<slug>/<any(pending, reported, spam, deleted):queue>")
 def queue(slug: str, queue: str) -> str | tuple[str, int]:
     """GET /moderate/<slug>/<queue>: a page of the pending, reported or spam queue."""
     site, actor = _site(slug)
@@ -164,14 +169,31 @@ def act(slug: str) -> Response:
     except DiscussError as exc:
         _flash_error(exc)
         return _back(site)
-    done = sum(r.result == "ok" for r in results)
-    flash(f"{action}: {done} of {len(results)} comment(s) done.",
-          "ok" if done == len(results) else "error")
+    done = [r.id for r in results if r.result == "ok"]
+    if done:
+        flash(done_message(action, done), "ok")
+        if action in moderation.TARGET_STATUS or action == "restore":
+            flash(",".join(map(str, done)), "undo")
     for r in results:
         if r.result != "ok":
             flash(f"Comment {r.id}: {RESULT_WORDS.get(r.result, r.result)}. {r.message}",
                   "error")
     return _back(site)
+
+
+DONE_WORDS = {"approve": "Approved", "reject": "Rejected", "spam": "Marked as spam",
+              "delete": "Deleted", "pin": "Pinned", "unpin": "Unpinned", "restore": "Restored"}
+
+
+def done_message(action: str, ids: list[int]) -> str:
+    """Which comments an action changed, by author and first words (the first three)."""
+    named = []
+    for comment_id in ids[:3]:
+        comment = db.session.get(Comment, comment_id)
+        if comment is not None:
+            named.append(f"{reading.author_name(comment)}’s “{undo.excerpt(comment.body, 40)}”")
+    more = f" and {len(ids) - len(named)} more" if len(ids) > len(named) else ""
+    return f"{DONE_WORDS.get(action, action)}: {', '.join(named)}{more}."
 
 
 @bp.post("/<slug>/threads/<int:thread_id>/<any(close, reopen):what>")
@@ -208,8 +230,19 @@ def edit(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
             error = exc.message
     body = request.form.get("body", comment.body) if request.method == "POST" else comment.body
     return render_template("moderate/edit.html", site=site, comment=comment, body=body,
-                           error=error, back=request.values.get("next", "")), \
+                           error=error, back=_back_url(site)), \
         (400 if error else 200)
+
+
+@bp.get("/<slug>/comments/<int:comment_id>/ban-author")
+def ban_author_preview(slug: str, comment_id: int) -> str:
+    """What "Ban author" would remove, with the form that does it (and a way back)."""
+    site, _actor = _site(slug)
+    comment = _comment(site, comment_id)
+    total, shown = undo.ban_preview(comment)
+    return render_template("moderate/ban_author.html", site=site, comment=comment,
+                           author=reading.author_name(comment), total=total, shown=shown,
+                           excerpt=undo.excerpt, back=_back_url(site), now=utcnow())
 
 
 @bp.post("/<slug>/comments/<int:comment_id>/ban-author")
@@ -220,11 +253,16 @@ def ban_author(slug: str, comment_id: int) -> Response:
     form = request.form
     try:
         now = utcnow()
+        changing = undo.removable_ids(comment, form.get("remove"))
         made, removed = moderation.ban_author(
             comment, actor, remove=form.get("remove") or None, shadow=form.get("shadow") == "1",
             reason=form.get("reason"), expires_at=expiry(form, now), now=now)
         db.session.commit()
-        flash(f"Banned the author ({len(made)} ban(s)); {removed} comment(s) removed.", "ok")
+        flash(f"Banned {reading.author_name(comment)} ({len(made)} ban(s)); {removed} "
+              f"comment(s) removed" + (": the Deleted list keeps them." if removed else "."),
+              "ok")
+        if removed:
+            flash(",".join(map(str, changing)), "undo")
     except DiscussError as exc:
         _flash_error(exc)
     return _back(site)
@@ -247,8 +285,9 @@ def bans_page(slug: str) -> Response | str:
             _flash_error(exc)
         return redirect(url_for("moderate.bans", slug=site.slug), 303)
     now = utcnow()
+    listed = bans.list_bans(site, now=now)
     return render_template("moderate/bans.html", site=site, now=now, kinds=list(BanKind),
-                           bans=bans.list_bans(site, now=now),
+                           bans=listed, labels=undo.ban_labels(listed),
                            is_active=bans.is_active)
 
 
@@ -281,7 +320,8 @@ def audit_log(slug: str) -> str | tuple[str, int]:
     except DiscussError as exc:
         return render_template("error.html", status=exc.status, message=exc.message), 400
     return render_template("moderate/audit.html", site=site, page=page, actions=audit.ACTIONS,
-                           filters={k: args.get(k, "") for k in ("action", "moderator")})
+                           filters={k: args.get(k, "") for k in ("action", "moderator")},
+                           named=undo.audit_comments(page.entries), excerpt=undo.excerpt)
 
 
 def age(value: datetime | None, now: datetime | None = None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 from functools import lru_cache
 
@@ -16,14 +17,17 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, Se
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.exc import OperationalError
 
 from discuss import accounts, threads
 from discuss.config import cookie_flags
+from discuss.errors import NotSignedIn
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
 from discuss.models import Site, User
 from discuss.permissions import Actor, require
 from discuss.web.infra.compression import add_vary
 
+logger = logging.getLogger(__name__)
 GUEST_COOKIE = "discuss_guest"
 GUEST_HEADER = "X-Discuss-Guest"
 GUEST_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -76,6 +80,20 @@ def current_actor() -> Actor:
         )
         g.actor = actor
     return actor
+
+
+def refuse_ended_sign_in() -> None:
+    """A write from a reader whose sign-in ended (revoked or expired session or token) is a
+    401, not a guest's comment: their page still shows them signed in. The dead session is
+    dropped from the cookie, so the next try is an ordinary guest's."""
+    if current_actor().user is not None:
+        return
+    if bearer_token() is None and not session.get(SESSION_TOKEN_KEY):
+        return
+    session.pop(SESSION_TOKEN_KEY, None)
+    session.pop("_user_id", None)
+    raise NotSignedIn("Your sign-in has ended. Sign in again, or post as a guest.",
+                      code="session_ended")
 
 
 def moderator() -> Actor:
@@ -182,10 +200,16 @@ def _load_user_from_bearer(req: Request) -> User | None:
 
 def _touch_token(response: Response) -> Response:
     # "Last used" is written at most once a minute per token, after the view's own commit.
+    # It is bookkeeping: on SQLite a GET that meets another writer (the outbox being sent
+    # after a registration) gets "database is locked", and the page must not become a 500.
     token_id = g.pop("touch_token", None)
     if token_id is not None:
-        accounts.touch_token_id(token_id)
-        db.session.commit()
+        try:
+            accounts.touch_token_id(token_id)
+            db.session.commit()
+        except OperationalError:
+            db.session.rollback()
+            logger.info("token %s: last-used time not written (database busy)", token_id)
     return response
 
 

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 DOCS = ROOT / "docs" / "screenshots"
 KEY = "2016/jessica-jones-season-2"
 MODERATOR = ("mara", "mara@news.example.com", "queue-keeper-4-demo-screens")
+ADMIN = ("ada", "ada@news.example.com", "site-keeper-4-demo-screens")
+VARIANTS = [(scheme, width) for scheme in ("light", "dark") for width in (1280, 375)]
 
 # (author, minutes ago, body, index of the comment it answers or None)
 DISCUSSION: list[tuple[str, int, str, int | None]] = [
@@ -60,6 +62,11 @@ LEARNED = [
     ("Best streaming deals of the year at http://cheap-tv.example/free", "spam"),
 ]
 
+
+
+def _say(thread, actor, body, **kwargs):
+    """A comment through the domain, in an existing thread."""
+    return comments.post_comment(thread.site.slug, thread.key, actor, body, **kwargs)
 
 def fake_ip_hash(seed_text: str) -> str:
     """Looks like the keyed hash the service stores for a real address."""
@@ -105,6 +112,19 @@ def seed(service_url: str) -> None:
                                                                 "Does anyone know?"),
                                   now=comment.created_at + timedelta(minutes=1))
     filter_training.train(site.id)
+    # A spammer banned with their comments removed: the audit log, ban list and Deleted list.
+    spammer = Actor(guest_key="spam".ljust(40, "s"), ip_hash=fake_ip_hash("spammer"))
+    spam = [_say(thread, spammer, f"Cheap followers, {n} for a dollar!",
+                                  name="Promo Bot", email="promo@spam.example",
+                                  now=now - timedelta(minutes=60 - n)) for n in (1000, 5000)]
+    moderation.ban_author(spam[0], moderator, remove="deleted", reason="advertising",
+                          now=now - timedelta(minutes=30))
+    moderation.act_on_comments([posted[-1].id], "pin", moderator,
+                               now=now - timedelta(minutes=25))
+    username, email, password = ADMIN
+    accounts.create_user(username, email, password, verified=True, is_admin=True)
+    sites.create_site("community-forum", origins=["https://forum.example.org"],
+                      moderation="pre", name="Community forum (members)", allow_guests=False)
 
 
 def save(image: bytes, name: str) -> None:
@@ -174,6 +194,79 @@ def shoot_queue(browser, service) -> None:
     context.close()
 
 
+def shoot_pages(browser, service) -> None:
+    """The pages issue 13 changed, each light and dark, 1280 and 375 px wide: a reader's held
+    comment, sign-in and registration inside a dark thread, the account page, the admin's
+    sites, the moderator's ban preview, edit page, audit log, ban list and Deleted list."""
+    from urllib.parse import urlencode
+
+    thread = "/embed/demo?" + urlencode({"key": KEY, "url": "https://news.example.com/2016/jj-s2",
+                                         "title": "Jessica Jones Season 2"})
+    held_id = service.run(lambda: _first_held_id())
+    reader_pages = [("reader-held-comment", thread + "&theme={scheme}", None),
+                    ("signin-in-thread", "/auth/login?" + "next={next}", None),
+                    ("register-errors", "/auth/register?" + "next={next}", "register")]
+    staff_pages = [("account", "/auth/account", MODERATOR),
+                   ("admin-sites", "/admin", ADMIN),
+                   ("ban-preview", f"/moderate/demo/comments/{held_id}/ban-author", MODERATOR),
+                   ("moderator-edit", f"/moderate/demo/comments/{held_id}/edit", MODERATOR),
+                   ("moderation-audit", "/moderate/demo/audit", MODERATOR),
+                   ("moderation-bans", "/moderate/demo/bans", MODERATOR),
+                   ("moderation-deleted", "/moderate/demo/deleted", MODERATOR)]
+    for scheme, width in VARIANTS:
+        size = "desktop" if width >= 1000 else "mobile"
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      color_scheme=scheme, device_scale_factor=1)
+        page = context.new_page()
+        for name, path, extra in reader_pages:
+            target = path.format(scheme=scheme, next=_quoted(thread + f"&theme={scheme}"))
+            page.goto(service.url + target)
+            if name == "reader-held-comment":
+                page.fill("#discuss-body-new",
+                          f"Typed fast ({scheme}, {size}): is the theme song back?")
+                page.fill("#discuss-name-new", "Quick reader")
+                page.click("#discuss-form-new button[type=submit]")
+                page.locator(".discuss-held-note").first.wait_for(timeout=15000)
+                page.locator(".discuss-held-note").first.scroll_into_view_if_needed()
+            if extra == "register":
+                page.fill("#f-username", "x")
+                page.fill("#f-email", "ann@example.org")
+                page.fill("#f-password", "short")
+                page.click("form[data-discuss-register] button[type=submit]")
+                page.locator("#e-password").wait_for()
+            page.wait_for_timeout(200)
+            save(page.screenshot(full_page=name != "reader-held-comment"),
+                 f"{name}-{scheme}-{size}.png")
+        context.close()
+        for name, path, (username, _, password) in staff_pages:
+            context = browser.new_context(viewport={"width": width, "height": 900},
+                                          color_scheme=scheme, device_scale_factor=1)
+            page = context.new_page()
+            page.request.post(service.url + "/api/v1/auth/login",
+                              data={"login": username, "password": password})
+            page.goto(service.url + path)
+            page.wait_for_timeout(200)
+            save(page.screenshot(full_page=True), f"{name}-{scheme}-{size}.png")
+            context.close()
+
+
+def _quoted(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")
+
+
+def _first_held_id() -> int:
+    from sqlalchemy import select
+
+    from discuss.extensions import db
+    from discuss.models import Comment
+
+    held = db.session.scalars(select(Comment).where(Comment.status == Status.PENDING)
+                              .order_by(Comment.id)).first()
+    return held.id
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
@@ -196,6 +289,8 @@ def main() -> int:
             for lang in ("ar", "ja"):
                 shoot_thread(browser, service.url, "light", 1280, lang)
             shoot_queue(browser, service)
+            if "--all" in sys.argv:
+                shoot_pages(browser, service)
             browser.close()
     finally:
         stop()

@@ -175,8 +175,12 @@ def test_dark_theme_reaches_the_thread_page(live_service, host_server, ids, page
 
 def test_auto_theme_follows_the_readers_colour_scheme_as_it_changes(
         live_service, host_server, ids, page):
+    # A host page that follows the system itself (issue 13: one that says nothing is white,
+    # and its thread is light whatever the system; see test_newcomer_reader.py).
+    follows_system = article(live_service.url, TWO_THREADS).replace(
+        "<title>", '<meta name="color-scheme" content="light dark"><title>')
     page.emulate_media(color_scheme="dark")
-    page.goto(host_server.page("/article", article(live_service.url, TWO_THREADS)))
+    page.goto(host_server.page("/article", follows_system))
     frame = frame_of(page, "#discuss-thread")
     assert "theme=dark" in frame.url
     assert frame.evaluate("() => document.documentElement.dataset.theme") == "dark"

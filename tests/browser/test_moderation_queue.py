@@ -47,7 +47,8 @@ def test_moderator_approves_a_waiting_comment_with_the_keyboard(page, live_servi
     page.keyboard.press("?")
     page.keyboard.press("j")
     page.keyboard.press("a")
-    page.get_by_text("approve: 1 of 1 done.").wait_for(timeout=TIMEOUT)
+    page.get_by_text("Approved: Guest reader’s “Luke Cage will be there.”.").wait_for(
+        timeout=TIMEOUT)
     assert item.count() == 0
     assert page.locator("#mod-empty-js").is_visible()
 

@@ -147,7 +147,16 @@ def _static_view(send_static_file: Callable[[str], Response]) -> Callable[[str],
     return static
 
 
+def favicon() -> Response:
+    """The service's icon at the address every browser asks for (an SVG; no 404 in consoles)."""
+    path = Path(current_app.static_folder or "") / "favicon.svg"
+    response = Response(path.read_bytes(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Serve the built assets and give templates asset_url()."""
     app.jinja_env.globals["asset_url"] = asset_url
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.view_functions["static"] = _static_view(app.view_functions["static"])
