@@ -101,7 +101,6 @@
     const target = /^#comment-\d{1,18}$/.test(window.location.hash) && document.querySelector(window.location.hash);
     if (target) tellHost({ discuss: "scroll-to", top: Math.max(0, Math.round(target.getBoundingClientRect().top + window.scrollY)) });
   }
-  }
 
   // account.js may swap the whole body (signed in by token): always look the root up again.
   const page = () => document.getElementById("discuss");
