@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -74,8 +75,9 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def check_url(site: Site, url: object) -> str:
-    """An article URL: http(s), and on one of the site's origins when it lists any."""
+def check_url(site: Site, url: object, *, any_origin: bool = False) -> str:
+    """An article URL: http(s), and on one of the site's origins when it lists any (unless
+    ``any_origin``: an admin's import keeps the URL the export gives)."""
     if url is None or url == "":
         return ""
     if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
@@ -86,7 +88,8 @@ def check_url(site: Site, url: object) -> str:
         raise InvalidInput("The article URL is not valid.", {"url": "invalid"}) from exc
     if parts.scheme not in ("http", "https") or not parts.netloc or _CONTROL.search(url):
         raise InvalidInput("The article URL must be an http(s) URL.", {"url": "invalid"})
-    if site.origins and origin_of(url) not in {o.lower().rstrip("/") for o in site.origins}:
+    allowed = {o.lower().rstrip("/") for o in site.origins}
+    if site.origins and not any_origin and origin_of(url) not in allowed:
         raise Forbidden("This article's URL is not on an origin the site allows.",
                         {"url": "wrong_origin"}, code="wrong_origin")
     return url
@@ -153,13 +156,13 @@ def get_thread_by_id(thread_id: int) -> Thread:
 
 
 def get_or_create_thread(site: Site, key: object, url: object = None,
-                         title: object = None) -> Thread:
+                         title: object = None, *, any_origin: bool = False) -> Thread:
     """The thread of an article, created on first use from an allowed URL."""
     key = check_key(key)
     thread = find_thread(site, key)
     if thread is not None:
         return thread
-    url = check_url(site, url)
+    url = check_url(site, url, any_origin=any_origin)
     title = clean_line(title, MAX_TITLE_LENGTH, "title")
     thread = Thread(site_id=site.id, key=key, url=url, title=title, comment_count=0, version=0)
     try:
@@ -351,7 +354,17 @@ _NEXT_ID = select(func.coalesce(func.max(_COMMENTS.c.id), 0) + 1).scalar_subquer
 _INSERT_ROOT_SQLITE = _COMMENTS.insert().values(id=_NEXT_ID, root_id=_NEXT_ID)
 
 
-def _insert_comment(thread: Thread, parent: Comment | None, body: Body | str, *,
+class CommentPlace(NamedTuple):
+    """Where a comment sits in its tree: all a reply needs of its parent (an import keeps these
+    for every comment it wrote instead of the comments themselves)."""
+
+    id: int
+    thread_id: int
+    root_id: int
+    depth: int
+
+
+def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body: Body | str, *,
                     user: User | None, guest_name: str, guest_email: str, guest_key_hash: str,
                     created_at: datetime, status: Status, notify: bool = False,
                     ip_hash: str = "", held_reasons: list | None = None, shadowed: bool = False,
@@ -423,11 +436,13 @@ def _count_in_thread(thread: Thread, delta: int) -> None:
     db.session.expire(thread, ["comment_count", "version"])
 
 
-def import_comment(thread: Thread, body: object, *, parent: Comment | None, name: object,
-                   email: object, status: Status, created_at: datetime,
-                   edited_at: datetime | None = None, pinned: bool = False) -> Comment:
-    """A comment as it stood in another service (admin import): its time and status are kept,
-    and neither the site's policy nor the spam rules apply; it is checked like any other."""
+def import_comment(thread: Thread, body: object, *, parent: Comment | CommentPlace | None,
+                   name: object, email: object, status: Status, created_at: datetime,
+                   edited_at: datetime | None = None, pinned: bool = False,
+                   votes: tuple[int, int] = (0, 0)) -> Comment:
+    """A comment as it stood in another service (admin import): its time, status and votes
+    (up, down) are kept, and neither the site's policy nor the spam rules apply; it is checked
+    like any other."""
     if parent is not None and parent.thread_id != thread.id:
         raise InvalidInput("The parent is not in this thread.", {"parent_id": "not_in_thread"})
     guest_email, _ = normalize_email(email)
@@ -438,9 +453,14 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | None, name
         # An import tells nobody, now or when approved later.
         record=False, parent_notified=True,
     )
-    if edited_at is not None or pinned:
+    if edited_at is not None or pinned or any(votes):
+        from discuss.votes import wilson_lower_bound  # votes builds on this module
+
         comment.edited_at = edited_at
         comment.pinned = pinned
+        comment.upvotes, comment.downvotes = votes
+        comment.score = votes[0] - votes[1]
+        comment.rank = wilson_lower_bound(*votes)
         db.session.flush()
     return comment
 

@@ -36,7 +36,8 @@ def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_p
 
     result = runner.invoke(args=["discuss", "import", "copy", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Imported 3 comments in 1 threads." in result.output
+    assert "Imported from discuss: 1 threads (1 new), 3 comments (2 approved, 1 spam)." \
+        in result.output
     copy = comments.get_site("copy")
     thread = db.session.scalar(select(Thread).where(Thread.site_id == copy.id))
     assert thread.comment_count == 2
@@ -48,26 +49,30 @@ def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_p
     assert imported[0].html == "<p>Do you think <em>Jessica</em> will appear?</p>"
 
 
-def test_a_broken_thread_is_reported_and_the_others_are_imported(runner, site, tmp_path):
+def test_a_reply_whose_parent_is_missing_becomes_top_level_and_is_counted(runner, site,
+                                                                          tmp_path):
     document = {"format": "discuss-export", "version": 1, "site": "x", "threads": [
         {"key": "good", "comments": [{"id": 1, "parent_id": None, "name": "A", "body": "ok",
                                       "status": "approved",
                                       "created_at": "2026-01-01T00:00:00+00:00"}]},
-        {"key": "bad", "comments": [
-            {"id": 1, "parent_id": None, "name": "A", "body": "fine", "status": "approved",
+        {"key": "odd", "comments": [
+            {"id": 2, "parent_id": None, "name": "A", "body": "fine", "status": "approved",
              "created_at": "2026-01-01T00:00:00+00:00"},
-            {"id": 2, "parent_id": 99, "name": "B", "body": "orphan", "status": "approved",
+            {"id": 3, "parent_id": 99, "name": "B", "body": "orphan", "status": "approved",
              "created_at": "2026-01-01T00:00:00+00:00"}]},
     ]}
     path = tmp_path / "in.json"
     path.write_text(json.dumps(document))
     result = runner.invoke(args=["discuss", "import", "demo", str(path)])
-    assert result.exit_code != 0
-    assert "'bad'" in result.output
-    assert "parent 99" in result.output
-    keys = db.session.scalars(select(Thread.key)).all()
-    assert keys == ["good"]
-    assert db.session.query(Comment).count() == 1
+    assert result.exit_code == 0, result.output
+    assert "1 comment without a parent became top level." in result.output
+    assert sorted(db.session.scalars(select(Thread.key)).all()) == ["good", "odd"]
+    orphan = db.session.scalar(select(Comment).where(Comment.guest_name == "B"))
+    assert orphan.parent_id is None
+
+    again = runner.invoke(args=["discuss", "import", "demo", str(path)])
+    assert "0 comments." in again.output
+    assert db.session.query(Comment).count() == 3
 
 
 def test_import_refuses_files_that_are_not_exports(runner, site, tmp_path):
