@@ -207,6 +207,7 @@ def parse_time(text: str | None, summary: Summary, *, zone_known: bool = False) 
     return value.astimezone(UTC)
 
 
+_REMEMBER = insert(ImportedComment.__table__)
 _PLACE = (select(Comment.id, Comment.thread_id, Comment.root_id, Comment.depth)
           .join(ImportedComment, ImportedComment.comment_id == Comment.id))
 
@@ -226,6 +227,10 @@ class Writer:
         self.waiting: dict[str, list[tuple[SourceComment, Thread]]] = {}
         # …and then, with the parent's place (None: it was skipped), until they are written.
         self.ready: deque[tuple[SourceComment, Thread, CommentPlace | None]] = deque()
+        # Nothing of this source was imported into the site before: no need to look each
+        # comment up (the first import of a big file is the one that must be fast).
+        self.first_time = db.session.scalar(select(ImportedComment.comment_id).where(
+            ImportedComment.site_id == site.id, ImportedComment.source == source).limit(1)) is None
 
     # ------------------------------------------------------------ threads
 
@@ -335,6 +340,8 @@ class Writer:
             self._write_reply(*self.ready.popleft())
 
     def _imported_before(self, source_id: str) -> CommentPlace | None:
+        if self.first_time:
+            return None
         row = db.session.execute(_PLACE.where(
             ImportedComment.site_id == self.site.id, ImportedComment.source == self.source,
             ImportedComment.source_id == source_id)).first()
@@ -392,9 +399,9 @@ class Writer:
             email=self._email(source.email), status=source.status,
             created_at=source.created_at, edited_at=source.edited_at, pinned=source.pinned,
             votes=source.votes)
-        db.session.execute(insert(ImportedComment).values(
-            site_id=self.site.id, source=self.source, source_id=source.source_id,
-            comment_id=comment.id))
+        db.session.connection().execute(_REMEMBER, {
+            "site_id": self.site.id, "source": self.source, "source_id": source.source_id,
+            "comment_id": comment.id})
         place = CommentPlace(comment.id, thread.id, comment.root_id or comment.id, comment.depth)
         # The import keeps only where each comment sits: memory stays flat on big files.
         db.session.expunge(comment)

@@ -2,11 +2,13 @@
 
 ``threads(id, uri, title)``; ``comments(tid, id, parent, created, modified, mode, text, author,
 email, website, likes, dislikes, …)`` with ``mode`` 1 approved, 2 pending, 4 deleted (a deleted
-comment that has replies keeps its row without text). ``text`` is the Markdown as typed."""
+comment that has replies keeps its row without text). ``text`` is the Markdown as typed; Isso
+HTML-escapes ``author`` and ``email`` when it stores them, so they are unescaped here."""
 
 from __future__ import annotations
 
 import hashlib
+import html
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -92,7 +94,8 @@ def _read(db: sqlite3.Connection, summary: Summary, name: str,
         yield SourceComment(
             source_id=f"{prefix}{comment_id}", thread_ref=str(tid),
             parent_ref=f"{prefix}{parent}" if parent not in (None, 0, "0") else None,
-            body=str(body or ""), name=str(author or ""), email=str(email or ""),
+            body=str(body or ""), name=html.unescape(str(author or "")),
+            email=html.unescape(str(email or "")),
             status=status, created_at=_time(created),
             edited_at=_time(edited) if edited is not None else None,
             votes=(max(0, int(up or 0)), max(0, int(down or 0))))
