@@ -61,9 +61,9 @@ def test_each_messy_case_is_counted_in_the_summary(runner, site):
     out = result.output
     assert ("Imported from disqus: 5 threads (5 new), 17 comments "
             "(15 approved, 1 spam, 1 deleted).") in out
-    assert ("Skipped 5: 1 comment was empty; 1 comment named no thread of the file; "
-            "1 comment appeared twice in the file (the second was left out); "
-            "1 comment had no readable time; 1 comment had no id.") in out
+    assert ("Skipped 5: 1 comment was empty; 1 comment had no readable time; 1 comment had "
+            "no id; 1 comment named no thread of the file; 1 comment appeared twice in the file "
+            "(the second was left out).") in out
     for line in ["1 comment without a parent became top level.",
                  "1 reply to a comment of another thread became top level.",
                  "1 thread had the same key as another of the file and was merged into it.",
@@ -149,3 +149,17 @@ def test_a_very_long_message_is_shortened_and_counted(runner, client, site, tmp_
     assert html.startswith("<p>word word")
     assert html.endswith("…</p>")
     assert len(db.session.scalar(select(Comment.body))) <= 10_000
+
+
+def test_posts_that_come_before_their_thread_wait_for_it(runner, client, site, tmp_path):
+    text = MESSY.read_text()
+    start, end = text.index("  <!-- an article;"), text.index("  <!-- HTML with a script")
+    threads = text[start:end]
+    path = tmp_path / "posts-first.xml"
+    path.write_text(text.replace(threads, "").replace("</disqus>", threads + "</disqus>"))
+    result = run_import(runner, path)
+    assert result.exit_code == 0, result.output
+    assert "17 comments (15 approved, 1 spam, 1 deleted)" in result.output
+    assert "1 comment named no thread of the file" in result.output
+    assert shape(api_thread(client, "/2016/jj-s2/")["comments"])[0] == \
+        ("Priya", [("Sam", []), ("Ana", [])])

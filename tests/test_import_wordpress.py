@@ -60,7 +60,7 @@ def test_statuses_follow_comment_approved_and_the_rest_is_counted(runner, site):
     result = run_import(runner, MESSY)
     assert ("Imported from wordpress: 2 threads (2 new), 9 comments "
             "(1 pending, 6 approved, 1 spam, 1 deleted).") in result.output
-    assert ("Skipped 4: 2 pingbacks and trackbacks; 1 comment was empty; 1 entry was not a "
+    assert ("Skipped 4: 1 comment was empty; 2 pingbacks and trackbacks; 1 entry was not a "
             "reader's comment (e.g. an order note).") in result.output
     assert "1 comment without a parent became top level." in result.output
     assert "1 time without a zone was read as UTC." in result.output

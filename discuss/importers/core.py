@@ -164,10 +164,13 @@ class Summary:
         lines = [f"Imported from {self.source}: {self.threads} threads "
                  f"({self.threads_created} new), {self.imported} comments"
                  + (f" ({by_status})" if by_status else "") + "."]
+        # In the tables' order, so that the same file always gives the same summary.
         if self.skipped:
             lines.append(f"Skipped {sum(self.skipped.values())}: " + "; ".join(
-                _say(SKIPS, code, n) for code, n in self.skipped.most_common()) + ".")
-        lines.extend(_say(NOTES, code, n) + "." for code, n in self.notes.most_common())
+                _say(SKIPS, code, self.skipped[code]) for code in SKIPS if self.skipped[code])
+                + ".")
+        lines.extend(_say(NOTES, code, self.notes[code]) + "." for code in NOTES
+                     if self.notes[code])
         return lines
 
 
@@ -223,6 +226,8 @@ class Writer:
         self.by_key: dict[str, Thread] = {}
         self.known: dict[str, CommentPlace] = {}
         self.skipped_ids: set[str] = set()
+        # Comments that came before their thread, by the thread's ref.
+        self.homeless: dict[str, list[SourceComment]] = {}
         # Replies that came before their parent, by the parent's id, until it comes…
         self.waiting: dict[str, list[tuple[SourceComment, Thread]]] = {}
         # …and then, with the parent's place (None: it was skipped), until they are written.
@@ -265,6 +270,9 @@ class Writer:
             self.by_key[key] = thread
             self.summary.threads += 1
         self.threads[source.ref] = thread
+        for comment in self.homeless.pop(source.ref, []):
+            self.add_comment(comment)
+            self._drain()
 
     def _create_thread(self, key: str, source: SourceThread) -> Thread:
         title = _SPACES.sub(" ", source.title).strip()
@@ -292,7 +300,9 @@ class Writer:
             self.summary.skip("duplicate")
             return
         if source.thread_ref not in self.threads:
-            self._skip(source, "no_thread")
+            # Its thread may come later in the file (Disqus lists threads first, but nothing
+            # says it must).
+            self.homeless.setdefault(source.thread_ref, []).append(source)
             return
         thread = self.threads[source.thread_ref]
         if thread is None:
@@ -325,7 +335,13 @@ class Writer:
         self._write(source, thread, parent)
 
     def finish(self) -> None:
-        """The replies whose parent never came become top level (counted)."""
+        """The comments whose thread never came are skipped, and the replies whose parent
+        never came become top level (counted)."""
+        for stranded in self.homeless.values():
+            for source in stranded:
+                self._skip(source, "no_thread")
+        self.homeless.clear()
+        self._drain()
         while self.waiting:
             waiting_ids = {c.source_id for replies in self.waiting.values() for c, _ in replies}
             # Start from replies whose parent is not itself waiting; a cycle breaks anywhere.
