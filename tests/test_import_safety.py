@@ -5,6 +5,7 @@ is no export at all."""
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 
@@ -37,14 +38,26 @@ def test_a_file_that_breaks_halfway_writes_nothing_and_names_the_line(runner, si
     assert counts() == (0, 0)  # the good post before the break was rolled back too
 
 
-def test_a_cut_short_gzip_file_writes_nothing(runner, site, tmp_path):
-    packed = gzip.compress((DATA / "disqus-messy.xml").read_bytes())
+@pytest.mark.parametrize("name", ["disqus-messy.xml", "wordpress-messy.xml"])
+def test_a_cut_short_gzip_file_writes_nothing(runner, site, tmp_path, name):
+    packed = gzip.compress((DATA / name).read_bytes())
     path = tmp_path / "export.xml.gz"
+    path.write_bytes(packed[: len(packed) * 3 // 4])
+    result = run_import(runner, path)
+    assert result.exit_code != 0
+    assert "export.xml.gz: the gzip file is damaged or cut short" in result.output
+    assert counts() == (0, 0)
+
+
+def test_a_cut_short_gzip_json_export_writes_nothing(runner, site, tmp_path):
+    document = {"format": "discuss-export", "version": 1, "site": "x",
+                "threads": [{"key": f"k{n}", "comments": []} for n in range(500)]}
+    packed = gzip.compress(json.dumps(document).encode())
+    path = tmp_path / "export.json.gz"
     path.write_bytes(packed[: len(packed) // 2])
     result = run_import(runner, path)
     assert result.exit_code != 0
-    assert "export.xml.gz: " in result.output
-    assert "cut short" in result.output or "not well-formed" in result.output
+    assert "export.json.gz: the gzip file is damaged or cut short" in result.output
     assert counts() == (0, 0)
 
 

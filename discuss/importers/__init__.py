@@ -22,7 +22,7 @@ from discuss.importers.core import (
     Summary,
     Writer,
 )
-from discuss.importers.source import detect_format, local_copy, open_export
+from discuss.importers.source import GZIP_ERRORS, detect_format, local_copy, open_export
 from discuss.models import Site
 
 FORMATS = ("discuss", "disqus", "wordpress", "isso")
@@ -50,5 +50,10 @@ def import_file(site: Site, path: Path, *, fmt: str = "auto", key: str = "path",
         raise ImportFailed(f"Unknown format {fmt!r}: use auto, {', '.join(FORMATS)}.")
     summary = Summary(fmt)
     writer = Writer(site, fmt, key, summary)
-    writer.write_all(_records(fmt, path, summary, progress or NoProgress()))
+    try:
+        writer.write_all(_records(fmt, path, summary, progress or NoProgress()))
+    except GZIP_ERRORS as exc:
+        raise ImportFailed(f"{path.name}: the gzip file is damaged or cut short ({exc}).") from exc
+    except OSError as exc:  # the disk, not the file's content
+        raise ImportFailed(f"{path.name}: cannot be read ({exc.strerror or exc}).") from exc
     return summary
