@@ -8,6 +8,7 @@ only the spec's allow-list, whatever the Markdown produced.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
@@ -195,6 +196,45 @@ def _link_target(href: str) -> str | None:
     return "<" + href.replace("\\", "\\\\") + ">"
 
 
+# Emphasis marks are placed once their neighbours are known: CommonMark reads `*` as emphasis
+# only where it "flanks" the text (https://spec.commonmark.org/0.31.2/#left-flanking-delimiter-run),
+# and a mark that would not would show as a literal `*` in the text. Such a pair is left out.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_MARK = re.compile(f"{_OPEN}([*~]+){_OPEN}|{_CLOSE}([*~]+){_CLOSE}")
+
+
+def _kind(char: str) -> str:
+    if not char or char.isspace():
+        return "space"
+    if char in (_OPEN, _CLOSE) or unicodedata.category(char)[0] in "PS":
+        return "punct"
+    return "other"
+
+
+def _place_marks(text: str) -> str:
+    marks = list(_MARK.finditer(text))
+    if not marks:
+        return text
+    keep: set[int] = set()
+    opened: list[re.Match[str]] = []
+    for mark in marks:
+        if mark.group(1):
+            opened.append(mark)
+            continue
+        if not opened:
+            continue
+        start = opened.pop()
+        before = _kind(text[start.start() - 1: start.start()])
+        after = _kind(text[start.end(): start.end() + 1])
+        opens = after != "space" and (after != "punct" or before != "other")
+        before = _kind(text[mark.start() - 1: mark.start()])
+        after = _kind(text[mark.end(): mark.end() + 1])
+        closes = before != "space" and (before != "punct" or after != "other")
+        if opens and closes:
+            keep.update((start.start(), mark.start()))
+    return _MARK.sub(lambda m: (m.group(1) or m.group(2)) if m.start() in keep else "", text)
+
+
 class _MarkdownWriter:
     def __init__(self, newlines: bool) -> None:
         self.newlines = newlines
@@ -242,13 +282,13 @@ class _MarkdownWriter:
                 return inner
             lead = inner[: len(inner) - len(inner.lstrip())]
             trail = inner[len(inner.rstrip()):]
-            return f"{lead}{mark}{core}{mark}{trail}"
+            return f"{lead}{_OPEN}{mark}{_OPEN}{core}{_CLOSE}{mark}{_CLOSE}{trail}"
         if tag in _BLOCKS:
             return f"\n{inner}\n"
         return inner
 
     def paragraph(self, inline: str) -> list[str]:
-        lines = [line.strip() for line in inline.split("\n")]
+        lines = [line.strip() for line in _place_marks(inline).split("\n")]
         # A marker, or a number and a dot or bracket, would begin a list, quote or heading.
         text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1).isdigit()
                                   else "\\" + m.group(1), "\n".join(lines))

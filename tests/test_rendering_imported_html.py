@@ -50,6 +50,20 @@ def test_what_the_allow_list_keeps_comes_through(html, expected):
     assert imported(html) == expected
 
 
+@pytest.mark.parametrize(("html", "expected"), [
+    ("<b>Update:</b> text", "<p><strong>Update:</strong> text</p>"),
+    ("(<i>sic</i>)", "<p>(<em>sic</em>)</p>"),
+    ("<b><i>both</i></b>", "<p><em><strong>both</strong></em></p>"),
+    ("<i>Luke</i>'s", "<p><em>Luke</em>'s</p>"),
+    # Where Markdown could not read the marks as emphasis, the text stays whole without them
+    # (never a stray asterisk).
+    ('a<b>"b"</b>c', "<p>a&quot;b&quot;c</p>"),
+    ("word<b>(x)</b>", "<p>word(x)</p>"),
+])
+def test_emphasis_is_kept_where_markdown_can_say_it_and_the_text_always(html, expected):
+    assert imported(html) == expected
+
+
 def test_wordpress_line_breaks_read_as_on_the_blog():
     assert imported("One\nTwo\n\nThree\n- not a list", newlines=True) == \
         "<p>One<br>\nTwo</p>\n<p>Three<br>\n- not a list</p>"
