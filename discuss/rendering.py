@@ -120,6 +120,9 @@ _CODE = frozenset({"code", "tt", "kbd", "samp"})
 # may be escaped with a backslash in CommonMark: https://spec.commonmark.org/0.31.2/#backslash-escapes).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&~])")
 # …and what means something only at the start of a line: list items, quotes, headings.
+# A bare http(s) address in the text, less the punctuation that usually follows one.
+_BARE_URL = re.compile(r"https?://[^\s<>\"`\\]*[^\s<>\"`\\.,:;!?)\]}']",
+                       re.IGNORECASE)
 _LIST_START = re.compile(r"(- |\d{1,9}\. )")
 _MD_LINE_START = re.compile(r"^([-+#=>]|\d{1,9}(?=[.)]))", re.M)
 
@@ -200,6 +203,8 @@ def _link_target(href: str) -> str | None:
 # only where it "flanks" the text (https://spec.commonmark.org/0.31.2/#left-flanking-delimiter-run),
 # and a mark that would not would show as a literal `*` in the text. Such a pair is left out.
 _OPEN, _CLOSE = "\ue000", "\ue001"
+_ADJACENT = re.compile(f"{_CLOSE}([*~]+){_CLOSE}{_OPEN}\\1{_OPEN}")
+_BLANK_LINE = re.compile(r"\n\s*\n")  # emphasis never spans paragraphs
 _MARK = re.compile(f"{_OPEN}([*~]+){_OPEN}|{_CLOSE}([*~]+){_CLOSE}")
 
 
@@ -212,6 +217,7 @@ def _kind(char: str) -> str:
 
 
 def _place_marks(text: str) -> str:
+    text = _ADJACENT.sub("", text)  # <b>a</b><b>b</b> is **ab**, not **a****b**
     marks = list(_MARK.finditer(text))
     if not marks:
         return text
@@ -230,14 +236,20 @@ def _place_marks(text: str) -> str:
         before = _kind(text[mark.start() - 1: mark.start()])
         after = _kind(text[mark.end(): mark.end() + 1])
         closes = before != "space" and (before != "punct" or after != "other")
-        if opens and closes:
+        if opens and closes and not _BLANK_LINE.search(text, start.end(), mark.start()):
             keep.update((start.start(), mark.start()))
     return _MARK.sub(lambda m: (m.group(1) or m.group(2)) if m.start() in keep else "", text)
+
+
+def _escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 class _MarkdownWriter:
     def __init__(self, newlines: bool) -> None:
         self.newlines = newlines
+        self.in_link = False
+        self.marks: set[str] = set()  # emphasis already open: <b> in <strong> adds nothing
 
     def text(self, data: str) -> str:
         if self.newlines:
@@ -245,10 +257,30 @@ class _MarkdownWriter:
             data = re.sub(r" ?\n ?", "\n", data)
         else:
             data = re.sub(r"\s+", " ", data)
-        return _MD_SPECIAL.sub(r"\\\1", data)
+        if self.in_link:
+            return _escape(data)
+        # A bare address becomes an autolink, <…>, which ends where the address does (linkify
+        # would take a backslash-escaped character after it into the address).
+        out, done = [], 0
+        for match in _BARE_URL.finditer(data):
+            url = match.group()
+            out.append(f"{_escape(data[done:match.start()])}<{url}>")
+            done = match.end()
+        out.append(_escape(data[done:]))
+        return "".join(out)
 
     def inline(self, nodes: list[_Node | str]) -> str:
-        return "".join(self.inline_one(node) for node in nodes)
+        merged: list[_Node | str] = []
+        for node in nodes:
+            # Code next to code is one span: `a``b` would read as one span of other backticks.
+            if isinstance(node, _Node) and node.tag in _CODE and merged \
+                    and isinstance(merged[-1], _Node) and merged[-1].tag in _CODE:
+                joined = _Node("code", {})
+                joined.children = [_text_of(merged[-1]) + _text_of(node)]
+                merged[-1] = joined
+                continue
+            merged.append(node)
+        return "".join(self.inline_one(node) for node in merged)
 
     def inline_one(self, node: _Node | str) -> str:
         if isinstance(node, str):
@@ -260,7 +292,7 @@ class _MarkdownWriter:
             alt = self.text(node.attrs.get("alt", "")).strip()
             target = _link_target(node.attrs.get("src", ""))
             # As in our Markdown: no images from readers, a link to them instead.
-            return f"[{alt or 'image'}]({target})" if target else alt
+            return f"[{alt or 'image'}]({target})" if target and not self.in_link else alt
         if tag in _CODE:
             code = re.sub(r"\s+", " ", _text_of(node))
             if not code.strip():
@@ -268,21 +300,28 @@ class _MarkdownWriter:
             fence = _fence(code)
             pad = " " if code.startswith("`") or code.endswith("`") else ""
             return f"{fence}{pad}{code}{pad}{fence}"
-        inner = self.inline(node.children)
         if tag == "a":
             target = _link_target(node.attrs.get("href", ""))
-            if target is None:
-                return inner
-            label = inner.strip() or self.text(node.attrs.get("href", "").strip())
-            return f"[{label.replace(chr(10), ' ')}]({target})"
+            if target is None or self.in_link:
+                return self.inline(node.children)  # a link in a link: its text
+            self.in_link = True
+            inner = self.inline(node.children)
+            self.in_link = False
+            if not inner.strip():
+                return inner  # a link without text shows nothing
+            return f"[{inner.strip().replace(chr(10), ' ')}]({target})"
         mark = _INLINE_MARKS.get(tag)
-        if mark:
+        if mark and mark not in self.marks:
+            self.marks.add(mark)
+            inner = self.inline(node.children)
+            self.marks.discard(mark)
             core = inner.strip()
             if not core:
                 return inner
             lead = inner[: len(inner) - len(inner.lstrip())]
             trail = inner[len(inner.rstrip()):]
             return f"{lead}{_OPEN}{mark}{_OPEN}{core}{_CLOSE}{mark}{_CLOSE}{trail}"
+        inner = self.inline(node.children)
         if tag in _BLOCKS:
             return f"\n{inner}\n"
         return inner

@@ -45,6 +45,16 @@ def test_hostile_html_from_another_service_renders_only_allowed_markup(source):
     ("<p>*not* _emph_ [x](y) # h &amp;copy; 1. no list</p>",
      "<p>*not* _emph_ [x](y) # h &amp;copy; 1. no list</p>"),
     ("<p>- dash\n+ plus\n&gt; quote</p>", "<p>- dash + plus &gt; quote</p>"),
+    # Bare addresses stay whole, whatever characters Markdown would otherwise read in them.
+    ("see http://e.example/a_b*c?x=1&amp;y=~2_, then",
+     '<p>see <a href="http://e.example/a_b*c?x=1&amp;y=~2_" rel="nofollow ugc noopener '
+     'noreferrer" target="_blank">http://e.example/a_b*c?x=1&amp;y=~2_</a>, then</p>'),
+    ("<code>a</code><code>`b</code>", "<p><code>a`b</code></p>"),
+    ("<i>x <em>y</em> z</i>", "<p><em>x y z</em></p>"),
+    ("<b>a</b><b>b</b>", "<p><strong>ab</strong></p>"),
+    ('<a href="https://e.example/"> </a>gone <a href="https://e.example/"><img src="x.png" '
+     'alt="logo"></a>', '<p>gone <a href="https://e.example/" rel="nofollow ugc noopener '
+     'noreferrer" target="_blank">logo</a></p>'),
 ])
 def test_what_the_allow_list_keeps_comes_through(html, expected):
     assert imported(html) == expected
