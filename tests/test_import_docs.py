@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from discuss.importers.core import NOTES, SKIPS
+from discuss.importers.summary import NOTES, SKIPS
 
 DOC = Path(__file__).parent.parent / "docs" / "import.md"
 

@@ -19,10 +19,10 @@ from discuss.importers.core import (
     Progress,
     SourceComment,
     SourceThread,
-    Summary,
     Writer,
 )
 from discuss.importers.source import GZIP_ERRORS, detect_format, local_copy, open_export
+from discuss.importers.summary import Summary
 from discuss.models import Site
 
 FORMATS = ("discuss", "disqus", "wordpress", "isso")

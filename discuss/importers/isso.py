@@ -20,8 +20,8 @@ from discuss.importers.core import (
     Progress,
     SourceComment,
     SourceThread,
-    Summary,
 )
+from discuss.importers.summary import Summary
 from discuss.models import Status
 
 SOURCE = "isso"

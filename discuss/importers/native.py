@@ -15,9 +15,9 @@ from discuss.importers.core import (
     ImportFailed,
     SourceComment,
     SourceThread,
-    Summary,
     parse_time,
 )
+from discuss.importers.summary import Summary
 from discuss.models import Status
 
 SOURCE = "discuss"
