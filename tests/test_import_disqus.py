@@ -61,9 +61,9 @@ def test_each_messy_case_is_counted_in_the_summary(runner, site):
     out = result.output
     assert ("Imported from disqus: 5 threads (5 new), 17 comments "
             "(15 approved, 1 spam, 1 deleted).") in out
-    assert ("Skipped 5: 1 comment was empty; 1 comment had no readable time; 1 comment had "
+    assert ("Skipped 6: 1 comment was empty; 1 comment had no readable time; 1 comment had "
             "no id; 1 comment named no thread of the file; 1 comment appeared twice in the file "
-            "(the second was left out).") in out
+            "(the second was left out); 1 thread had no link, id or key.") in out
     for line in ["1 comment without a parent became top level.",
                  "1 reply to a comment of another thread became top level.",
                  "1 thread had the same key as another of the file and was merged into it.",

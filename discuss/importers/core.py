@@ -154,10 +154,10 @@ class Writer:
         link = source.link.strip()
         key = {"path": key_path(link), "url": link,
                "id": source.ident.strip() or key_path(link)}[self.key_mode]
-        if not key and (source.ident.strip() or source.ref):
+        if not key and source.ident.strip():
             self.summary.note("no_link")
-            key = source.ident.strip() or source.ref
-        return key
+            key = source.ident.strip()
+        return key  # empty: neither a link nor an id, no page to attach it to
 
     def add_thread(self, source: SourceThread) -> None:
         key = self.thread_key(source)
