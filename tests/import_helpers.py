@@ -52,8 +52,13 @@ def counts() -> tuple[int, int]:
 
 
 def database_state() -> list[tuple]:
-    """Every comment row as it stands: what a second import must not change."""
-    return [tuple(row) for row in db.session.execute(
+    """Every thread and comment row as it stands: what a second import must not change."""
+    threads = db.session.execute(
+        select(Thread.id, Thread.key, Thread.url, Thread.title, Thread.closed,
+               Thread.comment_count, Thread.version).order_by(Thread.id))
+    rows = db.session.execute(
         select(Comment.id, Comment.thread_id, Comment.parent_id, Comment.guest_name,
                Comment.guest_email, Comment.body, Comment.html, Comment.status,
-               Comment.created_at, Comment.score).order_by(Comment.id))]
+               Comment.created_at, Comment.edited_at, Comment.score, Comment.pinned)
+        .order_by(Comment.id))
+    return [tuple(row) for row in [*threads, *rows]]

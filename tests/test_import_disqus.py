@@ -163,3 +163,24 @@ def test_posts_that_come_before_their_thread_wait_for_it(runner, client, site, t
     assert "1 comment named no thread of the file" in result.output
     assert shape(api_thread(client, "/2016/jj-s2/")["comments"])[0] == \
         ("Priya", [("Sam", []), ("Ana", [])])
+
+
+def test_a_later_export_adds_only_its_new_posts_under_their_parents(runner, client, site,
+                                                                     tmp_path):
+    assert run_import(runner, MESSY).exit_code == 0
+    later = tmp_path / "later.xml"
+    later.write_text(MESSY.read_text().replace("</disqus>", """
+  <post dsq:id="300">
+    <message><![CDATA[<p>A year later.</p>]]></message>
+    <createdAt>2017-03-01T10:00:00Z</createdAt>
+    <isDeleted>false</isDeleted><isSpam>false</isSpam>
+    <author><name>Latecomer</name></author>
+    <thread dsq:id="102" />
+    <parent dsq:id="202" />
+  </post>
+</disqus>"""))
+    result = run_import(runner, later)
+    assert result.exit_code == 0, result.output
+    assert "1 comment (1 approved)." in result.output
+    assert shape(api_thread(client, "/2016/jj-s2/")["comments"])[0] == \
+        ("Priya", [("Sam", [("Latecomer", [])]), ("Ana", [])])

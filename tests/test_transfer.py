@@ -36,7 +36,7 @@ def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_p
 
     result = runner.invoke(args=["discuss", "import", "copy", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Imported from discuss: 1 threads (1 new), 3 comments (2 approved, 1 spam)." \
+    assert "Imported from discuss: 1 thread (1 new), 3 comments (2 approved, 1 spam)." \
         in result.output
     copy = comments.get_site("copy")
     thread = db.session.scalar(select(Thread).where(Thread.site_id == copy.id))

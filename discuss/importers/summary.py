@@ -57,6 +57,10 @@ NOTES = {
 }
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _say(table: dict[str, tuple[str, str]], code: str, n: int) -> str:
     one, many = table[code]
     return f"{n} {one if n == 1 else many}"
@@ -87,8 +91,8 @@ class Summary:
 
     def lines(self) -> list[str]:
         by_status = ", ".join(f"{self.statuses[s]} {s}" for s in Status if self.statuses[s])
-        lines = [f"Imported from {self.source}: {self.threads} threads "
-                 f"({self.threads_created} new), {self.imported} comments"
+        lines = [f"Imported from {self.source}: {_plural(self.threads, 'thread')} "
+                 f"({self.threads_created} new), {_plural(self.imported, 'comment')}"
                  + (f" ({by_status})" if by_status else "") + "."]
         # In the tables' order, so that the same file always gives the same summary.
         if self.skipped:
