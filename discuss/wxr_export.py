@@ -124,6 +124,12 @@ def write_wxr(site: Site, out: TextIO, *, base_url: str,
         f"\t<wp:wxr_version>{WXR_VERSION}</wp:wxr_version>\n"
         f"\t<wp:base_site_url>{cdata(base_url)}</wp:base_site_url>\n"
         f"\t<wp:base_blog_url>{cdata(base_url)}</wp:base_blog_url>\n"
+        # The posts' author, for WordPress's importer to map to one of its users.
+        f"\t<wp:author><wp:author_id>1</wp:author_id><wp:author_login>{cdata('discuss')}"
+        f"</wp:author_login><wp:author_email>{cdata('')}</wp:author_email>"
+        f"<wp:author_display_name>{cdata('discuss')}</wp:author_display_name>"
+        f"<wp:author_first_name>{cdata('')}</wp:author_first_name>"
+        f"<wp:author_last_name>{cdata('')}</wp:author_last_name></wp:author>\n"
         "\t<generator>discuss</generator>\n")
     for thread, rows in transfer.thread_rows(site):
         out.write(_item(thread, rows, base_url))

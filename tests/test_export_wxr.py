@@ -104,6 +104,7 @@ def test_the_wxr_file_is_what_wordpress_reads(runner, site, tmp_path):
     channel = parse(out).getroot().find("channel")
     assert channel.findtext(f"{WP}wxr_version") == "1.2"
     assert channel.findtext(f"{WP}base_site_url") == "https://news.example.com"
+    assert channel.find(f"{WP}author").findtext(f"{WP}author_login") == "discuss"
     items = channel.findall("item")
     assert [i.findtext("title") for i in items] == ["JJ & <S2>", "C", "Nobody came"]
     review = items[0]
