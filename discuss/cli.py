@@ -232,7 +232,8 @@ class _ImportProgress:
 
 @discuss_cli.command("import")
 @click.argument("slug")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.argument("source", metavar="FILE",
+                type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--format", "fmt", default="auto", show_default=True,
               type=click.Choice(["auto", "discuss", "disqus", "wordpress", "isso"]),
               help="auto tells it from the content (gzip-compressed files too).")
