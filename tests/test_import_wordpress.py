@@ -87,3 +87,15 @@ def test_importing_the_blog_again_changes_nothing(runner, site):
     assert "9 comments were imported before and were left as they are." in again.output
     assert counts() == before
     assert database_state() == state
+
+
+def test_a_blog_address_longer_than_the_id_column_still_imports_once(runner, site, tmp_path):
+    long_base = "https://news.example.com/" + "blog/" * 80  # 425 characters
+    path = tmp_path / "long.xml"
+    path.write_text(MESSY.read_text().replace(
+        "<link>https://news.example.com</link>", f"<link>{long_base}</link>", 1))
+    assert run_import(runner, path).exit_code == 0
+    before = counts()
+    again = run_import(runner, path)
+    assert "9 comments were imported before and were left as they are." in again.output
+    assert counts() == before

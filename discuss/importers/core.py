@@ -11,6 +11,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import deque
 from collections.abc import Iterable
@@ -30,6 +31,7 @@ from discuss.models import Comment, ImportedComment, Site, Status, Thread
 from discuss.rendering import MAX_BODY_LENGTH
 
 KEY_MODES = ("path", "url", "id")
+MAX_SOURCE_ID = 300  # ImportedComment.source_id
 DELETED_PLACEHOLDER = "(deleted)"
 
 
@@ -117,6 +119,13 @@ def parse_time(text: str | None, summary: Summary, *, zone_known: bool = False) 
             summary.note("naive_time")
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def _stored_id(source_id: str) -> str:
+    """The source's id as the database keeps it: a digest when it is longer than the column."""
+    if len(source_id) <= MAX_SOURCE_ID:
+        return source_id
+    return "sha256:" + hashlib.sha256(source_id.encode()).hexdigest()
 
 
 _REMEMBER = insert(ImportedComment.__table__)
@@ -269,7 +278,7 @@ class Writer:
             return None
         row = db.session.execute(_PLACE.where(
             ImportedComment.site_id == self.site.id, ImportedComment.source == self.source,
-            ImportedComment.source_id == source_id)).first()
+            ImportedComment.source_id == _stored_id(source_id))).first()
         return CommentPlace(*row) if row is not None else None
 
     def _skip(self, source: SourceComment, code: str) -> None:
@@ -325,7 +334,8 @@ class Writer:
             created_at=source.created_at, edited_at=source.edited_at, pinned=source.pinned,
             votes=source.votes)
         db.session.connection().execute(_REMEMBER, {
-            "site_id": self.site.id, "source": self.source, "source_id": source.source_id,
+            "site_id": self.site.id, "source": self.source,
+            "source_id": _stored_id(source.source_id),
             "comment_id": comment.id})
         place = CommentPlace(comment.id, thread.id, comment.root_id or comment.id, comment.depth)
         # The import keeps only where each comment sits: memory stays flat on big files.
