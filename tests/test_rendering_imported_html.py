@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from discuss.rendering import html_to_markdown, render_markdown
+from discuss.imported_html import html_to_markdown
+from discuss.rendering import render_markdown
 from tests.test_rendering import HOSTILE, _walk, assert_only_allowed
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from discuss.imported_html import html_to_markdown
 from discuss.importers.core import SourceComment, SourceThread, parse_time
 from discuss.importers.summary import Summary
 from discuss.importers.xmlstream import attribute, child, is_true, local, records, text
 from discuss.models import Status
-from discuss.rendering import html_to_markdown
 
 SOURCE = "disqus"
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from xml.etree.ElementTree import Element
 
+from discuss.imported_html import html_to_markdown
 from discuss.importers.core import SourceComment, SourceThread, parse_time
 from discuss.importers.summary import Summary
 from discuss.importers.xmlstream import local, records, text
 from discuss.models import Status
-from discuss.rendering import html_to_markdown
 
 SOURCE = "wordpress"
 APPROVED = {"1": Status.APPROVED, "approve": Status.APPROVED, "approved": Status.APPROVED,
