@@ -85,3 +85,53 @@ def test_import_refuses_files_that_are_not_exports(runner, site, tmp_path):
         assert result.exit_code != 0
         assert message in result.output
     assert db.session.query(Comment).count() == 0
+
+
+def test_a_big_export_is_read_thread_by_thread_whatever_its_layout(runner, site, tmp_path,
+                                                                  monkeypatch):
+    from discuss.importers import native
+
+    thread = make_thread(site, "a")
+    for n in range(30):
+        post(comments.get_or_create_thread(site, f"t{n}", "https://news.example.com/x", "T"),
+             f'Comment {n} with "quotes", [brackets] and {{braces}}', name=f"N{n}")
+    post(thread, "Top", name="Top")
+    db.session.commit()
+    out = tmp_path / "demo.json"
+    assert runner.invoke(args=["discuss", "export", "demo", "-o", str(out)]).exit_code == 0
+    document = json.loads(out.read_text())
+    sites.create_site("copy")
+    sites.create_site("pretty")
+    sites.create_site("shuffled")
+    db.session.commit()
+    monkeypatch.setattr(native, "CHUNK", 37)  # every thread straddles reads
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(document, indent=2))
+    shuffled = tmp_path / "shuffled.json"  # "threads" first: read whole
+    shuffled.write_text(json.dumps({"threads": document["threads"], "format": "discuss-export",
+                                    "version": 1, "site": "demo"}))
+    for slug, path in [("copy", out), ("pretty", pretty), ("shuffled", shuffled)]:
+        result = runner.invoke(args=["discuss", "import", slug, str(path)])
+        assert result.exit_code == 0, result.output
+        assert "Imported from discuss: 31 threads (31 new), 31 comments (31 approved)." \
+            in result.output
+        copy = comments.get_site(slug)
+        bodies = db.session.scalars(select(Comment.body).where(Comment.site_id == copy.id)).all()
+        assert 'Comment 7 with "quotes", [brackets] and {braces}' in bodies
+
+
+def test_an_export_cut_inside_its_threads_writes_nothing(runner, site, tmp_path):
+    thread = make_thread(site, "a")
+    post(thread, "One", name="A")
+    db.session.commit()
+    out = tmp_path / "demo.json"
+    assert runner.invoke(args=["discuss", "export", "demo", "-o", str(out)]).exit_code == 0
+    sites.create_site("copy")
+    db.session.commit()
+    out.write_text(out.read_text()[:-20])
+    result = runner.invoke(args=["discuss", "import", "copy", str(out)])
+    assert result.exit_code != 0
+    assert "demo.json: " in result.output
+    assert "not valid JSON" in result.output
+    assert db.session.scalar(select(Comment.id).where(
+        Comment.site_id == comments.get_site("copy").id)) is None

@@ -37,6 +37,9 @@ class _Counted:
         self.progress.advance(self.done)
         return data
 
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         data = self.read(len(buffer))
         buffer[: len(data)] = data
