@@ -24,10 +24,10 @@ from bench.data import (
     plan_thread,
 )
 from discuss import create_app, sites
-from discuss.comments import body_fingerprint
 from discuss.extensions import db
 from discuss.models import Comment, Site, Status, Thread
 from discuss.rendering import render_markdown
+from discuss.spam import body_fingerprint
 
 SECRET = "bench-secret-key-that-is-long-enough"
 COMMENT_COLUMNS = (

@@ -25,6 +25,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     steps: list[Callable[[Flask, Mapping[str, Any] | None], None]] = [
         _configure,
         _init_extensions,
+        _install_web_hooks,
         _register_blueprints,
         _register_cli,
     ]
@@ -54,10 +55,38 @@ def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     limiter.init_app(app)
 
 
-def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> None:
-    from discuss.web import register_web
+def _install_web_hooks(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """The web edge's request hooks, template helpers and session events, in order: Flask runs
+    after_request hooks last-registered first, so compression (first) sees the final body."""
+    from discuss.web import errors, moderate, notify, security, sessions
+    from discuss.web.infra import assets, compression, querystring, requestid
 
-    register_web(app)
+    app.request_class = querystring.Request
+    for install in (compression.init_app, requestid.init_app, assets.init_app,
+                    security.init_app, errors.init_app, sessions.init_app, moderate.init_app,
+                    notify.init_app):
+        install(app)
+
+
+def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Every blueprint, registered here and nowhere else."""
+    from discuss.web import (
+        admin,
+        api,
+        api_account,
+        api_moderation,
+        auth,
+        demo,
+        embed,
+        health,
+        moderate,
+        notify,
+        pages,
+    )
+
+    for blueprint in (api.bp, api_account.bp, api_moderation.bp, pages.bp, health.bp, embed.bp,
+                      demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp):
+        app.register_blueprint(blueprint)
 
 
 def _register_cli(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from discuss import votes
 from discuss.accounts import verify_password
-from discuss.comments import author_changed, set_body
+from discuss.comments import set_body
 from discuss.errors import Forbidden
 from discuss.extensions import db
 from discuss.models import (
@@ -30,6 +30,7 @@ from discuss.models import (
     Vote,
     utcnow,
 )
+from discuss.threads import author_changed
 
 DELETED_NAME = "deleted user"
 REMOVED_TEXT = "*This comment was removed with its author's account.*"

@@ -11,23 +11,31 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from discuss import mail
-from discuss.comments import author_changed, normalize_email
+from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from discuss.extensions import db
+from discuss.links import (
+    LINK_MAX_AGE,
+    LinkBuilder,
+    link_serializer,
+    make_link_token,
+    read_link_token,
+    token_hash,
+)
 from discuss.models import AuthToken, Site, SiteModerator, TokenKind, UsedToken, User, utcnow
+from discuss.text import check_text
+from discuss.threads import author_changed
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
 MIN_PASSWORD_LENGTH = 10
@@ -38,22 +46,11 @@ MAX_TOKEN_NAME = 100
 # scrypt is memory-hard (https://www.rfc-editor.org/rfc/rfc7914); werkzeug's defaults
 # (N=2**15, r=8, p=1) cost 32 MiB per hash.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hash method, not a password
-# Links mailed to readers: how long each kind stays valid.
-LINK_MAX_AGE = {
-    "verify": timedelta(days=2),
-    "email-change": timedelta(days=2),
-    "reset": timedelta(hours=1),
-    "guest-email": timedelta(days=2),
-}
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
-# (purpose, token) -> absolute URL of the page that consumes the token.
-LinkBuilder = Callable[[str, str], str]
 
 
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def get_user(user_id: int) -> User | None:
@@ -117,14 +114,8 @@ def check_username(username: object) -> str:
 
 
 def check_display_name(name: object) -> str:
-    if name is None:
-        return ""
-    if not isinstance(name, str):
-        raise InvalidInput("The display name must be text.", {"display_name": "invalid"})
-    name = " ".join(name.split())
-    if len(name) > MAX_DISPLAY_NAME:
-        raise InvalidInput(f"The display name may have at most {MAX_DISPLAY_NAME} characters.",
-                           {"display_name": "too_long"})
+    name = check_text(name, MAX_DISPLAY_NAME, "display_name", label="display name",
+                      one_line=True)
     if name.casefold() == "deleted user":
         raise InvalidInput("Choose another display name.", {"display_name": "reserved"})
     return name
@@ -353,44 +344,10 @@ def revoke_api_token(user: User, token_id: object, *, now: datetime | None = Non
 # ---------------------------------------------------------------- signed links
 
 
-def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=f"discuss.link.{purpose}")
 
 
-def make_link_token(secret: str, purpose: str, payload: dict[str, Any]) -> str:
-    return _serializer(secret, purpose).dumps(payload)
 
 
-def read_link_token(secret: str, purpose: str, token: object, *,
-                    now: datetime | None = None) -> dict[str, Any]:
-    """The payload of a link's token if it is genuine, fresh and unused (then marks it used)."""
-    now = now or utcnow()
-    if not isinstance(token, str) or not token or len(token) > 1000:
-        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
-    try:
-        payload, signed_at = _serializer(secret, purpose).loads(token, return_timestamp=True)
-    except SignatureExpired as exc:  # pragma: no cover - max_age is checked below instead
-        raise InvalidInput("This link has expired.", {"token": "expired"},
-                           code="expired_link") from exc
-    except BadSignature as exc:
-        raise InvalidInput("This link is not valid.", {"token": "invalid"},
-                           code="invalid_link") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
-        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
-    if now - signed_at > LINK_MAX_AGE[purpose]:
-        raise InvalidInput("This link has expired. Ask for a new one.", {"token": "expired"},
-                           code="expired_link")
-    used = token_hash(f"{purpose}:{token}")
-    if db.session.get(UsedToken, used) is not None:
-        raise InvalidInput("This link was used already. Ask for a new one.",
-                           {"token": "used"}, code="used_link")
-    try:
-        with db.session.begin_nested():
-            db.session.add(UsedToken(token_hash=used, used_at=now))
-    except IntegrityError as exc:
-        raise InvalidInput("This link was used already. Ask for a new one.",
-                           {"token": "used"}, code="used_link") from exc
-    return payload
 
 
 def send_verification(user: User, *, secret: str, link: LinkBuilder,
@@ -482,7 +439,7 @@ def check_reset_token(token: object, *, secret: str, now: datetime | None = None
     if not isinstance(token, str):
         raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
     try:
-        payload, signed_at = _serializer(secret, "reset").loads(token, return_timestamp=True)
+        payload, signed_at = link_serializer(secret, "reset").loads(token, return_timestamp=True)
     except BadSignature as exc:
         raise InvalidInput("This link is not valid.", {"token": "invalid"},
                            code="invalid_link") from exc

@@ -8,9 +8,10 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, comments, mail, sites, transfer
+from discuss import accounts, mail, sites, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.threads import get_site, origin_of
 
 discuss_cli = AppGroup("discuss", help="Administer discuss: sites, users, tokens.")
 
@@ -53,7 +54,7 @@ def demo_setup_command() -> None:
     from discuss.models import Site
 
     wanted = list(dict.fromkeys(
-        [*DEMO_ORIGINS, comments.origin_of(current_app.config["DISCUSS_PUBLIC_URL"])]))
+        [*DEMO_ORIGINS, origin_of(current_app.config["DISCUSS_PUBLIC_URL"])]))
     site = db.session.scalar(select(Site).where(Site.slug == "demo"))
     if site is None:
         try:
@@ -114,7 +115,7 @@ def create_user_command(username: str, email: str, password: str, admin: bool,
                         moderator_of: tuple[str, ...]) -> None:
     """Create a user account (an admin, or a moderator of some sites)."""
     try:
-        moderated = [comments.get_site(slug) for slug in moderator_of]
+        moderated = [get_site(slug) for slug in moderator_of]
         user = accounts.create_user(username, email, password, is_admin=admin, verified=True,
                                     moderator_of=moderated)
     except DiscussError as exc:
@@ -181,7 +182,7 @@ def export_command(slug: str, fmt: str, output) -> None:
     from discuss import wxr_export
 
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
     except DiscussError as exc:
         _fail(exc)
     total = transfer.count_threads(site)
@@ -250,7 +251,7 @@ def import_command(slug: str, source: str, fmt: str, key: str) -> None:
 
     progress = _ImportProgress()
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
         summary = importers.import_file(site, Path(source), fmt=fmt, key=key, progress=progress)
     except DiscussError as exc:
         progress.close()
@@ -299,7 +300,7 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
         changes["report_threshold"] = (None if report_threshold.strip().lower() == "default"
                                        else report_threshold)
     try:
-        site = comments.get_site(slug)
+        site = get_site(slug)
         sites.update_site(site, **changes)
     except DiscussError as exc:
         _fail(exc)

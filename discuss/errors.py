@@ -25,12 +25,6 @@ class DiscussError(Exception):
             self.code = code
         self.retry_after = retry_after
 
-    def to_dict(self) -> dict:
-        error: dict = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
-        return {"error": error}
-
 
 class InvalidInput(DiscussError):
     status = 400

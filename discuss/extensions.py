@@ -89,12 +89,13 @@ def driver_rows(connection: Connection, statement: str,
 
     For hot, tiny statements: exec_driver_sql builds an execution context and a CursorResult
     per call, which costs more than SQLite takes to answer an indexed read. This goes through
-    ``Connection._cursor_execute``, the path SQLAlchemy takes for its own side statements, so
-    the statement still fires the before/after_cursor_execute events, is echoed when logging
-    is on, and fails as SQLAlchemy's errors (OperationalError: a 503; a dropped connection is
-    invalidated). Unlike execute() it does not begin a transaction: on a fresh connection a
-    single statement is its own (SQLite runs it alone, psycopg's implicit transaction ends when
-    the pool takes the connection back); after other statements it runs in theirs.
+    ``Connection._cursor_execute`` (private: tests/test_driver_rows.py fails when it changes),
+    the path SQLAlchemy takes for its own side statements, so the statement still fires the
+    before/after_cursor_execute events, is echoed when logging is on, and fails as
+    SQLAlchemy's errors (OperationalError: a 503; a dropped connection is invalidated). Unlike
+    execute() it does not begin a transaction: on a fresh connection a single statement is its
+    own (SQLite runs it alone, psycopg's implicit transaction ends when the pool takes the
+    connection back); after other statements it runs in theirs.
     """
     cursor = connection.connection.cursor()
     try:

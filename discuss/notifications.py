@@ -26,14 +26,16 @@ from sqlalchemy.orm import Session, joinedload
 
 from discuss.errors import InvalidInput
 from discuss.extensions import db
+from discuss.links import LinkBuilder, make_link_token, read_link_token
 from discuss.mail import queue_mail
 from discuss.models import Comment, ConfirmedEmail, OutboxMessage, Status, Thread, utcnow
+from discuss.reading import author_name
 from discuss.rendering import excerpt
 
 # session.info keys: ids of comments that became approved / were posted by a guest with an email.
 APPROVED_KEY = "discuss.approved"
 GUEST_EMAIL_KEY = "discuss.guest_email"
-CONFIRM_PURPOSE = "guest-email"  # accounts.LINK_MAX_AGE: valid two days, single use
+CONFIRM_PURPOSE = "guest-email"  # links.LINK_MAX_AGE: valid two days, single use
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
 CONFIRM_SUBJECT = "Confirm your address"
 CONFIRM_EVERY = timedelta(hours=24)
@@ -41,8 +43,6 @@ EXCERPT_LENGTH = 300
 # Statuses of a parent comment whose author may still be told of replies.
 _LIVE = (Status.APPROVED, Status.PENDING)
 
-# (purpose, token) -> absolute URL of the page that takes the token
-LinkBuilder = Callable[[str, str], str]
 # thread -> absolute URL of its discussion page on this service (threads without an article URL)
 ThreadLink = Callable[[Thread], str]
 
@@ -108,12 +108,6 @@ def _same_author(reply: Comment, parent: Comment, address_key: str) -> bool:
         reply.guest_key_hash == parent.guest_key_hash
 
 
-def _author_name(comment: Comment) -> str:
-    if comment.user_id is not None:
-        return comment.author.name if comment.author is not None else "deleted user"
-    return comment.guest_name or "Anonymous"
-
-
 @dataclass
 class _Notice:
     address: str
@@ -162,15 +156,15 @@ def _queue_notice(notice: _Notice, *, secret: str, link: LinkBuilder, thread_lin
     title = thread.title or "a discussion"
     if len(notice.replies) == 1:
         reply = notice.replies[0]
-        subject = f"{_author_name(reply)} replied to your comment on {title}"
-        intro = f"{_author_name(reply)} replied to your comment on “{title}”:"
+        subject = f"{author_name(reply)} replied to your comment on {title}"
+        intro = f"{author_name(reply)} replied to your comment on “{title}”:"
     else:
         subject = f"{len(notice.replies)} new replies to your comments on {title}"
         intro = f"{len(notice.replies)} new replies to your comments on “{title}”:"
     parts = [intro, ""]
     for reply in notice.replies:
         if len(notice.replies) > 1:
-            parts.append(f"{_author_name(reply)} wrote:")
+            parts.append(f"{author_name(reply)} wrote:")
         parts += [f"  {excerpt(reply.body, EXCERPT_LENGTH)}", "",
                   f"Read the reply: {_reply_link(thread, reply, thread_link)}", ""]
     stop = link(UNSUBSCRIBE_PURPOSE, unsubscribe_token(secret, notice.parent))
@@ -240,8 +234,6 @@ def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: L
                              now: datetime | None = None) -> int:
     """Mail a confirmation link to the unconfirmed addresses guests typed with these comments,
     at most once a day per address, never for spam. Returns the number of mails queued."""
-    from discuss.accounts import make_link_token  # accounts imports comments, which imports us
-
     now = now or utcnow()
     sent = 0
     seen: set[str] = set()
@@ -268,8 +260,6 @@ def mail_email_confirmations(comment_ids: Iterable[int], *, secret: str, link: L
 
 def confirm_guest_email(token: object, *, secret: str, now: datetime | None = None) -> str:
     """Spend a confirmation link: its address counts as confirmed from now on. Returns it."""
-    from discuss.accounts import read_link_token  # accounts imports comments, which imports us
-
     now = now or utcnow()
     payload = read_link_token(secret, CONFIRM_PURPOSE, token, now=now)
     email_key = payload.get("e")

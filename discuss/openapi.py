@@ -116,7 +116,7 @@ SCHEMAS: dict[str, Any] = {
 
 
 def openapi_document() -> dict[str, Any]:
-    """The whole document; other modules add their paths to PATHS and SCHEMAS at import."""
+    """The whole document: every path and schema of the API, written out above."""
     return {
         "openapi": "3.0.3",
         "info": {"title": "discuss API", "version": "1"},
@@ -217,4 +217,64 @@ PATHS.update({
         "parameters": [TOKEN_ID],
         "responses": {"204": {"description": "Revoked"}, **_errors(401, 404)},
     }},
+})
+
+# The moderation API (discuss.web.api_moderation).
+_SITE = _param("site", "Site slug", required=True)
+_OBJ = {"type": "object"}
+_ANY_BODY = {"required": True, "content": {"application/json": {"schema": _OBJ}}}
+PATHS.update({
+    "/moderation/sites": {"get": {
+        "summary": "Sites the caller moderates with queue sizes and oldest items",
+        "responses": {"200": _json(_OBJ), **_errors(401)}}},
+    "/moderation/queue": {"get": {
+        "summary": "A page of a moderation queue (comment, thread, parent, author, reports)",
+        "parameters": [_SITE,
+                       _param("queue", "pending | reported | spam (default pending)"),
+                       _param("order", "oldest (default) | newest"),
+                       _param("thread", "Only this thread key"),
+                       _param("author", "Username, email, or author key (u:/e:/i:)"),
+                       _param("limit", "Items per page (1–100, default 25)"),
+                       _param("cursor", "next_cursor of the previous page")],
+        "responses": {"200": _json(_OBJ), **_errors(400, 401, 403, 404)}}},
+    "/moderation/actions": {"post": {
+        "summary": "Approve, reject, spam, delete, pin or unpin comments; one result per id "
+                   "(ok | conflict | not_found | forbidden | invalid). Body: ids, action, "
+                   "note?, expected_status? (a status, or {id: status})",
+        "requestBody": _ANY_BODY,
+        "responses": {"200": _json(_OBJ), **_errors(400, 401, 403)}}},
+    "/moderation/threads/close": {"post": {
+        "summary": "Close a thread (body: site, key, note?)", "requestBody": _ANY_BODY,
+        "responses": {"200": _json(_OBJ), **_errors(400, 401, 403, 404, 409)}}},
+    "/moderation/threads/reopen": {"post": {
+        "summary": "Reopen a closed thread (body: site, key, note?)", "requestBody": _ANY_BODY,
+        "responses": {"200": _json(_OBJ), **_errors(400, 401, 403, 404, 409)}}},
+    "/moderation/comments/{comment_id}/edit": {"post": {
+        "summary": "Edit a comment's text as moderator (body: body, note?)",
+        "parameters": [_param("comment_id", "Comment id", required=True,
+                              schema={"type": "integer"}, where="path")],
+        "requestBody": _ANY_BODY,
+        "responses": {"200": _json(_OBJ), **_errors(400, 401, 403, 404)}}},
+    "/moderation/bans": {
+        "get": {"summary": "A site's bans", "parameters": [_SITE],
+                "responses": {"200": _json(_OBJ), **_errors(401, 403, 404)}},
+        "post": {"summary": "Ban (body: site, kind user|email|ip, value, shadow?, reason?, "
+                            "days? | expires_at?)", "requestBody": _ANY_BODY,
+                 "responses": {"201": _json(_OBJ), **_errors(400, 401, 403, 404)}}},
+    "/moderation/bans/{ban_id}/lift": {"post": {
+        "summary": "Lift a ban early (body: note?)",
+        "parameters": [_param("ban_id", "Ban id", required=True,
+                              schema={"type": "integer"}, where="path")],
+        "responses": {"200": _json(_OBJ), **_errors(401, 403, 404, 409)}}},
+    "/moderation/ban-author": {"post": {
+        "summary": "Ban a comment's author and remove all their comments (body: "
+                   "comment_id, remove? deleted|spam, shadow?, reason?, days?)",
+        "requestBody": _ANY_BODY,
+        "responses": {"201": _json(_OBJ), **_errors(400, 401, 403, 404)}}},
+    "/moderation/audit": {"get": {
+        "summary": "A site's audit log, newest first",
+        "parameters": [_SITE, _param("action", "Only this action"),
+                       _param("moderator", "Only this moderator's username"),
+                       _param("cursor", "next_cursor of the previous page")],
+        "responses": {"200": _json(_OBJ), **_errors(400, 401, 403, 404)}}},
 })

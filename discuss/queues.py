@@ -10,17 +10,17 @@ Reads only; acting is discuss.moderation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
-from discuss.comments import author_name
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.models import Comment, Report, Site, Status, Thread, User
 from discuss.permissions import Actor
+from discuss.reading import author_name
 from discuss.rendering import excerpt
 
 QUEUES = ("pending", "reported", "spam")
@@ -118,8 +118,6 @@ def dashboard(actor: Actor) -> list[SiteQueues]:
 
 def _aware(value: datetime | str | None) -> datetime | None:
     # Aggregates skip the column type on SQLite: min() comes back as text, without a zone.
-    from datetime import UTC
-
     if value is None:
         return None
     if isinstance(value, str):

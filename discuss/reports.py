@@ -13,10 +13,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from discuss import moderation
-from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, parse_choice
+from discuss.errors import Conflict, Forbidden, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import Comment, Report, ReportReason, Status, utcnow
-from discuss.permissions import Actor
+from discuss.permissions import Actor, require
+from discuss.text import check_text
 
 MAX_NOTE_LENGTH = 500
 
@@ -37,28 +38,15 @@ def _check_reason(reason: object) -> ReportReason:
                         "reason must be spam, abuse, off-topic or other.")
 
 
-def _check_note(note: object) -> str:
-    if note is None:
-        return ""
-    if not isinstance(note, str):
-        raise InvalidInput("The note must be text.", {"note": "invalid"})
-    note = note.strip()
-    if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidInput(f"The note may have at most {MAX_NOTE_LENGTH} characters.",
-                           {"note": "too_long"})
-    return note
-
-
 def report_comment(comment: Comment, actor: Actor, reason: object, note: object = None, *,
                    default_threshold: int = 3, now: datetime | None = None) -> Report:
     """Report a visible comment; a reader reports a comment once (Conflict the second time)."""
     now = now or utcnow()
     reason = _check_reason(reason)
-    note = _check_note(note)
+    note = check_text(note, MAX_NOTE_LENGTH, "note")
     if comment.status != Status.APPROVED or comment.shadowed:
         raise NotFound("No such comment.", code="unknown_comment")
-    if actor.owns(comment):
-        raise Forbidden("You cannot report your own comment.", code="own_comment")
+    require(actor, "report", comment)
     report = Report(comment_id=comment.id, user_id=actor.user.id if actor.user else None,
                     reporter_key=reporter_key(actor), reason=reason, note=note, created_at=now)
     try:

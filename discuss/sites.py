@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, delete, func, select
 
-from discuss.comments import SLUG_RE
 from discuss.errors import Conflict, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import (
@@ -25,6 +24,7 @@ from discuss.models import (
     User,
 )
 from discuss.spam import blocklist_entries
+from discuss.threads import SLUG_RE
 
 MAX_EDIT_WINDOW = 86400  # a day: longer would let authors rewrite settled discussions
 MAX_NAME = 200

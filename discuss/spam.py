@@ -11,6 +11,7 @@ module never sees the app's secret.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -44,6 +45,11 @@ class Verdict:
         order = (ALLOW, PENDING, SPAM)
         if order.index(action) > order.index(self.action):
             self.action = action
+
+
+def body_fingerprint(body: str) -> str:
+    flat = " ".join(body.casefold().split())
+    return hashlib.sha256(flat.encode()).hexdigest()
 
 
 def fold(text: str) -> str:
@@ -120,8 +126,6 @@ def _author_keys(actor: Actor, email_key: str, editing: Comment | None) -> dict[
 def check_duplicate(site: Site, actor: Actor, body: str, *, email_key: str, now: datetime,
                     editing: Comment | None = None, fingerprint: str | None = None) -> None:
     """Refuse the same body from the same author within an hour (a double submit or a bot)."""
-    from discuss.comments import body_fingerprint  # comments imports this module
-
     author = _author_keys(actor, email_key, editing)
     if not any(author.values()):
         return

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from discuss import comments
+from discuss import reading
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.models import Comment, Site, Thread
@@ -56,7 +56,7 @@ def export_threads(site: Site) -> Iterator[dict[str, Any]]:
             "comments": [
                 {
                     "id": c.id, "parent_id": c.parent_id,
-                    "name": comments.author_name(c),
+                    "name": reading.author_name(c),
                     "email": author_email(c),
                     "username": c.author.username if c.author is not None else None,
                     "body": c.body, "status": str(c.status),

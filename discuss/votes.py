@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from discuss.comments import thread_of
-from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
+from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread, User, Vote, utcnow
-from discuss.permissions import Actor
+from discuss.permissions import Actor, require
+from discuss.threads import thread_of
 
 Z = 1.96  # 95% confidence
 
@@ -65,12 +65,9 @@ def vote(comment: Comment, actor: Actor, value: object, *,
     """
     now = now or utcnow()
     value = _check_value(value)
-    if actor.user is None:
-        raise NotSignedIn("Sign in to vote.")
+    require(actor, "vote", comment)
     if comment.status != Status.APPROVED or comment.shadowed:
         raise NotFound("No such comment.", code="unknown_comment")
-    if actor.owns(comment):
-        raise Forbidden("You cannot vote on your own comment.", code="own_comment")
     thread = thread_of(comment)
     if thread.closed:
         raise Forbidden("This discussion is closed.", code="thread_closed")

@@ -17,7 +17,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import TextIO
 
-from discuss import comments, transfer
+from discuss import reading, transfer
 from discuss.models import Comment, Site, Status, Thread, utcnow
 
 WXR_VERSION = "1.2"
@@ -53,7 +53,7 @@ def _comment(c: Comment) -> str:
     return (
         "\t\t<wp:comment>\n"
         f"\t\t\t<wp:comment_id>{c.id}</wp:comment_id>\n"
-        f"\t\t\t<wp:comment_author>{cdata(comments.author_name(c))}</wp:comment_author>\n"
+        f"\t\t\t<wp:comment_author>{cdata(reading.author_name(c))}</wp:comment_author>\n"
         "\t\t\t<wp:comment_author_email>"
         f"{cdata(transfer.author_email(c))}</wp:comment_author_email>\n"
         "\t\t\t<wp:comment_author_url></wp:comment_author_url>\n"

@@ -16,7 +16,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
-from discuss import comments, create_app, sites
+from discuss import comments, create_app, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, Site, Thread, utcnow
 from discuss.permissions import Actor
@@ -157,7 +157,7 @@ def guest(key: str = "g" * 40, ip: str = "ip-1") -> Actor:
 
 
 def make_thread(site: Site, key: str = "article-1") -> Thread:
-    return comments.get_or_create_thread(site, key, "https://news.example.com/a", "An article")
+    return threads.get_or_create_thread(site, key, "https://news.example.com/a", "An article")
 
 
 _bodies = itertools.count(1)
@@ -168,7 +168,7 @@ def post(thread: Thread, body: str | None = None, *, actor: Actor | None = None,
          now: datetime | None = None) -> Comment:
     """A comment through the domain; without a body, a new one each time (no duplicates)."""
     body = body if body is not None else f"Comment number {next(_bodies)}"
-    return comments.post_comment(thread, actor or guest(), body,
+    return comments.post_comment(thread.site.slug, thread.key, actor or guest(), body,
                                  parent.id if parent else None, name=name, now=now)
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from discuss import comments
+from discuss import comments, reading, threads
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread, utcnow
 from tests.conftest import csrf_header, guest, make_thread, post
@@ -146,7 +146,7 @@ def test_parent_in_another_thread_is_refused(client, site):
 
 def test_closed_thread_refuses_comments(client, site):
     new_comment(client)
-    thread = comments.get_thread(site, "jj-s2")
+    thread = threads.get_thread(site, "jj-s2")
     thread.closed = True
     db.session.commit()
     response = new_comment(client, "late")
@@ -276,7 +276,7 @@ def test_deleted_comment_with_replies_stays_as_placeholder(site):
     top = post(thread, "top", actor=author)
     post(thread, "reply", actor=guest("b" * 40), parent=top)
     comments.delete_comment(top, author)
-    page = comments.load_thread_page(thread, guest("c" * 40), secret="s")
+    page = reading.load_thread_page(thread, guest("c" * 40), secret="s")
     assert page.nodes[0].placeholder is True
     assert [n.comment.body for n in page.nodes[0].replies] == ["reply"]
     assert thread.comment_count == 1
@@ -287,7 +287,7 @@ def test_deleted_comment_without_replies_disappears(site):
     author = guest()
     top = post(thread, "top", actor=author)
     comments.delete_comment(top, author)
-    assert comments.load_thread_page(thread, guest("z" * 40), secret="s").nodes == []
+    assert reading.load_thread_page(thread, guest("z" * 40), secret="s").nodes == []
 
 
 def test_count_stays_exact_through_every_status_change(site):
@@ -414,7 +414,7 @@ def test_thousand_comments_thread_is_fully_reachable(site, client):
 def test_reading_a_thread_costs_the_same_queries_for_10_or_500_comments(
         site, client, count_queries):
     def queries_for(key: str, n: int) -> int:
-        thread = make_thread(comments.get_site("demo"), key)
+        thread = make_thread(threads.get_site("demo"), key)
         roots = [post(thread, f"{key} r{i}") for i in range(max(1, n // 5))]
         for i in range(n - len(roots)):
             post(thread, f"{key} x{i}", parent=roots[i % len(roots)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from discuss import comments
+from discuss import threads
 from discuss.models import ModerationPolicy
 
 SNIPPET = ('<div id="discuss-thread" data-site="demo" data-key="2016/jessica-jones-season-2"\n'
@@ -16,7 +16,7 @@ def test_demo_setup_creates_the_demo_site_once(app, runner):
     first = runner.invoke(args=["discuss", "demo-setup"])
     assert first.exit_code == 0, first.output
     assert "Created site demo" in first.output
-    site = comments.get_site("demo")
+    site = threads.get_site("demo")
     assert site.moderation == ModerationPolicy.FIRST
     assert {"http://127.0.0.1:5000", "http://localhost:5000"} <= set(site.origins)
 
@@ -29,8 +29,8 @@ def test_demo_setup_adds_missing_demo_origins_to_an_existing_site(app, runner, s
     result = runner.invoke(args=["discuss", "demo-setup"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:5000" in result.output
-    assert "http://127.0.0.1:5000" in comments.get_site("demo").origins
-    assert "https://news.example.com" in comments.get_site("demo").origins
+    assert "http://127.0.0.1:5000" in threads.get_site("demo").origins
+    assert "https://news.example.com" in threads.get_site("demo").origins
 
 
 def test_demo_page_says_how_to_set_up_the_demo_site(client):

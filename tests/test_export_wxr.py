@@ -9,7 +9,7 @@ from defusedxml.ElementTree import parse
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, reading, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, Site, Status, Thread
 from discuss.permissions import Actor
@@ -23,7 +23,7 @@ T0 = datetime(2026, 11, 30, 8, 15, 30, 123456, tzinfo=UTC)
 def _seed(site: Site) -> None:
     user = accounts.create_user("jess", "jess@example.com", "a long enough passphrase 42")
     user.display_name = "Jessica J."
-    review = comments.get_or_create_thread(site, "2016/jessica-jones-season-2",
+    review = threads.get_or_create_thread(site, "2016/jessica-jones-season-2",
                                            "https://news.example.com/2016/jj-s2", "JJ & <S2>")
     top = post(review, "Do you think *Jessica* will appear?", name="Priya", now=T0)
     reply = post(review, "Only as a cameo. ]]> <script>", parent=top, name="Sam",
@@ -40,10 +40,10 @@ def _seed(site: Site) -> None:
         comments.set_status(c, status)
     top.pinned = True
     top.edited_at = T0 + timedelta(hours=1)
-    closed = comments.get_or_create_thread(site, "closed-one", "https://news.example.com/c", "C")
+    closed = threads.get_or_create_thread(site, "closed-one", "https://news.example.com/c", "C")
     post(closed, "Before it closed", name="Early", now=T0 - timedelta(days=1))
     closed.closed = True
-    comments.get_or_create_thread(site, "empty", "", "Nobody came")
+    threads.get_or_create_thread(site, "empty", "", "Nobody came")
     db.session.commit()
 
 
@@ -54,7 +54,7 @@ def _everything(site: Site) -> dict:
         rows = db.session.scalars(select(Comment).options(joinedload(Comment.author))
                                   .where(Comment.thread_id == thread.id)
                                   .order_by(Comment.created_at)).unique().all()
-        names = {c.id: (comments.author_name(c), c.created_at) for c in rows}
+        names = {c.id: (reading.author_name(c), c.created_at) for c in rows}
         result[thread.key] = (thread.url, thread.title, thread.closed, thread.comment_count, [
             (names[c.id], names.get(c.parent_id), c.status, c.body, c.edited_at, c.pinned)
             for c in rows])

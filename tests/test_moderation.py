@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from discuss import accounts, comments, moderation, queues, reports, sites
+from discuss import accounts, bans, comments, moderation, queues, reports, sites, threads
 from discuss.extensions import db
 from discuss.models import AuditEntry, Comment, OutboxMessage, Report, SiteModerator, Status, utcnow
 from discuss.permissions import Actor
@@ -44,11 +44,12 @@ def token_for(user) -> dict[str, str]:
 
 
 def waiting(site, n=1, *, thread_key="article-1", start=None):
-    thread = comments.get_or_create_thread(site, thread_key, "https://news.example.com/a",
-                                           "An article")
+    thread = threads.get_or_create_thread(site, thread_key, "https://news.example.com/a",
+                                          "An article")
     start = start or utcnow() - timedelta(hours=1)
     suffix = "" if thread_key == "article-1" else f" on {thread_key}"
-    made = [comments.post_comment(thread, guest(ip=f"ip-{i}"), f"Comment number {i}{suffix}",
+    made = [comments.post_comment(thread.site.slug, thread.key,
+                                  guest(ip=f"ip-{i}"), f"Comment number {i}{suffix}",
                                   name=f"Guest {i}", now=start + timedelta(seconds=i))
             for i in range(n)]
     db.session.commit()
@@ -79,7 +80,7 @@ def test_moderator_approves_and_the_comment_is_published_with_an_audit_row(clien
     assert response.get_json()["results"] == [{"id": comment.id, "result": "ok",
                                                "status": "approved", "pinned": False}]
     db.session.expire_all()
-    thread = comments.get_thread(pre_site, "article-1")
+    thread = threads.get_thread(pre_site, "article-1")
     assert thread.comment_count == 1
     entry = db.session.scalar(select(AuditEntry))
     assert (entry.action, entry.actor_name, entry.status_before, entry.status_after,
@@ -179,12 +180,14 @@ def test_queue_shows_parent_history_reports_and_held_reasons(pre_site, mod, app)
     thread = make_thread(pre_site)
     author = make_user("writer")
     writer = Actor(user=author)
-    parent = comments.post_comment(thread, guest(), "The parent comment text", name="P")
+    parent = comments.post_comment(thread.site.slug, thread.key,
+                                   guest(), "The parent comment text", name="P")
     moderation.act_on_comments([parent.id], "approve", Actor(user=mod))
-    old = comments.post_comment(thread, writer, "An old rejected one",
+    old = comments.post_comment(thread.site.slug, thread.key, writer, "An old rejected one",
                                 now=utcnow() - timedelta(days=2))
     moderation.act_on_comments([old.id], "reject", Actor(user=mod))
-    held = comments.post_comment(thread, writer, "Visit the casino", parent.id)
+    held = comments.post_comment(thread.site.slug, thread.key,
+                                 writer, "Visit the casino", parent.id)
     db.session.commit()
     page = queues.list_queue(pre_site, "pending", secret="s" * 20)
     [item] = page.items
@@ -198,17 +201,20 @@ def test_queue_shows_parent_history_reports_and_held_reasons(pre_site, mod, app)
 
 def test_queue_loads_in_a_fixed_number_of_queries(pre_site, mod, count_queries):
     thread = make_thread(pre_site)
-    root = comments.post_comment(thread, Actor(user=mod), "Root by a moderator")
+    root = comments.post_comment(thread.site.slug, thread.key,
+                                 Actor(user=mod), "Root by a moderator")
     for i in range(3):
-        comments.post_comment(thread, guest(ip=f"a{i}"), f"Small {i}", root.id, name="G")
+        comments.post_comment(thread.site.slug, thread.key,
+                              guest(ip=f"a{i}"), f"Small {i}", root.id, name="G")
     db.session.commit()
     db.session.expire_all()
     with count_queries() as small:
         queues.list_queue(pre_site, "pending", secret="s" * 20)
     for i in range(12):
         user = make_user(f"user{i}")
-        comments.post_comment(thread, Actor(user=user), f"Big {i}", root.id)
-        comments.post_comment(thread, guest(ip=f"b{i}"), f"Guest {i}", name="G",
+        comments.post_comment(thread.site.slug, thread.key, Actor(user=user), f"Big {i}", root.id)
+        comments.post_comment(thread.site.slug, thread.key,
+                              guest(ip=f"b{i}"), f"Guest {i}", name="G",
                               email=f"g{i}@example.org")
     db.session.commit()
     db.session.expire_all()
@@ -380,7 +386,7 @@ def target(other_site):
     """Things on the other site: a pending comment, its thread and a ban."""
     [comment] = waiting(other_site)
     admin = make_user("boss", is_admin=True)
-    ban = moderation.ban(other_site, Actor(user=admin), "ip", "abcdef")
+    ban = bans.ban(other_site, Actor(user=admin), "ip", "abcdef")
     db.session.commit()
     return {"slug": other_site.slug, "comment": comment.id, "thread": comment.thread_id,
             "ban": ban.id}

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from discuss import comments, moderation, notifications, sites
+from discuss import comments, moderation, notifications, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, ConfirmedEmail, ModerationPolicy, OutboxMessage, Status, utcnow
 from discuss.permissions import Actor
+from discuss.web.mail_links import thread_link, token_link
 from tests.accounts_helpers import make_user
 from tests.conftest import csrf_header
 
@@ -146,8 +147,9 @@ def test_a_confirmation_link_works_once(app, site, mailbox):
 
 def test_spam_gets_no_confirmation_mail(app, site):
     # Without the mailbox fixture, any SMTP send fails this test.
-    thread = comments.get_or_create_thread(site, "jj-s2", URL, "JJ")
-    comment = comments.post_comment(thread, Actor(guest_key="k" * 40), "Buy now",
+    thread = threads.get_or_create_thread(site, "jj-s2", URL, "JJ")
+    comment = comments.post_comment(thread.site.slug, thread.key,
+                                    Actor(guest_key="k" * 40), "Buy now",
                                     name="Spammer", email=ALICE)
     comments.set_status(comment, Status.SPAM)
     db.session.commit()
@@ -212,8 +214,9 @@ def test_a_request_that_fails_after_queueing_sends_nothing(app, alice_confirmed,
 
 
 def test_a_rolled_back_approval_mails_nobody(app, alice_confirmed, mailbox):
-    thread = comments.get_thread(comments.get_site("demo"), "jj-s2")
-    comments.post_comment(thread, Actor(guest_key="b" * 40), "Never committed",
+    thread = threads.get_thread(threads.get_site("demo"), "jj-s2")
+    comments.post_comment(thread.site.slug, thread.key,
+                          Actor(guest_key="b" * 40), "Never committed",
                           alice_confirmed, name="Bob")
     db.session.rollback()
     db.session.commit()
@@ -221,7 +224,7 @@ def test_a_rolled_back_approval_mails_nobody(app, alice_confirmed, mailbox):
 
 
 def test_an_import_sends_nothing(app, alice_confirmed, mailbox):
-    thread = comments.get_thread(comments.get_site("demo"), "jj-s2")
+    thread = threads.get_thread(threads.get_site("demo"), "jj-s2")
     parent = db.session.get(Comment, alice_confirmed)
     imported = comments.import_comment(thread, "From the old service", parent=parent,
                                        name="Old Bob", email=None, status=Status.PENDING,
@@ -239,9 +242,11 @@ def test_an_import_sends_nothing(app, alice_confirmed, mailbox):
 def test_an_account_with_a_verified_email_is_mailed_replies(app, site, mailbox):
     reader = make_user("reader", verified=True)
     unverified = make_user("unverified")
-    thread = comments.get_or_create_thread(site, "jj-s2", URL, "Jessica Jones Season 2")
-    watched = comments.post_comment(thread, Actor(user=reader), "Mine", notify=True)
-    unheard = comments.post_comment(thread, Actor(user=unverified), "Also mine", notify=True)
+    thread = threads.get_or_create_thread(site, "jj-s2", URL, "Jessica Jones Season 2")
+    watched = comments.post_comment(thread.site.slug, thread.key,
+                                    Actor(user=reader), "Mine", notify=True)
+    unheard = comments.post_comment(thread.site.slug, thread.key,
+                                    Actor(user=unverified), "Also mine", notify=True)
     db.session.commit()
     bob = app.test_client()
     mailbox.expect(1)
@@ -277,17 +282,14 @@ def test_first_policy_trusts_a_guest_only_through_a_confirmed_address(app, mailb
 
 
 def test_mailed_links_work_outside_a_request(app, site):
-    from discuss.web.notify import mail_links
-
-    link, thread_link = mail_links()
-    assert link("unsubscribe", "abc") == "http://localhost/notify/unsubscribe/abc"
-    thread = comments.get_or_create_thread(site, "a b#c", None, "")
+    assert token_link("unsubscribe", "abc") == "http://localhost/notify/unsubscribe/abc"
+    thread = threads.get_or_create_thread(site, "a b#c", None, "")
     assert thread_link(thread) == "http://localhost/embed/demo?key=a+b%23c"
 
 
 def test_a_bulk_approval_with_a_conflict_still_announces_the_approved_reply(
         app, alice_confirmed, mailbox):
-    site = comments.get_site("demo")
+    site = threads.get_site("demo")
     site.moderation = ModerationPolicy.PRE
     mod = make_user("mod", moderator_of=[site])
     reply = say(app.test_client(), "Held reply", parent=alice_confirmed, name="Bob")

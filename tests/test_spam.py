@@ -17,7 +17,8 @@ from tests.conftest import guest, make_thread
 
 def _post(site, body, *, form=None, actor=None, now=None, email=None):
     thread = make_thread(site)
-    return comments.post_comment(thread, actor or guest(), body, name="Reader", email=email,
+    return comments.post_comment(thread.site.slug, thread.key,
+                                 actor or guest(), body, name="Reader", email=email,
                                  form=form, now=now or utcnow())
 
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from discuss.web.assets import minify
+from discuss.web.infra.assets import minify
 
 STATIC = Path(__file__).resolve().parent.parent / "discuss" / "static"
 ARTICLE = {"key": "article-1", "url": "https://news.example.com/a", "title": "An article"}

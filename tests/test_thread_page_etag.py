@@ -16,7 +16,7 @@ from discuss.extensions import db
 from discuss.models import Site, utcnow
 from discuss.permissions import Actor
 from discuss.web import embed
-from discuss.web.caching import PAGE_ASSETS
+from discuss.web.infra.caching import PAGE_ASSETS
 from tests.conftest import guest, make_thread, post
 
 ARTICLE = {"key": "article-1", "url": "https://news.example.com/a", "title": "An article"}

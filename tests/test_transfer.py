@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from discuss import comments, sites
+from discuss import comments, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread
 from tests.conftest import guest, make_thread, post
@@ -38,7 +38,7 @@ def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_p
     assert result.exit_code == 0, result.output
     assert "Imported from discuss: 1 thread (1 new), 3 comments (2 approved, 1 spam)." \
         in result.output
-    copy = comments.get_site("copy")
+    copy = threads.get_site("copy")
     thread = db.session.scalar(select(Thread).where(Thread.site_id == copy.id))
     assert thread.comment_count == 2
     imported = db.session.scalars(select(Comment).where(Comment.thread_id == thread.id)
@@ -93,7 +93,7 @@ def test_a_big_export_is_read_thread_by_thread_whatever_its_layout(runner, site,
 
     thread = make_thread(site, "a")
     for n in range(30):
-        post(comments.get_or_create_thread(site, f"t{n}", "https://news.example.com/x", "T"),
+        post(threads.get_or_create_thread(site, f"t{n}", "https://news.example.com/x", "T"),
              f'Comment {n} with "quotes", [brackets] and {{braces}}', name=f"N{n}")
     post(thread, "Top", name="Top")
     db.session.commit()
@@ -115,7 +115,7 @@ def test_a_big_export_is_read_thread_by_thread_whatever_its_layout(runner, site,
         assert result.exit_code == 0, result.output
         assert "Imported from discuss: 31 threads (31 new), 31 comments (31 approved)." \
             in result.output
-        copy = comments.get_site(slug)
+        copy = threads.get_site(slug)
         bodies = db.session.scalars(select(Comment.body).where(Comment.site_id == copy.id)).all()
         assert 'Comment 7 with "quotes", [brackets] and {braces}' in bodies
 
@@ -134,4 +134,4 @@ def test_an_export_cut_inside_its_threads_writes_nothing(runner, site, tmp_path)
     assert "demo.json: " in result.output
     assert "not valid JSON" in result.output
     assert db.session.scalar(select(Comment.id).where(
-        Comment.site_id == comments.get_site("copy").id)) is None
+        Comment.site_id == threads.get_site("copy").id)) is None

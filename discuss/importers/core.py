@@ -22,13 +22,16 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import insert, select
 
-from discuss import comments
-from discuss.comments import MAX_NAME_LENGTH, MAX_TITLE_LENGTH, CommentPlace
+from discuss import comments, threads
+from discuss.comments import MAX_NAME_LENGTH, CommentPlace
+from discuss.emails import normalize_email
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.importers.summary import Summary
 from discuss.models import Comment, ImportedComment, Site, Status, Thread
 from discuss.rendering import MAX_BODY_LENGTH
+from discuss.text import check_text
+from discuss.threads import MAX_TITLE_LENGTH
 
 KEY_MODES = ("path", "url", "id")
 MAX_SOURCE_ID = 300  # ImportedComment.source_id
@@ -171,7 +174,7 @@ class Writer:
     def add_thread(self, source: SourceThread) -> None:
         key = self.thread_key(source)
         try:
-            key = comments.check_key(key)
+            key = threads.check_key(key)
         except InvalidInput:
             self.summary.skip("unkeyed_thread")
             self.threads[source.ref] = None
@@ -180,7 +183,7 @@ class Writer:
         if thread is not None:
             self.summary.note("merged_thread")
         else:
-            thread = comments.find_thread(self.site, key)
+            thread = threads.find_thread(self.site, key)
             if thread is not None:
                 self.summary.note("existing_thread")
             else:
@@ -199,11 +202,11 @@ class Writer:
             self.summary.note("long_title")
         url = source.link.strip()
         try:
-            url = comments.check_url(self.site, url, any_origin=True)
+            url = threads.check_url(self.site, url, any_origin=True)
         except InvalidInput:
             self.summary.note("bad_url")
             url = ""
-        thread = comments.get_or_create_thread(self.site, key, url, title, any_origin=True)
+        thread = threads.get_or_create_thread(self.site, key, url, title, any_origin=True)
         if source.deleted:
             self.summary.note("deleted_thread")
         if source.closed or source.deleted:
@@ -305,7 +308,7 @@ class Writer:
         return None
 
     def _name(self, raw: str) -> str:
-        name = _SPACES.sub(" ", comments.clean_line(raw, 10**6, "name"))
+        name = check_text(raw, 10**6, "name", one_line=True)
         if not name:
             self.summary.note("no_name")
         elif len(name) > MAX_NAME_LENGTH:
@@ -315,7 +318,7 @@ class Writer:
 
     def _email(self, raw: str) -> str:
         try:
-            return comments.normalize_email(raw)[0]
+            return normalize_email(raw)[0]
         except InvalidInput:
             self.summary.note("bad_email")
             return ""

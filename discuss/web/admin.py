@@ -30,11 +30,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from discuss import comments, sites
+from discuss import sites, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
-from discuss.permissions import Actor, can
+from discuss.permissions import Actor, require
 from discuss.web.security import current_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -171,6 +171,8 @@ class SiteEditForm(SiteSettingsForm):
 
 
 class NewSiteForm(SiteSettingsForm):
+    """The new-site form's fields (saved by sites.create_site)."""
+
     slug = StringField("Slug", validators=[
         DataRequired("Give the site a slug."),
         Regexp(r"^[a-z0-9-]{1,64}$", message="The slug must be 1–64 characters of a-z, 0-9 "
@@ -179,6 +181,8 @@ class NewSiteForm(SiteSettingsForm):
 
 
 class ModeratorForm(FlaskForm):
+    """Appointing a moderator by username."""
+
     class Meta:
         csrf = False
 
@@ -188,14 +192,16 @@ class ModeratorForm(FlaskForm):
 
 def _admin() -> Actor:
     actor = current_actor()
-    if not can(actor, "admin", None):
+    try:
+        require(actor, "admin", None)
+    except DiscussError:
         abort(404)  # the admin pages do not exist for anyone else
     return actor
 
 
 def _site(slug: str) -> Site:
     try:
-        return comments.get_site(slug)
+        return threads.get_site(slug)
     except DiscussError:
         abort(404)
 
@@ -235,12 +241,14 @@ def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
 
 @bp.get("")
 def index() -> str:
+    """GET /admin: every site, with links to its settings."""
     _admin()
     return render_template("admin/index.html", rows=sites.list_sites())
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
 def new_site() -> Response | tuple[str, int]:
+    """GET/POST /admin/sites/new: create a site."""
     _admin()
     form = NewSiteForm()
     if request.method == "GET":
@@ -262,6 +270,7 @@ def new_site() -> Response | tuple[str, int]:
 
 @bp.route("/sites/<slug>", methods=["GET", "POST"])
 def site(slug: str) -> Response | tuple[str, int]:
+    """GET/POST /admin/sites/<slug>: a site's settings, snippet and moderators."""
     _admin()
     site = _site(slug)
     if request.method == "GET":
@@ -294,6 +303,7 @@ def _settings_form(site: Site) -> SiteEditForm:
 
 @bp.post("/sites/<slug>/moderators")
 def appoint(slug: str) -> Response | tuple[str, int]:
+    """POST: appoint a moderator of the site."""
     _admin()
     site = _site(slug)
     form = ModeratorForm()
@@ -312,6 +322,7 @@ def appoint(slug: str) -> Response | tuple[str, int]:
 
 @bp.post("/sites/<slug>/moderators/<int:user_id>/remove")
 def remove(slug: str, user_id: int) -> Response:
+    """POST: remove a moderator from the site."""
     _admin()
     site = _site(slug)
     sites.remove_moderator(site, user_id)  # not a moderator: the app's 404 page

@@ -7,16 +7,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.http import generate_etag
 
-from discuss import comments, votes
+from discuss import comments, reading, threads, votes
 from discuss.errors import InvalidInput, NotFound
-from discuss.extensions import begin_writes, db, reads_first
+from discuss.extensions import db, reads_first
 from discuss.openapi import openapi_document
 from discuss.web.antispam import checked_form
-from discuss.web.assets import conditional
-from discuss.web.caching import json_for_viewer, not_modified, thread_etag
+from discuss.web.infra.assets import conditional
+from discuss.web.infra.caching import json_for_viewer, not_modified, thread_etag
 from discuss.web.limits import limit_posting
 from discuss.web.present import comment_json, iter_nodes, page_json
-from discuss.web.security import current_actor, ensure_guest_key
+from discuss.web.security import current_actor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -44,7 +44,8 @@ def _query_arg(name: str) -> str:
 def get_thread() -> Response:
     # The ETag comes from one light query; most readers then get a 304 or a cached body, and
     # only a change to the thread (or a viewer of their own) builds the tree again.
-    state = comments.thread_state(_query_arg("site"), _query_arg("key"))
+    """GET /threads: a page of the thread's visible comments as a tree (ETag, 304)."""
+    state = reading.thread_state(_query_arg("site"), _query_arg("key"))
     actor = current_actor()
     sort = request.args.get("sort", "oldest")
     cursor = request.args.get("cursor") or None
@@ -55,8 +56,8 @@ def get_thread() -> Response:
         return unchanged
 
     def build() -> dict:
-        thread = comments.get_thread_by_id(state.id)
-        page = comments.load_thread_page(
+        thread = threads.get_thread_by_id(state.id)
+        page = reading.load_thread_page(
             thread, actor, sort=sort, cursor=cursor, page_size=page_size,
             secret=current_app.config["SECRET_KEY"],
         )
@@ -72,23 +73,16 @@ def get_thread() -> Response:
 @bp.post("/comments")
 @limit_posting
 def post_comment() -> tuple[Response, int]:
+    """POST /comments: a comment or reply (201 with it); the thread is made on first use."""
     data = json_body()
-    actor = current_actor()
-    # Rendered and sanitised first, then the checks read, then a short write transaction: on
-    # SQLite, where writers take turns, each holds the lock only for its own INSERT/UPDATEs.
-    body = comments.Body.of(data.get("body"))
+    # The first transaction only reads: on SQLite the write lock waits for the checks' end.
     reads_first()
-    thread = comments.thread_to_post_in(data.get("site"), data.get("key"), data.get("url"),
-                                        data.get("title"))
-    if actor.user is None:
-        ensure_guest_key(actor)
-    new = comments.check_new_comment(
-        thread, actor, body, data.get("parent_id"),
+    comment = comments.post_comment(
+        data.get("site"), data.get("key"), current_actor(), data.get("body"),
+        data.get("parent_id"), url=data.get("url"), title=data.get("title"),
         name=data.get("name"), email=data.get("email"), notify=data.get("notify", False),
         form=checked_form(data.get("form")),
     )
-    begin_writes()
-    comment = comments.add_comment(new)
     answer = comment_json(comment, mine=True)  # from what was written: no reload after commit
     db.session.commit()
     return jsonify(answer), 201
@@ -97,6 +91,7 @@ def post_comment() -> tuple[Response, int]:
 @bp.patch("/comments/<int:comment_id>")
 @limit_posting
 def edit_comment(comment_id: int) -> Response:
+    """PATCH /comments/<id>: change a comment's text (author in the window, or moderator)."""
     data = json_body()
     comment = comments.get_comment(comment_id)
     comments.edit_comment(comment, current_actor(), data.get("body"),
@@ -107,6 +102,7 @@ def edit_comment(comment_id: int) -> Response:
 
 @bp.delete("/comments/<int:comment_id>")
 def delete_comment(comment_id: int) -> tuple[str, int]:
+    """DELETE /comments/<id>: delete a comment (204); replies keep their place."""
     comment = comments.get_comment(comment_id)
     comments.delete_comment(comment, current_actor(),
                             default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
@@ -116,6 +112,7 @@ def delete_comment(comment_id: int) -> tuple[str, int]:
 
 @bp.get("/counts")
 def counts() -> Response:
+    """GET /counts: approved comments per thread key, for article lists on any origin."""
     slug = _query_arg("site")
     keys = request.args.getlist("key")
     if not keys:
@@ -123,10 +120,10 @@ def counts() -> Response:
     if len(keys) > MAX_COUNT_KEYS:
         raise InvalidInput(f"At most {MAX_COUNT_KEYS} keys per request.", {"key": "too_many"})
     for key in keys:
-        comments.check_key(key)
+        threads.check_key(key)
     # Article lists on any origin read counts (no cookies); the same answer for everyone, so
     # shared caches may keep it briefly and browsers revalidate with the ETag.
-    response = jsonify({"counts": comments.count_comments(slug, keys)})
+    response = jsonify({"counts": reading.count_comments(slug, keys)})
     response.headers.add("Access-Control-Allow-Origin", "*")
     response.headers.add("Cache-Control", "public, max-age=30")
     response.set_etag(generate_etag(response.get_data()), weak=True)
@@ -135,9 +132,11 @@ def counts() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
+    """GET /openapi.json: the API's OpenAPI document."""
     return jsonify(openapi_document())
 
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(anything: str) -> Response:
+    """Any other /api/v1 path: a JSON 404."""
     raise NotFound("No such API endpoint.", code="unknown_endpoint")

@@ -17,9 +17,10 @@ from discuss.extensions import db
 from discuss.models import AuthToken, User
 from discuss.web.api import json_body
 from discuss.web.limits import limit_reporting, limit_voting
+from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url, iso
 from discuss.web.security import current_actor
-from discuss.web.sessions import limit_signin_attempts, link_builder, sign_in, sign_out
+from discuss.web.sessions import limit_signin_attempts, sign_in, sign_out
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
 
@@ -29,6 +30,7 @@ RESET_SENT = "If an account has that username or address, we sent it a link to r
 
 
 def user_json(user: User, *, private: bool = True) -> dict:
+    """A user as the account API shows them to themselves."""
     data = {
         "id": user.id,
         "username": user.username,
@@ -46,6 +48,7 @@ def user_json(user: User, *, private: bool = True) -> dict:
 
 
 def token_json(token: AuthToken) -> dict:
+    """An API token's metadata (never its value after creation)."""
     return {"id": token.id, "name": token.name, "created_at": iso(token.created_at),
             "expires_at": iso(token.expires_at), "last_used_at": iso(token.last_used_at)}
 
@@ -60,6 +63,7 @@ def _signed_in_user() -> User:
 @bp.post("/auth/login")
 @limit_signin_attempts
 def login() -> Response:
+    """POST /auth/login: sign in; answers the user and a bearer token."""
     data = json_body()
     user = accounts.authenticate(data.get("login"), data.get("password"))
     remember = data.get("remember", True) is not False
@@ -71,9 +75,10 @@ def login() -> Response:
 @bp.post("/auth/register")
 @limit_signin_attempts
 def register() -> tuple[Response, int]:
+    """POST /auth/register: make an account and mail its verification link."""
     data = json_body()
     accounts.register(data.get("username"), data.get("email"), data.get("password"),
-                      secret=current_app.config["SECRET_KEY"], link=link_builder())
+                      secret=current_app.config["SECRET_KEY"], link=token_link)
     db.session.commit()
     return jsonify({"message": CHECK_INBOX}), 202
 
@@ -81,15 +86,17 @@ def register() -> tuple[Response, int]:
 @bp.post("/auth/reset")
 @limit_signin_attempts
 def request_reset() -> tuple[Response, int]:
+    """POST /auth/reset: mail a password reset link (the same answer either way)."""
     data = json_body()
     accounts.request_password_reset(data.get("login"), secret=current_app.config["SECRET_KEY"],
-                                    link=link_builder())
+                                    link=token_link)
     db.session.commit()
     return jsonify({"message": RESET_SENT}), 202
 
 
 @bp.post("/auth/logout")
 def logout() -> tuple[str, int]:
+    """POST /auth/logout: end this session or token."""
     sign_out()
     db.session.commit()
     return "", 204
@@ -97,12 +104,14 @@ def logout() -> tuple[str, int]:
 
 @bp.get("/me")
 def me() -> Response:
+    """GET /me: the signed-in user."""
     user = current_actor().user
     return jsonify(user_json(user) if user is not None else None)
 
 
 @bp.get("/me/export")
 def export_me() -> Response:
+    """GET /me/export: everything the service holds about the account, as JSON."""
     response = jsonify(account_data.export_user_data(_signed_in_user()))
     response.headers["Content-Disposition"] = 'attachment; filename="discuss-my-data.json"'
     response.headers["Cache-Control"] = "no-store"
@@ -111,6 +120,7 @@ def export_me() -> Response:
 
 @bp.delete("/me")
 def delete_me() -> tuple[str, int]:
+    """DELETE /me: delete the account after checking its password."""
     data = json_body()
     account_data.delete_account(_signed_in_user(), data.get("password"))
     sign_out()
@@ -121,6 +131,7 @@ def delete_me() -> tuple[str, int]:
 @bp.post("/comments/<int:comment_id>/vote")
 @limit_voting
 def vote(comment_id: int) -> Response:
+    """POST /comments/<id>/vote: vote 1 or -1, or 0 to take the vote back."""
     data = json_body()
     comment = comments.get_comment(comment_id)
     score, my_vote = votes.vote(comment, current_actor(), data.get("value"))
@@ -131,6 +142,7 @@ def vote(comment_id: int) -> Response:
 @bp.post("/comments/<int:comment_id>/report")
 @limit_reporting
 def report(comment_id: int) -> tuple[Response, int]:
+    """POST /comments/<id>/report: report a comment to the site's moderators (202)."""
     data = json_body()
     comment = comments.get_comment(comment_id)
     reports.report_comment(comment, current_actor(), data.get("reason"), data.get("note"),
@@ -141,12 +153,14 @@ def report(comment_id: int) -> tuple[Response, int]:
 
 @bp.get("/tokens")
 def list_tokens() -> Response:
+    """GET /tokens: the caller's personal API tokens that still work."""
     tokens = accounts.list_api_tokens(_signed_in_user())
     return jsonify({"tokens": [token_json(t) for t in tokens]})
 
 
 @bp.post("/tokens")
 def create_token() -> tuple[Response, int]:
+    """POST /tokens: a new personal API token (its value shown once)."""
     data = json_body()
     raw, token = accounts.create_api_token(_signed_in_user(), data.get("name"),
                                            days=current_app.config["DISCUSS_TOKEN_DAYS"])
@@ -156,6 +170,7 @@ def create_token() -> tuple[Response, int]:
 
 @bp.delete("/tokens/<int:token_id>")
 def revoke_token(token_id: int) -> tuple[str, int]:
+    """DELETE /tokens/<id>: revoke one of the caller's tokens (204)."""
     accounts.revoke_api_token(_signed_in_user(), token_id)
     db.session.commit()
     return "", 204

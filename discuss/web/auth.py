@@ -30,11 +30,11 @@ from discuss import account_data, accounts
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import Site, User
+from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url
 from discuss.web.security import current_actor
 from discuss.web.sessions import (
     limit_signin_attempts,
-    link_builder,
     safe_next,
     sign_in,
     sign_out,
@@ -92,6 +92,7 @@ def _require_user() -> User | Response:
 @bp.route("/login", methods=["GET", "POST"])
 @limit_signin_attempts
 def login():
+    """GET/POST /auth/login: the sign-in form; back to a safe `next` target."""
     target = _next()
     _allow_framing_for(target)
 
@@ -108,12 +109,13 @@ def login():
 @bp.route("/register", methods=["GET", "POST"])
 @limit_signin_attempts
 def register():
+    """GET/POST /auth/register: the sign-up form."""
     _allow_framing_for(_next())
 
     def act():
         accounts.register(request.form.get("username"), request.form.get("email"),
                           request.form.get("password"),
-                          secret=current_app.config["SECRET_KEY"], link=link_builder())
+                          secret=current_app.config["SECRET_KEY"], link=token_link)
         db.session.commit()
         return _page("auth/registered.html", 201, username=request.form.get("username", ""))
 
@@ -122,6 +124,7 @@ def register():
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
+    """GET/POST /auth/logout: GET asks to confirm, POST signs out and goes back."""
     target = _next()
     _allow_framing_for(target)
     if request.method == "POST":
@@ -137,12 +140,13 @@ def logout():
 @bp.route("/reset", methods=["GET", "POST"])
 @limit_signin_attempts
 def request_reset():
+    """GET/POST /auth/reset: ask for a password reset link."""
     _allow_framing_for(_next())
 
     def act():
         accounts.request_password_reset(request.form.get("login"),
                                         secret=current_app.config["SECRET_KEY"],
-                                        link=link_builder())
+                                        link=token_link)
         db.session.commit()
         return _page("auth/message.html", title="Check your inbox",
                      message="If an account has that username or address, we sent it a link "
@@ -154,6 +158,7 @@ def request_reset():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @limit_signin_attempts
 def reset(token: str):
+    """GET/POST /auth/reset/<token>: choose a new password from a mailed link."""
     secret = current_app.config["SECRET_KEY"]
     try:
         accounts.check_reset_token(token, secret=secret)
@@ -189,22 +194,25 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
+    """GET/POST /auth/verify/<token>: confirm the account's address from a mailed link."""
     return _confirm_link(token, "verify", accounts.verify_email)
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])
 def confirm_email(token: str):
+    """GET/POST /auth/email/<token>: move the account to a new address from a mailed link."""
     return _confirm_link(token, "email-change", accounts.confirm_email_change)
 
 
 @bp.post("/verify")
 def resend_verification():
+    """POST /auth/verify: mail the verification link again."""
     user = _require_user()
     if isinstance(user, Response):
         return user
     if user.email_verified_at is None:
         accounts.send_verification(user, secret=current_app.config["SECRET_KEY"],
-                                   link=link_builder())
+                                   link=token_link)
         db.session.commit()
     return _account_page(user, notice="We sent a new confirmation link.")
 
@@ -238,12 +246,14 @@ def _account_action(act: Callable[[User], object], notice: str):
 
 @bp.get("/account")
 def account():
+    """GET /auth/account: the account page (profile, password, email, sessions, tokens)."""
     user = _require_user()
     return user if isinstance(user, Response) else _account_page(user)
 
 
 @bp.post("/account/profile")
 def update_profile():
+    """POST: change the display name."""
     return _account_action(
         lambda u: accounts.update_profile(u, display_name=request.form.get("display_name")),
         "Your profile is saved.")
@@ -251,6 +261,7 @@ def update_profile():
 
 @bp.post("/account/password")
 def change_password():
+    """POST: change the password (other sessions end)."""
     def act(user: User) -> None:
         accounts.change_password(user, request.form.get("current_password"),
                                  request.form.get("new_password"))
@@ -263,15 +274,17 @@ def change_password():
 
 @bp.post("/account/email")
 def change_email():
+    """POST: mail a confirmation link to a new address."""
     return _account_action(
         lambda u: accounts.request_email_change(
             u, request.form.get("current_password"), request.form.get("email"),
-            secret=current_app.config["SECRET_KEY"], link=link_builder()),
+            secret=current_app.config["SECRET_KEY"], link=token_link),
         "We sent a confirmation link to the new address; it takes effect once opened.")
 
 
 @bp.post("/account/sessions/end")
 def end_other_sessions():
+    """POST: sign out every other session of the account."""
     def act(user: User) -> None:
         accounts.end_all_sessions(user)
         sign_in(user, remember=False, user_agent=request.user_agent.string or "")
@@ -281,6 +294,7 @@ def end_other_sessions():
 
 @bp.post("/account/tokens")
 def create_token():
+    """POST: a new personal API token, shown once."""
     return _account_action(
         lambda u: accounts.create_api_token(
             u, request.form.get("name"), days=current_app.config["DISCUSS_TOKEN_DAYS"])[0],
@@ -289,12 +303,14 @@ def create_token():
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
+    """POST: revoke one of the account's API tokens."""
     return _account_action(lambda u: accounts.revoke_api_token(u, token_id),
                            "The token is revoked.")
 
 
 @bp.get("/account/export")
 def export_data():
+    """GET /auth/account/export: the account's data as a JSON download."""
     user = _require_user()
     if isinstance(user, Response):
         return user
@@ -306,6 +322,7 @@ def export_data():
 
 @bp.route("/account/delete", methods=["GET", "POST"])
 def delete_account():
+    """GET/POST /auth/account/delete: delete the account after its password."""
     user = _require_user()
     if isinstance(user, Response):
         return user

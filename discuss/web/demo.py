@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template
 
-from discuss import comments
+from discuss import threads
 from discuss.errors import NotFound
-from discuss.web.assets import asset_response
+from discuss.web.infra.assets import asset_response
 
 bp = Blueprint("demo", __name__)
 
@@ -24,6 +24,8 @@ SCRIPT_CACHE = "public, max-age=300"
 
 @dataclass(frozen=True)
 class Article:
+    """One article of the demo site."""
+
     key: str
     title: str
     dek: str
@@ -89,7 +91,7 @@ MAIN_URL = "https://news.example.com/2016/jj-s2"
 
 def _site_exists() -> bool:
     try:
-        comments.get_site(DEMO_SITE)
+        threads.get_site(DEMO_SITE)
     except NotFound:
         return False
     return True
@@ -104,11 +106,13 @@ def _render(article: Article) -> str:
 
 @bp.get("/")
 def article_page() -> str:
+    """GET /: the demo article with its discussion embedded."""
     return _render(MAIN)
 
 
 @bp.get("/stories/<path:key>")
 def story_page(key: str) -> str:
+    """GET /stories/<key>: another demo article."""
     article = BY_KEY.get(key)
     if article is None or article is MAIN:
         abort(404)
@@ -126,9 +130,11 @@ def _script(name: str) -> Response:
 
 @bp.get("/embed.js")
 def embed_script() -> Response:
+    """GET /embed.js: the publisher's script, at a stable URL."""
     return _script("embed.js")
 
 
 @bp.get("/count.js")
 def count_script() -> Response:
+    """GET /count.js: the comment-count script, at a stable URL."""
     return _script("count.js")

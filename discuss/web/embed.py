@@ -27,14 +27,16 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import joinedload
 
-from discuss import comments, reports, votes
-from discuss.comments import Node
+from discuss import comments, reading, reports, threads, votes
 from discuss.errors import DiscussError, InvalidInput, NotFound
-from discuss.extensions import db
+from discuss.extensions import db, reads_first
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
+from discuss.reading import Node
+from discuss.text import check_text
 from discuss.web.antispam import checked_form
-from discuss.web.caching import (
+from discuss.web.errors import error_response
+from discuss.web.infra.caching import (
     bodies,
     cache_headers,
     not_modified,
@@ -43,11 +45,10 @@ from discuss.web.caching import (
     shared_list_key,
     viewer_key,
 )
-from discuss.web.compression import add_vary
-from discuss.web.errors import error_response
+from discuss.web.infra.compression import add_vary
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import avatar_url, iso, iter_nodes
-from discuss.web.security import current_actor, ensure_guest_key
+from discuss.web.security import current_actor
 from discuss.web.thread_view import (
     MAX_INDENT,
     CommentView,
@@ -75,7 +76,7 @@ SESSION_EMAIL = "discuss_guest_email"
 def _register_template_helpers(state) -> None:
     env = state.app.jinja_env
     env.globals.update(has_endpoint=has_endpoint, avatar_url=avatar_url,
-                       author_name=comments.author_name, MAX_INDENT=MAX_INDENT)
+                       author_name=reading.author_name, MAX_INDENT=MAX_INDENT)
     env.filters.update(relative_time=relative_time, exact_time=exact_time, iso=iso)
 
 
@@ -90,22 +91,23 @@ def _frame_anywhere_until_site_known(endpoint: str | None, values: dict | None) 
 
 
 def _site(slug: str) -> Site:
-    site = comments.get_site(slug)
+    site = threads.get_site(slug)
     g.frame_ancestors = list(site.origins) or ANY_WEB_ORIGIN
     return site
 
 
 def _context(site: Site, values, key: str | None = None) -> Context:
     """The thread page's parameters from a query string or a form, checked like the API does."""
-    key = comments.check_key(values.get("key") if key is None else key)
-    url = comments.check_url(site, values.get("url") or "")
-    title = comments.clean_line(values.get("title") or "", comments.MAX_TITLE_LENGTH, "title")
+    key = threads.check_key(values.get("key") if key is None else key)
+    url = threads.check_url(site, values.get("url") or "")
+    title = check_text(values.get("title"), threads.MAX_TITLE_LENGTH, "title",
+                       one_line=True)
     sort = values.get("sort") or "oldest"
     theme = values.get("theme") or "auto"
     lang = values.get("lang") or ""
     return Context(
         site=site, key=key, url=url, title=title,
-        sort=sort if sort in comments.SORTS else "oldest",
+        sort=sort if sort in reading.SORTS else "oldest",
         theme=theme if theme in THEMES else "auto",
         lang=lang if LANG_RE.match(lang) else "",
     )
@@ -171,7 +173,7 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
                   report_id: int | None = None, cursor: str | None = None,
                   posted_id: int | None = None, reported_id: int | None = None) -> Response:
     """The thread page (or its empty state when the thread does not exist yet)."""
-    thread = comments.find_thread(ctx.site, ctx.key)
+    thread = threads.find_thread(ctx.site, ctx.key)
     actor = current_actor()
     closed = thread is not None and thread.closed
     view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id,
@@ -185,7 +187,7 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
     nodes: list[Node] = []
     next_cursor = None
     if thread is not None and cached is None:
-        page = comments.load_thread_page(
+        page = reading.load_thread_page(
             thread, actor, sort=ctx.sort, cursor=cursor,
             page_size=current_app.config["DISCUSS_PAGE_SIZE"],
             secret=current_app.config["SECRET_KEY"],
@@ -242,7 +244,7 @@ def _own_node(site: Site, comment_id: int, actor: Actor) -> Node | None:
     comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.author)])
     if comment is None or comment.site_id != site.id or not actor.owns(comment):
         return None
-    if not comments._is_visible(comment, actor):
+    if not reading.is_visible(comment, actor):
         return None
     return Node(comment, mine=True)
 
@@ -279,7 +281,7 @@ def _page_etag(ctx: Context, actor: Actor) -> str | None:
     if not session_is_settled():
         return None
     try:
-        state = comments.thread_state(ctx.site.slug, ctx.key)
+        state = reading.thread_state(ctx.site.slug, ctx.key)
     except NotFound as exc:
         if exc.code != "unknown_thread":
             raise
@@ -294,16 +296,16 @@ def comment_fragment(site_slug: str, comment_id: int) -> Response:
     ``?edit=1`` opens its edit form. The query carries the page's context (key, url, …)."""
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
-    thread = comments.thread_of(comment)
+    thread = threads.thread_of(comment)
     ctx = _context(site, request.args, key=thread.key)
     actor = current_actor()
-    if not comments._is_visible(comment, actor):
+    if not reading.is_visible(comment, actor):
         raise NotFound("No such comment.", code="unknown_comment")
     reply_to = ""
     if comment.parent_id is not None and comment.depth > MAX_INDENT:
         parent = _comment_of(site, comment.parent_id)
-        if comments._is_visible(parent, actor):
-            reply_to = comments.author_name(parent)
+        if reading.is_visible(parent, actor):
+            reply_to = reading.author_name(parent)
     view = _view(ctx, closed=thread.closed,
                  edit_id=comment.id if request.args.get("edit") == "1" else None,
                  report_id=comment.id if request.args.get("report") == "1" else None,
@@ -330,14 +332,10 @@ def post_comment(site_slug: str) -> Response:
     values = _typed_values()
     raw_parent = request.form.get("parent_id") or None
     try:
-        parent_id = _parent_id(raw_parent)
-        thread = comments.get_or_create_thread(site, ctx.key, ctx.url, ctx.title)
-        if actor.user is None:
-            ensure_guest_key(actor)
+        reads_first()  # as the API: on SQLite the write lock waits for the checks' end
         comment_id = comments.post_comment(
-            thread, actor, values["body"], parent_id,
-            name=values["name"] if actor.user is None else None,
-            email=values["email"] if actor.user is None else None,
+            site.slug, ctx.key, actor, values["body"], _parent_id(raw_parent), url=ctx.url,
+            title=ctx.title, name=values["name"], email=values["email"],
             notify=values["notify"], form=checked_form(_spam_form()),
         ).id
         db.session.commit()
@@ -358,9 +356,10 @@ def post_comment(site_slug: str) -> Response:
 @bp.post("/<site_slug>/comments/<int:comment_id>/edit")
 @limit_posting
 def edit_comment(site_slug: str, comment_id: int) -> Response:
+    """A changed comment from the plain form; 303 back to it, or the page with a message."""
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
-    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     values = _typed_values()
     try:
         comments.edit_comment(comment, current_actor(), values["body"],
@@ -375,9 +374,10 @@ def edit_comment(site_slug: str, comment_id: int) -> Response:
 
 @bp.post("/<site_slug>/comments/<int:comment_id>/delete")
 def delete_comment(site_slug: str, comment_id: int) -> Response:
+    """A deletion from the plain form; 303 back to where the comment was."""
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
-    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     parent_id = comment.parent_id
     try:
         comments.delete_comment(comment, current_actor(),
@@ -400,7 +400,7 @@ def vote(site_slug: str, comment_id: int) -> Response:
     """A vote from the plain form (``value`` 1, -1, or 0 to take it back); 303 back to it."""
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
-    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     try:
         votes.vote(comment, current_actor(), _vote_value(request.form.get("value")))
         db.session.commit()
@@ -417,7 +417,7 @@ def report(site_slug: str, comment_id: int) -> Response:
     """A report from the plain form (``reason``, ``note``); guests may report too."""
     site = _site(site_slug)
     comment = _comment_of(site, comment_id)
-    ctx = _context(site, request.form, key=comments.thread_of(comment).key)
+    ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     values = {"reason": request.form.get("reason", ""), "note": request.form.get("note", "")}
     try:
         reports.report_comment(comment, current_actor(), values["reason"], values["note"],
@@ -453,7 +453,7 @@ def _too_many(exc) -> Response:
     try:
         site = _site(request.view_args.get("site_slug", "") if request.view_args else "")
         comment_id = (request.view_args or {}).get("comment_id")
-        key = comments.thread_of(_comment_of(site, comment_id)).key if comment_id else None
+        key = threads.thread_of(_comment_of(site, comment_id)).key if comment_id else None
         ctx = _context(site, request.form, key=key)
     except DiscussError:
         db.session.rollback()

@@ -44,11 +44,13 @@ def _close_session(exc: BaseException | None) -> None:
 
 
 def wants_json() -> bool:
+    """Whether this request is answered in JSON (the API, or a JSON request)."""
     return request.path.startswith("/api/") or request.is_json
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None,
                    retry_after: int | None = None) -> Response:
+    """An error as the SPEC's JSON or as a readable page, with its status."""
     if wants_json():
         error: dict = {"code": code, "message": message}
         if fields:
@@ -112,6 +114,7 @@ def _unexpected(exc: Exception) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Answer every error the same way: domain errors, HTTP errors, a database outage."""
     app.teardown_appcontext(_close_session)
     app.register_error_handler(DiscussError, _discuss_error)
     app.register_error_handler(CSRFError, _csrf_error)

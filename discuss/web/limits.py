@@ -32,10 +32,12 @@ def _no_account_or_disabled() -> bool:
 
 def ip_key() -> str:
     # The keyed hash, never the address itself, is what reaches Redis.
+    """The rate limits' key for the caller's address."""
     return "ip:" + (current_actor().ip_hash or request.remote_addr or "unknown")
 
 
 def account_key() -> str:
+    """The rate limits' key for the signed-in account (the address for a guest)."""
     user = current_actor().user
     return f"user:{user.id}" if user is not None else ip_key()
 

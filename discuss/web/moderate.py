@@ -16,6 +16,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    has_app_context,
     redirect,
     render_template,
     request,
@@ -24,15 +25,16 @@ from flask import (
 from sqlalchemy import event
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from discuss import audit, comments, moderation, queues
-from discuss.comments import Node
-from discuss.errors import DiscussError
+from discuss import audit, bans, moderation, policy, queues
+from discuss.errors import DiscussError, NotSignedIn
 from discuss.extensions import db
 from discuss.models import BanKind, Comment, Site, Thread, utcnow
-from discuss.permissions import Actor, can
+from discuss.permissions import Actor
+from discuss.reading import Node
 from discuss.web.antispam import rendered_at_token
 from discuss.web.api_moderation import expiry
-from discuss.web.security import current_actor
+from discuss.web.mail_links import queue_link
+from discuss.web.security import moderated_site, moderator
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 
@@ -46,21 +48,18 @@ class _SignIn(Exception):
 
 
 def _moderator() -> Actor:
-    actor = current_actor()
-    if actor.user is None:
-        raise _SignIn
-    return actor
+    try:
+        return moderator()
+    except NotSignedIn:
+        raise _SignIn from None
 
 
 def _site(slug: str) -> tuple[Site, Actor]:
-    actor = _moderator()
+    _moderator()
     try:
-        site = comments.get_site(slug)
+        return moderated_site(slug)
     except DiscussError:
-        abort(404)
-    if not can(actor, "moderate", site):
         abort(404)  # another site's queue does not exist as far as this user can tell
-    return site, actor
 
 
 def _comment(site: Site, comment_id: int) -> Comment:
@@ -99,6 +98,7 @@ def _flash_error(exc: DiscussError) -> None:
 
 @bp.get("")
 def dashboard() -> str:
+    """GET /moderate: the sites the caller moderates with their queue sizes."""
     actor = _moderator()
     sites = queues.dashboard(actor)
     if not sites:
@@ -108,12 +108,14 @@ def dashboard() -> str:
 
 @bp.get("/<slug>")
 def site_home(slug: str) -> Response:
+    """GET /moderate/<slug>: a redirect to the site's pending queue."""
     _site(slug)
     return redirect(url_for("moderate.queue", slug=slug, queue="pending"))
 
 
 @bp.get("/<slug>/<any(pending, reported, spam):queue>")
 def queue(slug: str, queue: str) -> str | tuple[str, int]:
+    """GET /moderate/<slug>/<queue>: a page of the pending, reported or spam queue."""
     site, actor = _site(slug)
     args = request.args
     try:
@@ -134,6 +136,7 @@ def queue(slug: str, queue: str) -> str | tuple[str, int]:
 
 @bp.post("/<slug>/actions")
 def act(slug: str) -> Response:
+    """POST /moderate/<slug>/actions: approve, reject, spam, delete, pin or unpin comments."""
     site, actor = _site(slug)
     form = request.form
     raw_ids = form.getlist("ids")
@@ -172,6 +175,7 @@ def act(slug: str) -> Response:
 
 @bp.post("/<slug>/threads/<int:thread_id>/<any(close, reopen):what>")
 def thread_control(slug: str, thread_id: int, what: str) -> Response:
+    """POST: close or reopen a thread."""
     site, actor = _site(slug)
     thread = _thread(site, thread_id)
     try:
@@ -186,6 +190,7 @@ def thread_control(slug: str, thread_id: int, what: str) -> Response:
 
 @bp.route("/<slug>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 def edit(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
+    """GET/POST: a moderator's edit of a comment's text, with a note for the audit log."""
     site, actor = _site(slug)
     comment = _comment(site, comment_id)
     error = None
@@ -208,31 +213,33 @@ def edit(slug: str, comment_id: int) -> Response | str | tuple[str, int]:
 
 @bp.post("/<slug>/comments/<int:comment_id>/ban-author")
 def ban_author(slug: str, comment_id: int) -> Response:
+    """POST: ban a comment's author and remove their comments on the site."""
     site, actor = _site(slug)
     comment = _comment(site, comment_id)
     form = request.form
     try:
         now = utcnow()
-        bans, removed = moderation.ban_author(
+        made, removed = moderation.ban_author(
             comment, actor, remove=form.get("remove") or None, shadow=form.get("shadow") == "1",
             reason=form.get("reason"), expires_at=expiry(form, now), now=now)
         db.session.commit()
-        flash(f"Banned the author ({len(bans)} ban(s)); {removed} comment(s) removed.", "ok")
+        flash(f"Banned the author ({len(made)} ban(s)); {removed} comment(s) removed.", "ok")
     except DiscussError as exc:
         _flash_error(exc)
     return _back(site)
 
 
-@bp.route("/<slug>/bans", methods=["GET", "POST"])
-def bans(slug: str) -> Response | str:
+@bp.route("/<slug>/bans", methods=["GET", "POST"], endpoint="bans")
+def bans_page(slug: str) -> Response | str:
+    """GET/POST /moderate/<slug>/bans: the site's bans, and a new ban."""
     site, actor = _site(slug)
     if request.method == "POST":
         form = request.form
         try:
             now = utcnow()
-            moderation.ban(site, actor, form.get("kind"), form.get("value"),
-                           shadow=form.get("shadow") == "1", reason=form.get("reason"),
-                           expires_at=expiry(form, now), now=now)
+            bans.ban(site, actor, form.get("kind"), form.get("value"),
+                     shadow=form.get("shadow") == "1", reason=form.get("reason"),
+                     expires_at=expiry(form, now), now=now)
             db.session.commit()
             flash("The ban is in force.", "ok")
         except DiscussError as exc:
@@ -240,18 +247,19 @@ def bans(slug: str) -> Response | str:
         return redirect(url_for("moderate.bans", slug=site.slug), 303)
     now = utcnow()
     return render_template("moderate/bans.html", site=site, now=now, kinds=list(BanKind),
-                           bans=moderation.list_bans(site, now=now),
-                           is_active=moderation.is_active)
+                           bans=bans.list_bans(site, now=now),
+                           is_active=bans.is_active)
 
 
 @bp.post("/<slug>/bans/<int:ban_id>/lift")
 def lift_ban(slug: str, ban_id: int) -> Response:
+    """POST: end a ban early."""
     site, actor = _site(slug)
     try:
-        ban = moderation.get_ban(ban_id)
+        ban = bans.get_ban(ban_id)
         if ban.site_id not in (None, site.id):
             abort(404)
-        moderation.lift_ban(ban, actor, note=request.form.get("note"))
+        bans.lift_ban(ban, actor, note=request.form.get("note"))
         db.session.commit()
         flash("The ban was lifted.", "ok")
     except DiscussError as exc:
@@ -261,6 +269,7 @@ def lift_ban(slug: str, ban_id: int) -> Response:
 
 @bp.get("/<slug>/audit")
 def audit_log(slug: str) -> str | tuple[str, int]:
+    """GET /moderate/<slug>/audit: the site's audit log."""
     site, _ = _site(slug)
     args = request.args
     try:
@@ -288,30 +297,25 @@ def age(value: datetime | None, now: datetime | None = None) -> str:
 def _mail_queue_watchers(session, *args) -> None:
     # Mail the moderators of sites whose queue grew, as part of the transaction being
     # committed: the outbox sends only once it has been committed.
-    site_ids = session.info.pop(moderation.QUEUED_SITES_KEY, None)
+    site_ids = session.info.pop(policy.QUEUED_SITES_KEY, None)
     if not site_ids:
         return
-    from flask import has_app_context
-
     if not has_app_context():
         return
     config = current_app.config
     moderation.notify_moderators(site_ids, every_minutes=config["DISCUSS_QUEUE_MAIL_MINUTES"],
-                                 link=config["DISCUSS_PUBLIC_URL"])
+                                 queue_link=queue_link)
 
 
 def _forget_queue_watchers(session, transaction) -> None:
     # Only when the whole transaction ends: a savepoint rolled back inside it (one comment of
     # a bulk action) must not drop the other comments' queue mail.
     if transaction.parent is None:
-        session.info.pop(moderation.QUEUED_SITES_KEY, None)
+        session.info.pop(policy.QUEUED_SITES_KEY, None)
 
 
 def init_app(app: Flask) -> None:
-    from discuss.web import api_moderation
-
-    app.register_blueprint(bp)
-    app.register_blueprint(api_moderation.bp)
+    """Template helpers of the moderators' pages and the queue mail at commit."""
     app.jinja_env.globals["rendered_at_token"] = rendered_at_token
     app.jinja_env.filters["age"] = age
     if not event.contains(db.session, "before_commit", _mail_queue_watchers):

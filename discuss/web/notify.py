@@ -15,29 +15,10 @@ from sqlalchemy import event
 from discuss import notifications
 from discuss.errors import InvalidInput
 from discuss.extensions import db
-from discuss.models import Thread, utcnow
+from discuss.models import utcnow
+from discuss.web.mail_links import thread_link, token_link
 
 bp = Blueprint("notify", __name__, url_prefix="/notify")
-
-LINK_ENDPOINTS = {notifications.CONFIRM_PURPOSE: "notify.confirm",
-                  notifications.UNSUBSCRIBE_PURPOSE: "notify.unsubscribe"}
-
-
-def mail_links() -> tuple[notifications.LinkBuilder, notifications.ThreadLink]:
-    """Absolute links for mails, from DISCUSS_PUBLIC_URL (never the Host header); they work in
-    and outside a request (the URL map is bound by hand, so no SERVER_NAME is needed)."""
-    origin = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
-    adapter = current_app.url_map.bind("service.invalid")
-
-    def link(purpose: str, token: str) -> str:
-        return origin + adapter.build(LINK_ENDPOINTS[purpose], {"token": token})
-
-    def thread_link(thread: Thread) -> str:
-        return origin + adapter.build("embed.thread_page",
-                                      {"site_slug": thread.site.slug, "key": thread.key})
-
-    return link, thread_link
-
 
 def _page(template: str, status: int = 200, **context) -> tuple[str, int]:
     return render_template(f"notify/{template}", **context), status
@@ -49,6 +30,7 @@ def _message(title: str, message: str, status: int = 200) -> tuple[str, int]:
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):
+    """GET/POST /notify/confirm/<token>: confirm a guest's address (GET asks, POST confirms)."""
     if request.method == "GET":
         return _page("confirm.html", token=token)
     try:
@@ -64,6 +46,7 @@ def confirm(token: str):
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
+    """GET/POST /notify/unsubscribe/<token>: stop reply notifications for a comment."""
     try:
         comment = notifications.comment_to_unsubscribe(current_app.config["SECRET_KEY"], token)
     except InvalidInput as exc:
@@ -84,12 +67,12 @@ def _mail_noted_comments(session, *args) -> None:
     if not (approved or guest_emails) or not has_app_context():
         return
     secret = current_app.config["SECRET_KEY"]
-    link, thread_link = mail_links()
     now = utcnow()
     if guest_emails:
-        notifications.mail_email_confirmations(guest_emails, secret=secret, link=link, now=now)
+        notifications.mail_email_confirmations(guest_emails, secret=secret, link=token_link,
+                                               now=now)
     if approved:
-        notifications.mail_reply_notices(approved, secret=secret, link=link,
+        notifications.mail_reply_notices(approved, secret=secret, link=token_link,
                                          thread_link=thread_link, now=now)
 
 
@@ -101,7 +84,7 @@ def _forget_noted_comments(session, transaction) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    """Queue the reply and confirmation mails noted during a transaction at its commit."""
     if not event.contains(db.session, "before_commit", _mail_noted_comments):
         event.listen(db.session, "before_commit", _mail_noted_comments)
         event.listen(db.session, "after_transaction_end", _forget_noted_comments)

@@ -15,6 +15,7 @@ SEED_RE = re.compile(r"^[0-9a-f]{8,64}$")
 
 @bp.get("/avatars/<seed>.svg")
 def avatar(seed: str) -> Response:
+    """GET /avatars/<seed>.svg: a generated identicon, cached for a year."""
     if not SEED_RE.match(seed):
         abort(404)
     response = Response(identicon_svg(seed), mimetype="image/svg+xml")

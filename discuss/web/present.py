@@ -9,9 +9,9 @@ from flask import current_app, g, url_for
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
-from discuss.comments import Node, ThreadPage, author_name
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread, User
+from discuss.reading import Node, ThreadPage, author_name
 
 
 def avatar_seed(comment: Comment | None = None, user: User | None = None) -> str:
@@ -29,6 +29,7 @@ def avatar_seed(comment: Comment | None = None, user: User | None = None) -> str
 
 
 def avatar_url(comment: Comment | None = None, user: User | None = None) -> str:
+    """The avatar shown for a user or a comment's author (Gravatar or identicon)."""
     if user is None and comment is not None and comment.user_id is not None:
         user = comment.author
     if user is not None and current_app.config["DISCUSS_GRAVATAR"]:
@@ -43,6 +44,7 @@ def avatar_url(comment: Comment | None = None, user: User | None = None) -> str:
 
 
 def iso(value) -> str | None:
+    """A UTC time as ISO 8601 with a Z, or None."""
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
@@ -54,6 +56,7 @@ def _load_author(comment: Comment) -> None:
 
 
 def author_json(comment: Comment) -> dict:
+    """A comment's author as the API shows it (name, username, avatar)."""
     _load_author(comment)
     user = comment.author if comment.user_id is not None else None
     return {
@@ -91,6 +94,7 @@ def comment_json(comment: Comment, *, replies: list[dict] | None = None,
 
 
 def node_json(node: Node, my_votes: dict[int, int]) -> dict:
+    """A comment with its visible replies, as the API shows it."""
     return comment_json(
         node.comment,
         replies=[node_json(r, my_votes) for r in node.replies],
@@ -101,6 +105,7 @@ def node_json(node: Node, my_votes: dict[int, int]) -> dict:
 
 
 def thread_json(thread: Thread) -> dict:
+    """A thread as the API shows it."""
     return {
         "key": thread.key,
         "url": thread.url,
@@ -111,6 +116,7 @@ def thread_json(thread: Thread) -> dict:
 
 
 def page_json(page: ThreadPage, my_votes: dict[int, int]) -> dict:
+    """A page of a thread as GET /threads answers it."""
     return {
         "thread": thread_json(page.thread),
         "comments": [node_json(n, my_votes) for n in page.nodes],
@@ -120,6 +126,7 @@ def page_json(page: ThreadPage, my_votes: dict[int, int]) -> dict:
 
 
 def iter_nodes(nodes: list[Node]):
+    """Every node of a tree, parents before their replies."""
     for node in nodes:
         yield node
         yield from iter_nodes(node.replies)

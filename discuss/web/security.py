@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from functools import lru_cache
 
 from flask import Flask, Request, Response, current_app, g, request, session
@@ -18,12 +17,12 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 
-from discuss import accounts
+from discuss import accounts, threads
 from discuss.config import cookie_flags
 from discuss.extensions import csrf, db, login_manager, sqlite_write_intent
-from discuss.models import User
-from discuss.permissions import Actor
-from discuss.web.compression import add_vary
+from discuss.models import Site, User
+from discuss.permissions import Actor, require
+from discuss.web.infra.compression import add_vary
 
 GUEST_COOKIE = "discuss_guest"
 GUEST_HEADER = "X-Discuss-Guest"
@@ -40,6 +39,7 @@ def ip_hash(ip: str | None) -> str:
 
 
 def bearer_token() -> str | None:
+    """The raw token of an Authorization: Bearer header, if any."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -78,12 +78,22 @@ def current_actor() -> Actor:
     return actor
 
 
-def ensure_guest_key(actor: Actor) -> str:
-    """Give a guest's browser a key (sent back as cookie and header) so it owns its comments."""
-    if actor.user is None and not actor.guest_key:
-        actor.guest_key = secrets.token_urlsafe(32)
-        g.new_guest_key = actor.guest_key
-    return actor.guest_key
+def moderator() -> Actor:
+    """The caller, who must be signed in to moderate: a guest is asked to sign in
+    (NotSignedIn) before anything is looked up."""
+    actor = current_actor()
+    if actor.is_guest:
+        require(actor, "moderate", None)
+    return actor
+
+
+def moderated_site(slug: object) -> tuple[Site, Actor]:
+    """The site a request names, when the caller moderates it: NotSignedIn, NotFound or
+    Forbidden otherwise (the moderators' pages answer the last two alike, with a 404)."""
+    actor = moderator()
+    site = threads.get_site(slug)
+    require(actor, "moderate", site)
+    return site, actor
 
 
 def _check_csrf() -> None:
@@ -129,7 +139,8 @@ def _security_headers(response: Response) -> Response:
                                               bool(config["DISCUSS_SECURE"]), ancestors):
         if lower not in present:
             headers.add(name, value)
-    new_key = g.get("new_guest_key")
+    actor = g.get("actor")
+    new_key = actor.guest_key if actor is not None and actor.guest_key_is_new else ""
     if new_key:
         headers[GUEST_HEADER + "-Key"] = new_key
         response.set_cookie(GUEST_COOKIE, new_key, max_age=365 * 86400,
@@ -222,6 +233,7 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    """Cookie sessions, the CSRF check, token touches and the security headers of every answer."""
     app.session_interface = CookieSessions()
     app.before_request(_check_csrf)
     app.after_request(_security_headers)

@@ -23,11 +23,13 @@ from flask import (
     url_for,
 )
 from flask_login import login_user, logout_user
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
 from discuss import accounts, mail
 from discuss.extensions import db, limiter
 from discuss.models import OutboxMessage, User
+from discuss.web import limits
 from discuss.web.security import SESSION_TOKEN_KEY, bearer_token, current_actor
 
 log = logging.getLogger(__name__)
@@ -35,10 +37,6 @@ log = logging.getLogger(__name__)
 # A browser-session cookie (no "remember me") still ends server-side after this long.
 SHORT_SESSION_DAYS = 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
-LINK_ENDPOINTS = {"verify": "auth.verify", "email-change": "auth.confirm_email",
-                  "reset": "auth.reset"}
-
-
 def sign_in(user: User, *, remember: bool, user_agent: str = "") -> str:
     """Start a session for ``user`` in a fresh Flask session (no session fixation); returns
     the raw session token (the API hands it out as the bearer token)."""
@@ -69,6 +67,7 @@ def sign_out() -> None:
 
 
 def current_user_or_none() -> User | None:
+    """The signed-in user, or None (for templates)."""
     return current_actor().user
 
 
@@ -84,16 +83,6 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     if parts.scheme or parts.netloc or joined.netloc != "service.invalid":
         return fallback
     return target
-
-
-def link_builder():
-    """Build absolute links for mails from DISCUSS_PUBLIC_URL (never from the Host header)."""
-    origin = current_app.config["DISCUSS_PUBLIC_URL"].rstrip("/")
-
-    def build(purpose: str, token: str) -> str:
-        return origin + url_for(LINK_ENDPOINTS[purpose], token=token)
-
-    return build
 
 
 def _flush_outbox(app: Flask) -> None:
@@ -120,8 +109,7 @@ def _note_queued_mail(db_session, flush_context, instances) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from sqlalchemy import event
-
+    """Send queued mail after the answer has gone out."""
     app.after_request(_send_mail_after_response)
     if not event.contains(db.session, "before_flush", _note_queued_mail):
         event.listen(db.session, "before_flush", _note_queued_mail)
@@ -140,8 +128,6 @@ def _signin_target() -> str:
 def limit_signin_attempts(view):
     """DISCUSS_RATELIMIT_LOGIN per IP (shared with limits.limit_signin) and per target account,
     on POST only: guessing one reader's password from many addresses is limited too."""
-    from discuss.web import limits
-
     def limit_value() -> str:
         return current_app.config["DISCUSS_RATELIMIT_LOGIN"]
 

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 from flask import current_app, url_for
 
-from discuss.comments import Node
 from discuss.models import Comment, Site, Status, utcnow
 from discuss.permissions import Actor, can
+from discuss.reading import Node
 
 # Characters left as they are in a query string, as werkzeug's url_for leaves them.
 _QUERY_SAFE = "!$'()*,/:;?@"
@@ -164,4 +164,5 @@ def relative_time(then: datetime | None, now: datetime | None = None) -> str:
 
 
 def exact_time(value: datetime | None) -> str:
+    """A time as shown in a tooltip: 2026-12-03 09:30 UTC."""
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""

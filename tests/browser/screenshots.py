@@ -18,7 +18,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.models import Status, utcnow
 from discuss.permissions import Actor
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_service
@@ -60,14 +60,15 @@ def fake_ip_hash(seed_text: str) -> str:
 def seed(service_url: str) -> None:
     site = sites.create_site("demo", origins=[service_url, "https://news.example.com"],
                              moderation="first", name="The Example News")
-    thread = comments.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
-                                           "Jessica Jones Season 2")
+    thread = threads.get_or_create_thread(site, KEY, "https://news.example.com/2016/jj-s2",
+                                          "Jessica Jones Season 2")
     posted = []
     now = utcnow()
     for n, (name, minutes, body, parent) in enumerate(DISCUSSION):
         reader = Actor(guest_key=f"reader{n}".ljust(40, "r"), ip_hash=fake_ip_hash(f"reader{n}"))
         comment = comments.post_comment(
-            thread, reader, body, posted[parent].id if parent is not None else None,
+            thread.site.slug, thread.key,
+            reader, body, posted[parent].id if parent is not None else None,
             name=name, now=now - timedelta(minutes=minutes))
         if comment.status != Status.APPROVED:
             comments.set_status(comment, Status.APPROVED)
@@ -75,7 +76,8 @@ def seed(service_url: str) -> None:
     for n, (name, body, parent) in enumerate(HELD):
         reader = Actor(guest_key=f"held{n}".ljust(40, "h"), ip_hash=fake_ip_hash(f"held{n}"))
         comment = comments.post_comment(
-            thread, reader, body, posted[parent].id if parent is not None else None,
+            thread.site.slug, thread.key,
+            reader, body, posted[parent].id if parent is not None else None,
             name=name, now=now - timedelta(minutes=20 - n))
         if comment.status != Status.PENDING:
             comments.set_status(comment, Status.PENDING)

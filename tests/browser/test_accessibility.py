@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.models import Status
 from discuss.permissions import Actor
 from tests.browser.conftest import LiveService, start_service
@@ -38,31 +38,39 @@ def _seed() -> None:
     accounts.create_user("adaline", "adaline@example.org", PASSWORD, verified=True,
                          is_admin=True)
     sites.create_site("sports", origins=["https://sports.example.com"], moderation="pre")
-    thread = comments.get_or_create_thread(site, THREAD_QUERY["key"], THREAD_QUERY["url"],
-                                           THREAD_QUERY["title"])
+    thread = threads.get_or_create_thread(site, THREAD_QUERY["key"], THREAD_QUERY["url"],
+                                          THREAD_QUERY["title"])
 
     def guest(n: int) -> Actor:
         return Actor(guest_key=f"{n}" * 40, ip_hash=f"ip{n}")
 
     first = comments.post_comment(
-        thread, guest(1), "Do you think **Jessica Jones** will appear in *Luke Cage*?\n\n"
+        thread.site.slug, thread.key,
+        guest(1), "Do you think **Jessica Jones** will appear in *Luke Cage*?\n\n"
         "> Let us know in the comments!\n\nSee https://example.org/luke-cage and `S02E01`.",
         name="Trish")
-    reply = comments.post_comment(thread, guest(2), "Almost certainly: the shows share a "
+    reply = comments.post_comment(thread.site.slug, thread.key,
+                                  guest(2), "Almost certainly: the shows share a "
                                   "street.\n\n- Hell's Kitchen\n- Harlem", first.id, name="Malcolm")
-    comments.post_comment(thread, Actor(user=jessica), "I will be there.", reply.id)
-    gone = comments.post_comment(thread, guest(3), "This one is deleted later.", name="Hogarth")
-    comments.post_comment(thread, guest(4), "A reply that keeps its deleted parent in the tree.",
+    comments.post_comment(thread.site.slug, thread.key,
+                          Actor(user=jessica), "I will be there.", reply.id)
+    gone = comments.post_comment(thread.site.slug, thread.key,
+                                 guest(3), "This one is deleted later.", name="Hogarth")
+    comments.post_comment(thread.site.slug, thread.key,
+                          guest(4), "A reply that keeps its deleted parent in the tree.",
                           gone.id, name="Oscar")
     comments.set_status(gone, Status.DELETED)
     long_word = "Super" + "califragilistic" * 8
-    comments.post_comment(thread, guest(5), f"A very long word: {long_word}\n\n```\n"
+    comments.post_comment(thread.site.slug, thread.key,
+                          guest(5), f"A very long word: {long_word}\n\n```\n"
                           "a line of code that is rather long and must not widen the page\n```",
                           name="A reader with a rather long name indeed")
     site.moderation = "pre"
     site.blocklist = "watches"  # the spammer's comment waits with the rule's reason shown
-    comments.post_comment(thread, Actor(user=jessica), "Waiting for a moderator, as it should.")
-    comments.post_comment(thread, guest(6), "Buy cheap watches at https://spam.example.com",
+    comments.post_comment(thread.site.slug, thread.key,
+                          Actor(user=jessica), "Waiting for a moderator, as it should.")
+    comments.post_comment(thread.site.slug, thread.key,
+                          guest(6), "Buy cheap watches at https://spam.example.com",
                           name="Spammer")
 
 

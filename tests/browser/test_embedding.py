@@ -10,6 +10,7 @@ import pytest
 from discuss import comments, sites
 from discuss.models import Status
 from discuss.permissions import Actor
+from discuss.threads import get_or_create_thread
 
 pytestmark = pytest.mark.browser
 
@@ -24,10 +25,11 @@ def seed(host_url: str) -> dict[str, int]:
     ids = {}
     for key, bodies in {"a": ["First!", "Second"], "b": ["Down here"],
                         "c": ["Only one", "Held"]}.items():
-        thread = comments.get_or_create_thread(site, key, host_url + "/article", key)
+        thread = get_or_create_thread(site, key, host_url + "/article", key)
         for n, body in enumerate(bodies):
             reader = Actor(guest_key=f"{key}{n}".ljust(40, "x"), ip_hash=f"ip-{key}-{n}")
-            comment = comments.post_comment(thread, reader, body, name=f"Reader {n}")
+            comment = comments.post_comment(thread.site.slug, thread.key,
+                                            reader, body, name=f"Reader {n}")
             ids[f"{key}{n}"] = comment.id
             if body == "Held":
                 comments.set_status(comment, Status.PENDING)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.permissions import Actor
 
 pytestmark = pytest.mark.browser
@@ -19,8 +19,8 @@ def _seed() -> None:
     site = sites.create_site("news", moderation="pre")
     accounts.create_user("moira", "moira@example.org", PASSWORD, verified=True,
                          moderator_of=[site])
-    thread = comments.get_or_create_thread(site, "jj-s2", "", "Jessica Jones Season 2")
-    comments.post_comment(thread, Actor(guest_key="g" * 40, ip_hash="ab12"),
+    thread = threads.get_or_create_thread(site, "jj-s2", "", "Jessica Jones Season 2")
+    comments.post_comment(thread.site.slug, thread.key, Actor(guest_key="g" * 40, ip_hash="ab12"),
                           "Luke Cage will be there.", name="Guest reader")
 
 

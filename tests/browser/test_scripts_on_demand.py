@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from discuss import comments, sites
+from discuss import comments, sites, threads
 from discuss.permissions import Actor
 
 pytestmark = pytest.mark.browser
@@ -30,10 +30,11 @@ def seed(count: int) -> None:
     """Site demo (no minimum time before posting) with ``count`` comments by other guests."""
     site = sites.create_site("demo", origins=["https://news.example.com"], moderation="post")
     site.min_submit_seconds = 0
-    thread = comments.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
-                                           ARTICLE["title"])
+    thread = threads.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
+                                          ARTICLE["title"])
     for n in range(count):
-        comments.post_comment(thread, Actor(guest_key=f"{'k' * 40}{n}"), f"Comment {n}.",
+        comments.post_comment(thread.site.slug, thread.key,
+                              Actor(guest_key=f"{'k' * 40}{n}"), f"Comment {n}.",
                               name=f"Guest {n}")
 
 

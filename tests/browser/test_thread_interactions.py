@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from discuss import accounts, comments, sites
+from discuss import accounts, comments, sites, threads
 from discuss.extensions import db
 from discuss.models import Comment, Report
 from discuss.permissions import Actor
@@ -26,12 +26,13 @@ def seed() -> int:
     """Site demo with the default spam rules (forms need 3 seconds); Bob's comment; Carol's
     account. Returns the id of Bob's comment."""
     sites.create_site("demo", origins=["https://news.example.com"], moderation="post")
-    site = comments.get_site("demo")
+    site = threads.get_site("demo")
     bob = accounts.create_user("bob", "bob@example.org", PASSWORD)
     accounts.create_user("carol", "carol@example.org", PASSWORD)
-    thread = comments.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
-                                           ARTICLE["title"])
-    return comments.post_comment(thread, Actor(user=bob), "Bob was here first.").id
+    thread = threads.get_or_create_thread(site, ARTICLE["key"], ARTICLE["url"],
+                                          ARTICLE["title"])
+    return comments.post_comment(thread.site.slug, thread.key,
+                                 Actor(user=bob), "Bob was here first.").id
 
 
 def comment_rows() -> list[tuple[str, str, int | None]]:

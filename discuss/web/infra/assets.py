@@ -25,7 +25,7 @@ import rjsmin
 from flask import Flask, Response, current_app, request, url_for
 from werkzeug.security import safe_join
 
-from discuss.web.compression import accepts_gzip, add_vary
+from discuss.web.infra.compression import accepts_gzip, add_vary
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIMETYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -52,6 +52,7 @@ def minify(name: str, source: bytes) -> bytes:
 
 
 def build_asset(name: str, source: bytes) -> Asset:
+    """A static file as served: minified, gzipped once, with its content hash."""
     body = minify(name, source)
     return Asset(
         body=body,
@@ -134,5 +135,6 @@ def _static_view(send_static_file: Callable[[str], Response]) -> Callable[[str],
 
 
 def init_app(app: Flask) -> None:
+    """Serve the built assets and give templates asset_url()."""
     app.jinja_env.globals["asset_url"] = asset_url
     app.view_functions["static"] = _static_view(app.view_functions["static"])

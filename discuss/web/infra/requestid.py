@@ -59,6 +59,7 @@ def _add_header(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Give every request an id in its log lines and its X-Request-ID answer header."""
     _install_record_factory()
     _use_format()
     app.after_request(_add_header)

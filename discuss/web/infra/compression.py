@@ -23,6 +23,7 @@ _PLAIN_VARY = re.compile(r"^[A-Za-z0-9-]+(?:, [A-Za-z0-9-]+)*$")
 
 def accepts_gzip() -> bool:
     # The WSGI environ key of Accept-Encoding: read directly, it is cheaper than the headers.
+    """Whether the client said it takes gzip."""
     for part in request.environ.get("HTTP_ACCEPT_ENCODING", "").split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() == "gzip":
@@ -69,4 +70,5 @@ def _compress(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Compress text answers for clients that accept gzip."""
     app.after_request(_compress)

@@ -30,11 +30,11 @@ from pathlib import Path
 
 from flask import Response, current_app, request, session
 
-from discuss.comments import ThreadState
 from discuss.models import Site, Thread
-from discuss.permissions import Actor
-from discuss.web.assets import content_hash
-from discuss.web.compression import LEVEL, MIN_SIZE, accepts_gzip, add_vary
+from discuss.permissions import Actor, can
+from discuss.reading import ThreadState
+from discuss.web.infra.assets import content_hash
+from discuss.web.infra.compression import LEVEL, MIN_SIZE, accepts_gzip, add_vary
 
 # Bump when the JSON shape of a thread changes, so old tags stop matching (the HTML page's tag
 # holds a digest of the code and templates too, see release_digest).
@@ -216,7 +216,7 @@ def page_etag(site: Site, state: ThreadState | None, actor: Actor, now: datetime
     parts = [
         *_page_parts(site, state, now),
         viewer_key(actor),
-        None if user is None else [user.name, user.email_key, actor.moderates(site)],
+        None if user is None else [user.name, user.email_key, can(actor, "moderate", site)],
         _digest(dict(session)),
         _digest(request.headers.get("Authorization", "")),
     ]

@@ -15,6 +15,8 @@ from werkzeug.utils import cached_property
 
 
 class Request(FlaskRequest):
+    """Flask's Request whose args split a plain ASCII query string instead of unquoting it."""
+
     @cached_property
     def args(self) -> MultiDict[str, str]:
         query = self.environ.get("QUERY_STRING", "")

@@ -1,0 +1,298 @@
+"""Reading comments: what a viewer may see, trees, sorted and paged threads, counts.
+
+Only reads: builds the visible tree of a thread page in two queries, counts approved comments
+for article lists straight from the engine, and reads a thread's state for its ETag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Dialect, and_, bindparam, false, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.sql.elements import ColumnElement
+
+from discuss.errors import InvalidInput, NotFound
+from discuss.extensions import db, driver_rows
+from discuss.models import Comment, Site, Status, Thread, User
+from discuss.permissions import Actor
+from discuss.threads import SLUG_RE, check_key, get_site
+
+SORTS = ("oldest", "newest", "top")
+
+
+@dataclass
+class Node:
+    """A comment as a reader sees it, with its visible replies (oldest first)."""
+
+    comment: Comment
+    placeholder: bool = False
+    replies: list[Node] = field(default_factory=list)
+    mine: bool = False
+    reply_to: str = ""
+
+
+@dataclass
+class ThreadPage:
+    thread: Thread
+    nodes: list[Node]
+    next_cursor: str | None
+    sort: str
+
+
+_ORDERS = {
+    "oldest": ((Comment.pinned, True), (Comment.created_at, False), (Comment.id, False)),
+    "newest": ((Comment.pinned, True), (Comment.created_at, True), (Comment.id, True)),
+    "top": ((Comment.pinned, True), (Comment.rank, True), (Comment.created_at, False),
+            (Comment.id, False)),
+}
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="discuss.cursor")
+
+
+def _encode_cursor(secret: str, sort: str, thread_id: int, last: Comment) -> str:
+    values = []
+    for column, _desc in _ORDERS[sort]:
+        value = getattr(last, column.key)
+        values.append(value.isoformat() if isinstance(value, datetime) else value)
+    return _serializer(secret).dumps([thread_id, sort, values])
+
+
+def _decode_cursor(secret: str, cursor: str, sort: str, thread_id: int) -> list:
+    try:
+        data = _serializer(secret).loads(cursor)
+        cursor_thread, cursor_sort, values = data
+        if cursor_thread != thread_id or cursor_sort != sort:
+            raise ValueError("cursor for another listing")
+        columns = _ORDERS[sort]
+        if len(values) != len(columns):
+            raise ValueError("cursor of the wrong shape")
+        decoded = []
+        for (column, _), value in zip(columns, values, strict=True):
+            if column.key == "created_at":
+                value = datetime.fromisoformat(value)
+            decoded.append(value)
+        return decoded
+    except (BadSignature, ValueError, TypeError, KeyError) as exc:
+        raise InvalidInput("The cursor is not valid for this thread and sort.",
+                           {"cursor": "invalid"}) from exc
+
+
+def _after(columns: Sequence[tuple], values: Sequence) -> ColumnElement[bool]:
+    """Keyset condition: rows strictly after ``values`` in the given mixed-direction order."""
+    clauses = []
+    for i, (column, desc) in enumerate(columns):
+        equal_before = [c == v for (c, _), v in zip(columns[:i], values[:i], strict=True)]
+        value = values[i]
+        if column.key == "pinned":
+            # Booleans: only the other value can come later, and only in one direction.
+            has_later = value if desc else not value
+            beyond = column == (not value) if has_later else false()
+        else:
+            beyond = column < value if desc else column > value
+        clauses.append(and_(*equal_before, beyond))
+    return or_(*clauses)
+
+
+def visible_statuses_filter(actor: Actor) -> ColumnElement[bool]:
+    """Comments a viewer may see in full: approved (not shadowed), plus their own held ones."""
+    public = and_(Comment.status == Status.APPROVED, Comment.shadowed.is_(False))
+    own = []
+    if actor.user is not None:
+        own.append(Comment.user_id == actor.user.id)
+    if actor.guest_key_hash:
+        own.append(and_(Comment.user_id.is_(None), Comment.guest_key_hash == actor.guest_key_hash))
+    if not own:
+        return public
+    mine = and_(or_(*own), Comment.status.in_((Status.APPROVED, Status.PENDING, Status.SPAM)),
+                or_(Comment.status != Status.SPAM, Comment.shadowed.is_(True)))
+    return or_(public, mine)
+
+
+def is_visible(comment: Comment, actor: Actor) -> bool:
+    """Whether ``actor`` sees ``comment`` in full (the Python twin of visible_statuses_filter)."""
+    if comment.status == Status.APPROVED and not comment.shadowed:
+        return True
+    if not actor.owns(comment):
+        return False
+    return comment.status == Status.PENDING or (
+        comment.shadowed and comment.status in (Status.APPROVED, Status.SPAM)
+    )
+
+
+def load_thread_page(thread: Thread, actor: Actor, *, sort: str = "oldest",
+                     cursor: str | None = None, page_size: int = 50,
+                     secret: str) -> ThreadPage:
+    """One page of top-level comments, each with its whole visible subtree, in two queries."""
+    if sort not in SORTS:
+        raise InvalidInput("sort must be oldest, newest or top.", {"sort": "invalid"})
+    columns = _ORDERS[sort]
+    reply = aliased(Comment)
+    has_replies = (
+        select(reply.id)
+        .where(reply.thread_id == thread.id, reply.root_id == Comment.id, reply.id != Comment.id)
+        .exists()
+    )
+    roots_query = select(Comment).where(
+        Comment.thread_id == thread.id,
+        Comment.parent_id.is_(None),
+        # Hidden comments may still stand as placeholders above visible replies.
+        or_(visible_statuses_filter(actor), has_replies),
+    )
+    if cursor:
+        roots_query = roots_query.where(
+            _after(columns, _decode_cursor(secret, cursor, sort, thread.id))
+        )
+    order = [c.desc() if desc else c.asc() for c, desc in columns]
+    roots = list(db.session.scalars(roots_query.order_by(*order).limit(page_size + 1)))
+    next_cursor = None
+    if len(roots) > page_size:
+        roots = roots[:page_size]
+        next_cursor = _encode_cursor(secret, sort, thread.id, roots[-1])
+    if not roots:
+        return ThreadPage(thread, [], next_cursor, sort)
+
+    root_ids = [c.id for c in roots]
+    rows = db.session.scalars(
+        select(Comment).options(joinedload(Comment.author))
+        .where(Comment.thread_id == thread.id, Comment.root_id.in_(root_ids))
+        .order_by(Comment.created_at, Comment.id)
+    ).unique()
+    nodes = build_tree(rows, actor)
+    by_id = {n.comment.id: n for n in nodes}
+    return ThreadPage(thread, [by_id[i] for i in root_ids if i in by_id], next_cursor, sort)
+
+
+def author_name(comment: Comment) -> str:
+    """The name a comment is signed with, everywhere it is shown or mailed."""
+    if comment.user_id is not None:
+        return comment.author.name if comment.author is not None else "deleted user"
+    return comment.guest_name or "Anonymous"
+
+
+def build_tree(comments: Iterable[Comment], actor: Actor) -> list[Node]:
+    """Top-level nodes of the visible tree; hidden comments with visible replies stay as
+    placeholders. Comments must come parents first (creation order)."""
+    nodes: dict[int, Node] = {}
+    roots: list[Node] = []
+    for comment in comments:
+        node = Node(comment, placeholder=not is_visible(comment, actor),
+                    mine=actor.owns(comment))
+        nodes[comment.id] = node
+        parent = nodes.get(comment.parent_id) if comment.parent_id else None
+        if parent is not None:
+            node.reply_to = "" if parent.placeholder else author_name(parent.comment)
+            parent.replies.append(node)
+        elif comment.parent_id is None:
+            roots.append(node)
+
+    def prune(items: list[Node]) -> list[Node]:
+        kept = []
+        for item in items:
+            item.replies = prune(item.replies)
+            if not item.placeholder or item.replies:
+                kept.append(item)
+        return kept
+
+    return prune(roots)
+
+
+# Built once: constructing a statement costs more than running it on these hot read paths.
+# The counts query is compiled once per database driver and number of keys (k0…kN-1, at most
+# MAX_COUNT_KEYS in the API) and then run as plain SQL (extensions.driver_rows): an expanding
+# IN is rendered again on every call, and even a cached statement costs more to look up and
+# execute through SQLAlchemy than SQLite takes to answer it.
+_COUNTS: dict[tuple, tuple[str, tuple[str, ...], tuple[int, ...] | None]] = {}
+
+
+_THREAD_STATE = (
+    select(Thread.id, Thread.site_id, Thread.created_at, Thread.version,
+           Thread.comment_count, Thread.closed, Thread.title, Thread.url)
+    .join(Site, Site.id == Thread.site_id)
+    .where(Site.slug == bindparam("slug"), Thread.key == bindparam("key"))
+)
+
+
+def _counts_sql(dialect: Dialect,
+                n_keys: int) -> tuple[str, tuple[str, ...], tuple[int, ...] | None]:
+    """The counts query's SQL for ``n_keys`` keys, its parameter names (slug, k0, k1, …) and,
+    when the driver takes parameters by position (SQLite's ``?``), their order as indexes into
+    that tuple; None when by name (psycopg's ``%(k0)s``)."""
+    cache_key = (dialect.name, dialect.driver, dialect.paramstyle, n_keys)
+    entry = _COUNTS.get(cache_key)
+    if entry is None:
+        names = ("slug", *(f"k{n}" for n in range(n_keys)))
+        statement = (
+            select(Site.id, Thread.key, Thread.comment_count)
+            .select_from(Site)
+            .outerjoin(Thread, and_(Thread.site_id == Site.id,
+                                    Thread.key.in_([bindparam(name) for name in names[1:]])))
+            .where(Site.slug == bindparam("slug"))
+        )
+        compiled = statement.compile(dialect=dialect)
+        order = (tuple(names.index(name) for name in compiled.positiontup or ())
+                 if compiled.positional else None)
+        entry = _COUNTS[cache_key] = (compiled.string, names, order)
+    return entry
+
+
+def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
+    """Approved comments per thread key of a site, in one query; unknown keys count 0.
+
+    Read straight from the engine (no ORM session): article lists ask for this on every view.
+    """
+    if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
+        raise NotFound("No such site.", code="unknown_site")
+    values = (site_slug, *set(keys))
+    engine = db.engine
+    sql, names, order = _counts_sql(engine.dialect, len(values) - 1)
+    params = (dict(zip(names, values, strict=True)) if order is None
+              else tuple(values[i] for i in order))
+    with engine.connect() as connection:
+        rows = driver_rows(connection, sql, params)
+    if not rows:
+        raise NotFound("No such site.", code="unknown_site")
+    counts = dict.fromkeys(keys, 0)
+    counts.update({key: count for _, key, count in rows if key is not None})
+    return counts
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """What a thread's ETag is made of, read without loading the ORM objects."""
+
+    id: int
+    site_id: int
+    created_at: datetime
+    version: int
+    comment_count: int
+    closed: bool
+    title: str
+    url: str
+
+
+def thread_state(site_slug: object, key: object) -> ThreadState:
+    """The state of the thread (site, key) in one query, or NotFound for the site or thread."""
+    if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
+        raise NotFound("No such site.", code="unknown_site")
+    key = check_key(key)
+    with db.engine.connect() as connection:
+        row = connection.execute(_THREAD_STATE, {"slug": site_slug, "key": key}).first()
+    if row is None:
+        get_site(site_slug)  # says which of the two is unknown
+        raise NotFound("No such thread.", code="unknown_thread")
+    return ThreadState(*row)
+
+
+def user_history(user: User) -> dict[str, int]:
+    """How many of a user's comments ended in each status (moderation's author history)."""
+    rows = db.session.execute(
+        select(Comment.status, func.count()).where(Comment.user_id == user.id)
+        .group_by(Comment.status)
+    )
+    return {str(status): n for status, n in rows}
