@@ -26,7 +26,6 @@ from discuss.permissions import Actor, edit_window, require
 from discuss.rendering import MAX_BODY_LENGTH, render_markdown
 from discuss.text import CONTROL, check_text
 from discuss.threads import count_in_thread, thread_of, thread_to_post_in
-from discuss.votes import wilson_lower_bound
 
 MAX_NAME_LENGTH = 64
 
@@ -263,11 +262,9 @@ def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body:
 
 def import_comment(thread: Thread, body: object, *, parent: Comment | CommentPlace | None,
                    name: object, email: object, status: Status, created_at: datetime,
-                   edited_at: datetime | None = None, pinned: bool = False,
-                   votes: tuple[int, int] = (0, 0)) -> Comment:
-    """A comment as it stood in another service (admin import): its time, status and votes
-    (up, down) are kept, and neither the site's policy nor the spam rules apply; it is checked
-    like any other."""
+                   edited_at: datetime | None = None, pinned: bool = False) -> Comment:
+    """A comment as it stood in another service (admin import): its time and status are kept,
+    and neither the site's policy nor the spam rules apply; it is checked like any other."""
     if parent is not None and parent.thread_id != thread.id:
         raise InvalidInput("The parent is not in this thread.", {"parent_id": "not_in_thread"})
     guest_email, _ = normalize_email(email)
@@ -278,12 +275,9 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | CommentPla
         # An import tells nobody, now or when approved later.
         record=False, parent_notified=True,
     )
-    if edited_at is not None or pinned or any(votes):
+    if edited_at is not None or pinned:
         comment.edited_at = edited_at
         comment.pinned = pinned
-        comment.upvotes, comment.downvotes = votes
-        comment.score = votes[0] - votes[1]
-        comment.rank = wilson_lower_bound(*votes)
         db.session.flush()
     return comment
 

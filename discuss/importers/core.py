@@ -32,6 +32,7 @@ from discuss.models import Comment, ImportedComment, Site, Status, Thread
 from discuss.rendering import MAX_BODY_LENGTH
 from discuss.text import check_text
 from discuss.threads import MAX_TITLE_LENGTH
+from discuss.votes import set_imported_votes
 
 KEY_MODES = ("path", "url", "id")
 MAX_SOURCE_ID = 300  # ImportedComment.source_id
@@ -334,8 +335,10 @@ class Writer:
         comment = comments.import_comment(
             thread, body, parent=parent, name=self._name(source.name),
             email=self._email(source.email), status=source.status,
-            created_at=source.created_at, edited_at=source.edited_at, pinned=source.pinned,
-            votes=source.votes)
+            created_at=source.created_at, edited_at=source.edited_at, pinned=source.pinned)
+        if any(source.votes):
+            set_imported_votes(comment, *source.votes)
+            db.session.flush()
         db.session.connection().execute(_REMEMBER, {
             "site_id": self.site.id, "source": self.source,
             "source_id": _stored_id(source.source_id),
