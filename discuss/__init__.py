@@ -58,13 +58,13 @@ def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 def _install_web_hooks(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """The web edge's request hooks, template helpers and session events, in order: Flask runs
     after_request hooks last-registered first, so compression (first) sees the final body."""
-    from discuss.web import errors, moderate, notify, security, sessions
+    from discuss.web import errors, moderate, notify, security, sessions, training
     from discuss.web.infra import assets, compression, querystring, requestid
 
     app.request_class = querystring.Request
     for install in (compression.init_app, requestid.init_app, assets.init_app,
                     security.init_app, errors.init_app, sessions.init_app, moderate.init_app,
-                    notify.init_app):
+                    notify.init_app, training.init_app):
         install(app)
 
 
@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
         admin,
         api,
         api_account,
+        api_history,
         api_moderation,
         auth,
         demo,
@@ -84,8 +85,8 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
         pages,
     )
 
-    for blueprint in (api.bp, api_account.bp, api_moderation.bp, pages.bp, health.bp, embed.bp,
-                      demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp):
+    for blueprint in (api.bp, api_account.bp, api_moderation.bp, api_history.bp, pages.bp,
+                      health.bp, embed.bp, demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp):
         app.register_blueprint(blueprint)
 
 

@@ -17,6 +17,7 @@ from discuss.accounts import verify_password
 from discuss.comments import set_body
 from discuss.errors import Forbidden
 from discuss.extensions import db
+from discuss.history import forget_versions
 from discuss.models import (
     AuthToken,
     Comment,
@@ -96,6 +97,7 @@ def delete_account(user: User, password: object, *, now: datetime | None = None)
         comment.notify = False
         if text_policy == DeletedUserText.REMOVE:
             set_body(comment, REMOVED_TEXT)
+            forget_versions(comment)  # the earlier texts go with it
     votes.remove_votes_of(user)
     reports = list(db.session.scalars(select(Report).where(Report.user_id == user.id)))
     for report in reports:

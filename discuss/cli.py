@@ -8,9 +8,10 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, mail, sites, transfer
+from discuss import accounts, filter_training, mail, sites, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
+from discuss.models import ModerationPolicy
 from discuss.threads import get_site, origin_of
 
 discuss_cli = AppGroup("discuss", help="Administer discuss: sites, users, tokens.")
@@ -29,17 +30,20 @@ def _fail(exc: DiscussError) -> None:
               show_default=True)
 @click.option("--no-guests", is_flag=True, help="Only signed-in readers may comment.")
 @click.option("--name", default="", help="A display name for the site.")
+@click.option("--trust-after", "trust_after", default="1", show_default=True, metavar="N",
+              help="Under `first` moderation, an author's comments wait until N of theirs were "
+                   "approved (since their last one marked spam).")
 def create_site_command(slug: str, origins: tuple[str, ...], moderation: str,
-                        no_guests: bool, name: str) -> None:
+                        no_guests: bool, name: str, trust_after: str) -> None:
     """Create a site that articles can embed."""
     try:
         site = sites.create_site(slug, origins=origins, moderation=moderation,
-                                 allow_guests=not no_guests, name=name)
+                                 allow_guests=not no_guests, name=name, trust_after=trust_after)
     except DiscussError as exc:
         _fail(exc)
     db.session.commit()
     click.echo(f"Created site {site.slug} (moderation: {site.moderation}, "
-               f"origins: {', '.join(site.origins) or 'any'})")
+               f"origins: {', '.join(site.origins) or 'any'}, trust after: {site.trust_after})")
 
 
 DEMO_ORIGINS = ("http://127.0.0.1:5000", "http://localhost:5000", "https://news.example.com")
@@ -260,6 +264,7 @@ def import_command(slug: str, source: str, fmt: str, key: str) -> None:
     db.session.commit()
     for line in summary.lines():
         click.echo(line)
+    _train_filters(filter_training.noted_sites(), "Teaching the spam filter the imported statuses")
 
 
 @discuss_cli.command("site-settings")
@@ -282,17 +287,27 @@ def import_command(slug: str, source: str, fmt: str, key: str) -> None:
               help="Keep or remove the text of a deleted account's comments.")
 @click.option("--moderation", type=click.Choice(["first", "pre", "post"]))
 @click.option("--guests/--no-guests", default=None, help="Whether guests may comment.")
+@click.option("--trust-after", metavar="N",
+              help="Under `first` moderation, an author's comments wait until N of theirs were "
+                   "approved since their last one marked spam (1–100; `first` alone is 1).")
+@click.option("--spam-filter/--no-spam-filter", default=None,
+              help="The filter learned from this site's moderators' decisions.")
+@click.option("--spam-threshold", metavar="P",
+              help="The learned filter's spam probability at or over which a comment is spam "
+                   "(0.5–1; default 0.9).")
 def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: str | None,
                           max_links: str | None, blocklist_file, blocklist_action: str | None,
                           report_threshold: str | None, deleted_user_text: str | None,
-                          moderation: str | None, guests: bool | None) -> None:
+                          moderation: str | None, guests: bool | None, trust_after: str | None,
+                          spam_filter: bool | None, spam_threshold: str | None) -> None:
     """Change a site's spam rules, reports and policy; print its settings (all, without options)."""
     from flask import current_app
 
     changes = {"honeypot": honeypot, "min_submit_seconds": min_submit_seconds,
                "max_links": max_links, "blocklist_action": blocklist_action,
                "deleted_user_text": deleted_user_text, "moderation": moderation,
-               "allow_guests": guests}
+               "allow_guests": guests, "trust_after": trust_after, "spam_filter": spam_filter,
+               "spam_threshold": spam_threshold}
     changes = {name: value for name, value in changes.items() if value is not None}
     if blocklist_file is not None:
         changes["blocklist"] = blocklist_file.read()
@@ -319,7 +334,71 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
         "report_threshold": threshold if threshold is not None
         else f"default ({current_app.config['DISCUSS_REPORT_THRESHOLD']})",
         "deleted_user_text": rules["deleted_user_text"],
+        "trust_after": f"{rules['trust_after']} approved comment(s)"
+        + ("" if site.moderation == ModerationPolicy.FIRST
+           else " (applies under `first` moderation)"),
+        "spam_filter": "on" if rules["spam_filter"] else "off",
+        "spam_threshold": rules["spam_threshold"],
     }
     click.echo(f"Settings of site {site.slug}" + (" (saved)" if changes else "") + ":")
     for name, value in lines.items():
         click.echo(f"  {name}: {value}")
+
+
+def _train_filters(site_ids: set[int] | list[int], label: str) -> int:
+    """Train these sites' learned filters on what they have not learned yet, with a bar."""
+    learned = 0
+    with click.progressbar(sorted(site_ids), label=label, file=sys.stderr) as bar:
+        for site_id in bar:
+            learned += filter_training.train(site_id)
+    return learned
+
+
+@discuss_cli.command("spam-train")
+@click.argument("slug", required=False)
+@click.option("--rebuild", is_flag=True,
+              help="Forget the learned filter and learn every decision again.")
+def spam_train_command(slug: str | None, rebuild: bool) -> None:
+    """Teach learned spam filters the decisions they have not learned yet (all sites, or SLUG).
+
+    Moderators' decisions are learned as they are made; this catches up after a failure, and
+    --rebuild starts a site's filter afresh."""
+    try:
+        site_ids = [get_site(slug).id] if slug else []
+    except DiscussError as exc:
+        _fail(exc)
+    if rebuild:
+        if not slug:
+            raise click.ClickException("Name the site to rebuild: spam-train SLUG --rebuild.")
+        filter_training.reset(site_ids[0])
+        db.session.commit()
+    due = site_ids or filter_training.sites_with_new_examples()
+    learned = _train_filters(due, "Training spam filters")
+    click.echo(f"Learned {learned} decision(s) in {len(due)} site(s).")
+
+
+@discuss_cli.command("spam-eval")
+@click.argument("slug")
+@click.option("--train-share", default=0.6, show_default=True, type=click.FloatRange(0.1, 0.9),
+              help="Share of the decisions (oldest first) to train on; the rest are held out.")
+@click.option("--threshold", type=click.FloatRange(0.5, 1.0),
+              help="Spam probability to test at (default: the site's threshold).")
+def spam_eval_command(slug: str, train_share: float, threshold: float | None) -> None:
+    """Measure the learned filter on SLUG's own held-out decisions: precision and recall."""
+    try:
+        site = get_site(slug)
+    except DiscussError as exc:
+        _fail(exc)
+    result = filter_training.evaluate(site, train_share=train_share, threshold=threshold)
+    db.session.rollback()
+    click.echo(f"Site {site.slug}: trained on {result.trained_on} decision(s), tested on "
+               f"{result.tested_on} ({result.spam_tested} spam) at threshold "
+               f"{result.threshold:g}.")
+    if result.tested_on == 0 or result.spam_tested == 0:
+        click.echo("Not enough decisions to measure: both kinds are needed in the held-out "
+                   "part.")
+        return
+    click.echo(f"  precision: {result.precision:.3f}  ({result.true_positives} of "
+               f"{result.true_positives + result.false_positives} flagged were spam)")
+    click.echo(f"  recall:    {result.recall:.3f}  ({result.true_positives} of "
+               f"{result.spam_tested} spam caught)")

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
-from discuss import bans, notifications, policy, spam
+from discuss import bans, filter_training, history, learning, notifications, policy, spam
 from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db
@@ -150,6 +150,7 @@ def _check_new_comment(thread: Thread, actor: Actor, body: Body, parent_id: obje
     bans.check_not_banned(site, actor, email_key, now=now)
     verdict = spam.check_comment(site, actor, body.text, form=form or {}, email_key=email_key,
                                  now=now, fingerprint=body.fingerprint)
+    learning.judge(site, actor, body.text, verdict, email_key=email_key, now=now)
     return _NewComment(
         thread=thread, parent=parent, body=body, user=actor.user, guest_name=guest_name,
         guest_email=guest_email, email_key=email_key,
@@ -275,6 +276,7 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | CommentPla
         # An import tells nobody, now or when approved later.
         record=False, parent_notified=True,
     )
+    filter_training.note_import(comment, status)
     if edited_at is not None or pinned:
         comment.edited_at = edited_at
         comment.pinned = pinned
@@ -307,11 +309,13 @@ def edit_comment(comment: Comment, actor: Actor, body: object, *, default_window
         # Spammers post something harmless and edit the links in later: check again.
         verdict = spam.check_comment(site, actor, body, form=None, now=now, editing=comment,
                                      email_key=comment.guest_email_key)
+        learning.judge(site, actor, body, verdict, email_key=comment.guest_email_key, now=now)
         if verdict.reasons:
             comment.held_reasons = verdict.reasons
         new_status = policy.status_after_edit(site, comment, verdict)
         if new_status != comment.status:
             set_status(comment, new_status, thread=thread)
+    history.record_edit(comment, now=now)
     set_body(comment, body)
     comment.edited_at = now
     comment.edited_by_moderator = by_moderator

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -138,6 +139,12 @@ class Site(db.Model):
     deleted_user_text: Mapped[DeletedUserText] = mapped_column(
         _enum(DeletedUserText, "deleted_user_text"), default=DeletedUserText.KEEP
     )
+    # Earned trust and the learned filter (discuss.trust, discuss.learning): an author's
+    # comments wait under the `first` policy until this many of theirs were approved since
+    # their last one marked spam; a comment the filter scores at or over the threshold is spam.
+    trust_after: Mapped[int] = mapped_column(Integer, default=1)
+    spam_filter: Mapped[bool] = mapped_column(Boolean, default=True)
+    spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
@@ -427,3 +434,53 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
+
+
+class CommentEdit(db.Model):
+    """A comment's text as it was before one edit (discuss.history): the body, when it was
+    written, and when and by whom it was replaced."""
+
+    __tablename__ = "comment_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            index=True)
+    body: Mapped[str] = mapped_column(Text)
+    # When this text was written: the comment's creation, or the edit before this one.
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SpamExample(db.Model):
+    """One label the learned filter learns from: a moderator's decision or an imported status,
+    appended in the same transaction; the filter consumes them in id order."""
+
+    __tablename__ = "spam_examples"
+    __table_args__ = (Index("ix_spam_examples_site", "site_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            index=True)
+    is_spam: Mapped[bool] = mapped_column(Boolean)
+    # "moderator" or "import"
+    source: Mapped[str] = mapped_column(String(16), default="moderator")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpamFilter(db.Model):
+    """A site's learned filter: the classifier's counts, versioned so that processes training
+    at once never overwrite each other (discuss.learning)."""
+
+    __tablename__ = "spam_filters"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # The last SpamExample learned: the next training starts after it.
+    last_example_id: Mapped[int] = mapped_column(Integer, default=0)
+    ham_count: Mapped[int] = mapped_column(Integer, default=0)
+    spam_count: Mapped[int] = mapped_column(Integer, default=0)
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

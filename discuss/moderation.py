@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
-from discuss import audit
+from discuss import audit, filter_training
 from discuss.bans import MAX_NOTE, author_filter, ban
 from discuss.comments import edit_comment, set_status
 from discuss.errors import Conflict, DiscussError, InvalidInput
@@ -124,6 +124,7 @@ def _clear_reports(comment: Comment, now: datetime) -> None:
 def _change_status(comment: Comment, target: Status, actor: Actor, action: str, *, note: str,
                    now: datetime, thread: Thread | None = None) -> None:
     before = set_status(comment, target, thread=thread)
+    filter_training.note_decision(comment, target)
     _clear_reports(comment, now)
     audit.record(comment.site_id, actor, action, comment=comment, before=before, after=target,
                  note=note, now=now)

@@ -277,4 +277,11 @@ PATHS.update({
                        _param("moderator", "Only this moderator's username"),
                        _param("cursor", "next_cursor of the previous page")],
         "responses": {"200": _json(_OBJ), **_errors(400, 401, 403, 404)}}},
+    "/comments/{comment_id}/history": {"get": {
+        "summary": "A comment's edit history (the site's moderators, or its author): every "
+                   "version's source text and times, oldest first, and the latest change as "
+                   "a word diff",
+        "parameters": [_param("comment_id", "Comment id", required=True,
+                              schema={"type": "integer"}, where="path")],
+        "responses": {"200": _json(_OBJ), **_errors(401, 403, 404)}}},
 })

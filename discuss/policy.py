@@ -8,37 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
-
+from discuss import trust
 from discuss.bans import is_shadow_banned
 from discuss.extensions import db
-from discuss.models import Comment, ConfirmedEmail, ModerationPolicy, Site, Status
+from discuss.models import Comment, ModerationPolicy, Site, Status
 from discuss.permissions import Actor
 from discuss.spam import PENDING, SPAM, Verdict
 
 # Sites whose pending queue grew in this transaction; the web edge mails moderators at commit.
 QUEUED_SITES_KEY = "discuss.queued_sites"
-
-
-def is_known_author(site: Site, actor: Actor, email_key: str) -> bool:
-    """An author with an approved comment on this site: a user, or a guest by confirmed email.
-
-    A guest's approved comment counts only from the same browser (its guest key), so typing
-    someone else's confirmed address is not enough to skip the queue."""
-    if actor.user is not None:
-        return bool(db.session.scalar(select(exists().where(
-            Comment.site_id == site.id, Comment.user_id == actor.user.id,
-            Comment.status == Status.APPROVED,
-        ))))
-    if not email_key or not actor.guest_key_hash:
-        return False
-    return bool(db.session.scalar(select(
-        exists().where(ConfirmedEmail.email_key == email_key)
-        & exists().where(Comment.site_id == site.id, Comment.user_id.is_(None),
-                         Comment.guest_email_key == email_key,
-                         Comment.guest_key_hash == actor.guest_key_hash,
-                         Comment.status == Status.APPROVED)
-    )))
 
 
 def note_queued(site_id: int) -> None:
@@ -50,7 +28,7 @@ def initial_status(site: Site, actor: Actor, verdict: Verdict, *, email_key: str
                    now: datetime) -> Status:
     """The status of a new comment under the site's policy and the spam verdict (a shadow ban
     adds its reason to the verdict's). Whoever writes it notes a pending one (note_queued)."""
-    status = _policy_status(site, actor, email_key, verdict)
+    status = _policy_status(site, actor, email_key, verdict, now)
     if status != Status.SPAM and not actor.moderates(site) and \
             is_shadow_banned(site, actor, email_key, now=now):
         # Its author sees it published; everyone else, and the thread's count, never do.
@@ -59,7 +37,8 @@ def initial_status(site: Site, actor: Actor, verdict: Verdict, *, email_key: str
     return status
 
 
-def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict) -> Status:
+def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict,
+                   now: datetime) -> Status:
     if verdict.action == SPAM:
         return Status.SPAM
     if actor.moderates(site):
@@ -68,7 +47,7 @@ def _policy_status(site: Site, actor: Actor, email_key: str, verdict: Verdict) -
         return Status.PENDING
     if site.moderation == ModerationPolicy.POST:
         return Status.APPROVED
-    return Status.APPROVED if is_known_author(site, actor, email_key) \
+    return Status.APPROVED if trust.is_trusted(site, actor, email_key, now=now) \
         else Status.PENDING
 
 

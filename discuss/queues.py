@@ -105,18 +105,18 @@ def dashboard(actor: Actor) -> list[SiteQueues]:
     )
     for site_id, status, count, oldest in rows:
         result[site_id].sizes[str(status)] = count
-        result[site_id].oldest[str(status)] = _aware(oldest)
+        result[site_id].oldest[str(status)] = as_aware(oldest)
     rows = db.session.execute(
         select(Comment.site_id, func.count(), func.min(Comment.created_at))
         .where(Comment.site_id.in_(ids), _in_queue("reported")).group_by(Comment.site_id)
     )
     for site_id, count, oldest in rows:
         result[site_id].sizes["reported"] = count
-        result[site_id].oldest["reported"] = _aware(oldest)
+        result[site_id].oldest["reported"] = as_aware(oldest)
     return [result[i] for i in ids]
 
 
-def _aware(value: datetime | str | None) -> datetime | None:
+def as_aware(value: datetime | str | None) -> datetime | None:
     # Aggregates skip the column type on SQLite: min() comes back as text, without a zone.
     if value is None:
         return None
@@ -151,14 +151,14 @@ def author_key(comment: Comment) -> str:
     return f"i:{comment.ip_hash}"
 
 
-_AUTHOR_KEY = case(
+AUTHOR_KEY = case(
     (Comment.user_id.is_not(None), literal("u:") + cast(Comment.user_id, String)),
     (Comment.guest_email_key != "", literal("e:") + Comment.guest_email_key),
     else_=literal("i:") + Comment.ip_hash,
 )
 
 
-def _authors_filter(comments: list[Comment]):
+def authors_filter(comments: list[Comment]):
     user_ids = {c.user_id for c in comments if c.user_id is not None}
     emails = {c.guest_email_key for c in comments if c.user_id is None and c.guest_email_key}
     ips = {c.ip_hash for c in comments
@@ -261,9 +261,9 @@ def _items(site: Site, rows: list[Comment]) -> list[QueueItem]:
                 is_guest=user is None, email=c.guest_email if user is None else "",
                 ip_hash=c.ip_hash if user is None else "",
                 joined_at=user.created_at if user else None)
-    who = _authors_filter(rows)
+    who = authors_filter(rows)
     if who is not None:
-        key_col = _AUTHOR_KEY.label("author_key")
+        key_col = AUTHOR_KEY.label("author_key")
         for key, status, count in db.session.execute(
             select(key_col, Comment.status, func.count())
             .where(Comment.site_id == site.id, who).group_by(key_col, Comment.status)
@@ -272,8 +272,8 @@ def _items(site: Site, rows: list[Comment]) -> list[QueueItem]:
                 authors[key].counts[str(status)] = count
         ranked = (
             select(Comment.id, Comment.body, Comment.status, Comment.created_at,
-                   _AUTHOR_KEY.label("author_key"),
-                   func.row_number().over(partition_by=_AUTHOR_KEY,
+                   AUTHOR_KEY.label("author_key"),
+                   func.row_number().over(partition_by=AUTHOR_KEY,
                                           order_by=(Comment.created_at.desc(),
                                                     Comment.id.desc())).label("n"))
             .where(Comment.site_id == site.id, who, Comment.id.not_in(ids))
@@ -286,7 +286,7 @@ def _items(site: Site, rows: list[Comment]) -> list[QueueItem]:
             if row.author_key in authors:
                 authors[row.author_key].earlier.append({
                     "id": row.id, "excerpt": excerpt(row.body, 100),
-                    "status": str(row.status), "created_at": _aware(row.created_at)})
+                    "status": str(row.status), "created_at": as_aware(row.created_at)})
     items = []
     for c in rows:
         parent = parents.get(c.parent_id) if c.parent_id else None

@@ -25,6 +25,7 @@ from discuss.models import (
 )
 from discuss.spam import blocklist_entries
 from discuss.threads import SLUG_RE
+from discuss.trust import MAX_TRUST_AFTER
 
 MAX_EDIT_WINDOW = 86400  # a day: longer would let authors rewrite settled discussions
 MAX_NAME = 200
@@ -34,6 +35,8 @@ MAX_LINKS = 100
 MAX_REPORT_THRESHOLD = 1000
 MAX_BLOCKLIST_CHARS = 5000  # the list is compiled into one regex per comment check
 MAX_BLOCKLIST_ENTRIES = 500
+# Below an even chance the filter would call a comment spam that it finds more likely not.
+MIN_SPAM_THRESHOLD = 0.5
 _WHOLE_NUMBER = re.compile(r"\s*-?\d{1,9}\s*")
 
 
@@ -143,6 +146,33 @@ def check_report_threshold(value: object) -> int | None:
     return reports
 
 
+def check_trust_after(value: object) -> int:
+    """Approved comments (1–100) an author needs, since their last one marked spam, before
+    their comments skip the queue under the `first` policy (which is 1)."""
+    approvals = _whole_number(value)
+    if approvals is None or not 1 <= approvals <= MAX_TRUST_AFTER:
+        raise InvalidInput(f"Trust after must be 1–{MAX_TRUST_AFTER} approved comments.",
+                           {"trust_after": "invalid"})
+    return approvals
+
+
+def check_spam_threshold(value: object) -> float:
+    """The learned filter's spam probability (0.5–1, e.g. 0.9) at or over which a comment
+    goes to the spam queue."""
+    threshold: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        threshold = float(value)
+    elif isinstance(value, str):
+        try:
+            threshold = float(value.strip())
+        except ValueError:
+            threshold = None
+    if threshold is None or not MIN_SPAM_THRESHOLD <= threshold <= 1:
+        raise InvalidInput(f"The spam threshold must be a probability from "
+                           f"{MIN_SPAM_THRESHOLD} to 1, like 0.9.", {"spam_threshold": "invalid"})
+    return threshold
+
+
 def check_blocklist(value: object) -> str:
     """The blocklist as stored: one word or phrase per line, spaces tidied, repeats dropped.
 
@@ -186,7 +216,7 @@ def check_deleted_user_text(value: object) -> DeletedUserText:
 
 def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "first",
                 allow_guests: bool = True, name: str = "", require_guest_name: bool = True,
-                edit_window: int | str | None = None) -> Site:
+                edit_window: int | str | None = None, trust_after: int | str = 1) -> Site:
     """A new site; its slug is [a-z0-9-]{1,64} and unique."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise InvalidInput("The slug must be 1–64 characters of a-z, 0-9 and -.",
@@ -195,11 +225,12 @@ def create_site(slug: str, *, origins: Iterable[str] = (), moderation: str = "fi
     cleaned = check_origins(origins)
     policy = check_policy(moderation)
     window = check_edit_window(edit_window)
+    approvals = check_trust_after(trust_after)
     if db.session.scalar(select(Site.id).where(Site.slug == slug)) is not None:
         raise Conflict(f"A site named {slug!r} exists already.", {"slug": "taken"})
     site = Site(slug=slug, name=name or slug, origins=cleaned, moderation=policy,
                 allow_guests=bool(allow_guests), require_guest_name=bool(require_guest_name),
-                edit_window=window)
+                edit_window=window, trust_after=approvals)
     db.session.add(site)
     db.session.flush()
     return site
@@ -211,7 +242,8 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
                 honeypot: Any = UNCHANGED, min_submit_seconds: Any = UNCHANGED,
                 max_links: Any = UNCHANGED, blocklist: Any = UNCHANGED,
                 blocklist_action: Any = UNCHANGED, report_threshold: Any = UNCHANGED,
-                deleted_user_text: Any = UNCHANGED) -> Site:
+                deleted_user_text: Any = UNCHANGED, trust_after: Any = UNCHANGED,
+                spam_filter: Any = UNCHANGED, spam_threshold: Any = UNCHANGED) -> Site:
     """Change the given settings of a site (the others stay); all are checked before any is set.
 
     ``edit_window`` and ``report_threshold`` take None (or empty text) for the service's
@@ -225,13 +257,18 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
         "blocklist": check_blocklist, "blocklist_action": check_blocklist_action,
         "report_threshold": check_report_threshold,
         "deleted_user_text": check_deleted_user_text,
+        "trust_after": check_trust_after,
+        "spam_filter": lambda value: check_flag(value, "spam_filter"),
+        "spam_threshold": check_spam_threshold,
     }
     given = {"name": name, "origins": origins, "moderation": moderation,
              "allow_guests": allow_guests, "require_guest_name": require_guest_name,
              "edit_window": edit_window, "honeypot": honeypot,
              "min_submit_seconds": min_submit_seconds, "max_links": max_links,
              "blocklist": blocklist, "blocklist_action": blocklist_action,
-             "report_threshold": report_threshold, "deleted_user_text": deleted_user_text}
+             "report_threshold": report_threshold, "deleted_user_text": deleted_user_text,
+             "trust_after": trust_after, "spam_filter": spam_filter,
+             "spam_threshold": spam_threshold}
     cleaned = {field: checks[field](value) for field, value in given.items()
                if value is not UNCHANGED}
     if "name" in cleaned:
@@ -243,7 +280,8 @@ def update_site(site: Site, *, name: Any = UNCHANGED, origins: Any = UNCHANGED,
 
 
 SPAM_SETTINGS = ("honeypot", "min_submit_seconds", "max_links", "blocklist", "blocklist_action",
-                 "report_threshold", "deleted_user_text")
+                 "report_threshold", "deleted_user_text", "trust_after", "spam_filter",
+                 "spam_threshold")
 
 
 def spam_settings(site: Site) -> dict[str, Any]:
@@ -252,7 +290,9 @@ def spam_settings(site: Site) -> dict[str, Any]:
             "max_links": site.max_links, "blocklist": site.blocklist or "",
             "blocklist_action": BlocklistAction(site.blocklist_action).value,
             "report_threshold": site.report_threshold,
-            "deleted_user_text": DeletedUserText(site.deleted_user_text).value}
+            "deleted_user_text": DeletedUserText(site.deleted_user_text).value,
+            "trust_after": site.trust_after, "spam_filter": site.spam_filter,
+            "spam_threshold": site.spam_threshold}
 
 
 @dataclass

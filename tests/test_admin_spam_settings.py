@@ -319,6 +319,9 @@ def test_cli_sets_the_spam_rules_and_prints_the_settings(runner, site, tmp_path)
         "  blocklist_action: spam",
         "  report_threshold: 2",
         "  deleted_user_text: remove",
+        "  trust_after: 1 approved comment(s) (applies under `first` moderation)",
+        "  spam_filter: on",
+        "  spam_threshold: 0.9",
     ]
 
 

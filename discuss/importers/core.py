@@ -28,7 +28,7 @@ from discuss.emails import normalize_email
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.importers.summary import Summary
-from discuss.models import Comment, ImportedComment, Site, Status, Thread
+from discuss.models import Comment, ImportedComment, Site, SpamExample, Status, Thread
 from discuss.rendering import MAX_BODY_LENGTH
 from discuss.text import check_text
 from discuss.threads import MAX_TITLE_LENGTH
@@ -36,6 +36,7 @@ from discuss.votes import set_imported_votes
 
 KEY_MODES = ("path", "url", "id")
 MAX_SOURCE_ID = 300  # ImportedComment.source_id
+FORGET_EVERY = 500
 DELETED_PLACEHOLDER = "(deleted)"
 
 
@@ -132,6 +133,14 @@ def _stored_id(source_id: str) -> str:
     return "sha256:" + hashlib.sha256(source_id.encode()).hexdigest()
 
 
+def _forget_written() -> None:
+    """Write out and let go of the rows the import added beside its comments (the spam
+    filter's examples): the session would otherwise hold one object per comment."""
+    db.session.flush()
+    for instance in [i for i in db.session.identity_map.values() if isinstance(i, SpamExample)]:
+        db.session.expunge(instance)
+
+
 _REMEMBER = insert(ImportedComment.__table__)
 _PLACE = (select(Comment.id, Comment.thread_id, Comment.root_id, Comment.depth)
           .join(ImportedComment, ImportedComment.comment_id == Comment.id))
@@ -154,6 +163,7 @@ class Writer:
         self.waiting: dict[str, list[tuple[SourceComment, Thread]]] = {}
         # …and then, with the parent's place (None: it was skipped), until they are written.
         self.ready: deque[tuple[SourceComment, Thread, CommentPlace | None]] = deque()
+        self.written = 0
         # Nothing of this source was imported into the site before: no need to look each
         # comment up (the first import of a big file is the one that must be fast).
         self.first_time = db.session.scalar(select(ImportedComment.comment_id).where(
@@ -346,6 +356,9 @@ class Writer:
         place = CommentPlace(comment.id, thread.id, comment.root_id or comment.id, comment.depth)
         # The import keeps only where each comment sits: memory stays flat on big files.
         db.session.expunge(comment)
+        self.written += 1
+        if self.written % FORGET_EVERY == 0:
+            _forget_written()
         self.summary.statuses[str(source.status)] += 1
         self._placed(source.source_id, place)
 

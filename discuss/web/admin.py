@@ -61,7 +61,7 @@ DELETED_USER_TEXTS = [
 
 def _origins_valid(form: FlaskForm, field: TextAreaField) -> None:
     try:
-        sites.check_origins(field.data.splitlines())
+        sites.check_origins((field.data or "").splitlines())
     except DiscussError as exc:
         raise ValidationError(exc.message) from exc
 
@@ -100,11 +100,12 @@ class SiteSettingsForm(FlaskForm):
                 "edit_window": self.edit_window.data}
 
 
-def _spam_rule(check):
-    """A WTForms validator running a discuss.sites check, when the spam fieldset was sent."""
+def _spam_rule(check, fieldset: str = "spam_rules"):
+    """A WTForms validator running a discuss.sites check, when its fieldset was sent (the
+    fieldset's hidden field says 1)."""
 
     def validate(form: SiteEditForm, field) -> None:
-        if not form.has_spam_rules:
+        if getattr(form, fieldset).data != "1":
             raise StopValidation()  # an older form without the fieldset: those stay as they are
         try:
             check(field.data)
@@ -153,6 +154,24 @@ class SiteEditForm(SiteSettingsForm):
     deleted_user_text = SelectField(
         "Comments of a reader who deletes their account", choices=DELETED_USER_TEXTS,
         default=DeletedUserText.KEEP.value, validate_choice=True)
+    # The trust and filter fieldset sends learning=1, as the spam rules' does (above).
+    learning = HiddenField()
+    trust_after = StringField(
+        "Approved comments before an author is trusted",
+        validators=[_spam_rule(sites.check_trust_after, "learning")],
+        description="Under the “first” policy an author's comments wait until this many of "
+                    "theirs were approved; a comment marked spam takes the trust away until "
+                    f"as many more are approved. 1 to {sites.MAX_TRUST_AFTER}.")
+    spam_filter = BooleanField(
+        "Learned spam filter",
+        description="Learns from your moderators' decisions (approve and reject: not spam; "
+                    "spam: spam) and sends comments it finds likely spam to the spam queue. "
+                    "Untick to switch it off.")
+    spam_threshold = StringField(
+        "Spam probability that sends a comment to the spam queue",
+        validators=[_spam_rule(sites.check_spam_threshold, "learning")],
+        description=f"From {sites.MIN_SPAM_THRESHOLD} to 1; higher catches less and errs "
+                    "less. The default is 0.9.")
 
     @property
     def has_spam_rules(self) -> bool:
@@ -168,6 +187,13 @@ class SiteEditForm(SiteSettingsForm):
                 "blocklist_action": self.blocklist_action.data,
                 "report_threshold": self.report_threshold.data,
                 "deleted_user_text": self.deleted_user_text.data}
+
+    def learning_settings(self) -> dict:
+        """Trust and the learned filter; none when the form was sent without their fieldset."""
+        if self.learning.data != "1":
+            return {}
+        return {"trust_after": self.trust_after.data, "spam_filter": bool(self.spam_filter.data),
+                "spam_threshold": self.spam_threshold.data}
 
 
 class NewSiteForm(SiteSettingsForm):
@@ -279,7 +305,8 @@ def site(slug: str) -> Response | tuple[str, int]:
     if not form.validate():
         return _edit_page(site, form, ModeratorForm(formdata=None), 400)
     try:
-        sites.update_site(site, **form.settings(), **form.spam_settings())
+        sites.update_site(site, **form.settings(), **form.spam_settings(),
+                          **form.learning_settings())
         db.session.commit()
     except DiscussError as exc:
         _mark_field(form, exc)
@@ -296,7 +323,8 @@ def _settings_form(site: Site) -> SiteEditForm:
         "require_guest_name": site.require_guest_name,
         "edit_window": "" if site.edit_window is None else str(site.edit_window),
         **rules, "min_submit_seconds": str(rules["min_submit_seconds"]),
-        "max_links": str(rules["max_links"]),
+        "max_links": str(rules["max_links"]), "trust_after": str(rules["trust_after"]),
+        "spam_threshold": f"{rules['spam_threshold']:g}",
         "report_threshold": "" if rules["report_threshold"] is None
         else str(rules["report_threshold"])})
 

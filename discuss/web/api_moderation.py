@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from discuss import audit, bans, comments, moderation, queues, threads
+from discuss import audit, bans, comments, moderation, queue_signals, queues, threads
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.models import Ban, utcnow
@@ -32,8 +32,24 @@ def _int_arg(name: str, default: int) -> int:
     return int(raw)
 
 
-def item_json(item: queues.QueueItem) -> dict:
-    """A queue entry: the comment (with its source text and why it waits), thread, author."""
+def signals_json(signals: queue_signals.Signals | None) -> dict:
+    """The author's trust, the learned filter's opinion and the latest edit of a queue entry."""
+    if signals is None:
+        return {}
+    glance, score = signals.trust, signals.score
+    return {
+        "trust": {"trusted": glance.trusted, "known": glance.known, "approved": glance.approved,
+                  "spam": glance.spam, "needed": glance.needed, "label": glance.label},
+        "spam_score": ({"probability": round(score.probability, 4), "words": score.words}
+                       if score is not None else None),
+        "edits": max(0, len(signals.versions) - 1),
+        "last_change": [{"kind": kind, "text": text} for kind, text in signals.diff],
+    }
+
+
+def item_json(item: queues.QueueItem, signals: queue_signals.Signals | None = None) -> dict:
+    """A queue entry: the comment (with its source text and why it waits), thread, author,
+    and the signals beside it (trust, the filter's score, the latest edit)."""
     c = item.comment
     data = comment_json(c)
     data.pop("replies", None)
@@ -61,6 +77,7 @@ def item_json(item: queues.QueueItem) -> dict:
         },
         "reports": [{"reason": str(r.reason), "note": r.note, "created_at": iso(r.created_at)}
                     for r in item.reports],
+        **signals_json(signals),
     }
 
 
@@ -85,8 +102,9 @@ def queue() -> Response:
         thread_key=request.args.get("thread") or None,
         author=request.args.get("author") or None, page_size=_int_arg("limit", 25),
     )
+    signals = queue_signals.signals_for(site, page.items)
     return jsonify({"site": site.slug, "queue": page.queue, "order": page.order,
-                    "items": [item_json(i) for i in page.items],
+                    "items": [item_json(i, signals.get(i.comment.id)) for i in page.items],
                     "next_cursor": page.next_cursor})
 
 

@@ -25,7 +25,7 @@ from flask import (
 from sqlalchemy import event
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from discuss import audit, bans, moderation, policy, queues
+from discuss import audit, bans, moderation, policy, queue_signals, queues
 from discuss.errors import DiscussError, NotSignedIn
 from discuss.extensions import db
 from discuss.models import BanKind, Comment, Site, Thread, utcnow
@@ -129,6 +129,7 @@ def queue(slug: str, queue: str) -> str | tuple[str, int]:
     return render_template(
         "moderate/queue.html", site=site, page=page, sizes=sizes, now=utcnow(),
         nodes={item.comment.id: Node(item.comment) for item in page.items},
+        signals=queue_signals.signals_for(site, page.items),
         filters={k: args.get(k, "") for k in ("thread", "author")},
         order=page.order, all_sites=queues.moderated_sites(actor),
     )

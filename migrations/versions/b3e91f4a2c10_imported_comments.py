@@ -1,7 +1,7 @@
 """Remember which comment an import made of another service's comment (imports are idempotent).
 
 Revision ID: b3e91f4a2c10
-Revises: 7d41c2b9e0a5
+Revises: b18e4a7c2d51
 Create Date: 2026-12-03 09:10:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b3e91f4a2c10"
-down_revision = "7d41c2b9e0a5"
+down_revision = "b18e4a7c2d51"
 branch_labels = None
 depends_on = None
 

@@ -18,7 +18,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from discuss import accounts, comments, sites, threads
+from discuss import accounts, comments, filter_training, moderation, sites, threads
 from discuss.models import Status, utcnow
 from discuss.permissions import Actor
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_service
@@ -50,6 +50,14 @@ HELD = [
     ("Visitor 42", "BEST STREAMING DEALS here >>> cheap-tv.example", None),
     ("Kim", "Wasn't Luke supposed to be in Jessica's season 2 as well? Anyone know?", 6),
 ]
+# Decided on an older story: what the site's spam filter has learned from its moderators.
+LEARNED = [
+    ("Great recap, thanks. The soundtrack deserves its own article.", "approve"),
+    ("Does anyone know if season 2 comes out on Blu-ray?", "approve"),
+    ("I preferred the first episodes, the pacing got slow later.", "approve"),
+    ("CHEAP streaming deals, watch every series free >>> cheap-tv.example", "spam"),
+    ("Best streaming deals of the year at http://cheap-tv.example/free", "spam"),
+]
 
 
 def fake_ip_hash(seed_text: str) -> str:
@@ -73,6 +81,16 @@ def seed(service_url: str) -> None:
         if comment.status != Status.APPROVED:
             comments.set_status(comment, Status.APPROVED)
         posted.append(comment)
+    username, email, password = MODERATOR
+    moderator = Actor(user=accounts.create_user(username, email, password, verified=True,
+                                                moderator_of=[site]))
+    older = threads.get_or_create_thread(site, "2016/older", "https://news.example.com/older",
+                                         "An older story")
+    for n, (body, action) in enumerate(LEARNED):
+        reader = Actor(guest_key=f"old{n}".ljust(40, "o"), ip_hash=fake_ip_hash(f"old{n}"))
+        decided = comments.post_comment(site.slug, older.key, reader, body, name=f"Reader {n}",
+                                        now=now - timedelta(days=2, minutes=n))
+        moderation.act_on_comments([decided.id], action, moderator)
     for n, (name, body, parent) in enumerate(HELD):
         reader = Actor(guest_key=f"held{n}".ljust(40, "h"), ip_hash=fake_ip_hash(f"held{n}"))
         comment = comments.post_comment(
@@ -81,8 +99,11 @@ def seed(service_url: str) -> None:
             name=name, now=now - timedelta(minutes=20 - n))
         if comment.status != Status.PENDING:
             comments.set_status(comment, Status.PENDING)
-    username, email, password = MODERATOR
-    accounts.create_user(username, email, password, verified=True, moderator_of=[site])
+        if name == "Kim":  # an edit shows in the queue as a diff
+            comments.edit_comment(comment, reader, body.replace("Anyone know?",
+                                                                "Does anyone know?"),
+                                  now=comment.created_at + timedelta(minutes=1))
+    filter_training.train(site.id)
 
 
 def save(image: bytes, name: str) -> None:
