@@ -7,7 +7,7 @@ export DISCUSS_INSTANCE_PATH ?= $(CURDIR)/instance
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-sqlite test-pg lint bench bench-pg screenshots clean messages
+.PHONY: run test test-sqlite test-pg lint bench bench-pg bench-import screenshots clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 
 bench-pg: $(STAMP)
 	DISCUSS_BENCH_DATABASE_URL=$(PG_URL) $(BIN)/python -m bench.run
+
+# Import a generated 100 MB Disqus export: comments/second and peak memory (docs/import.md).
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.import_bench
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser.screenshots --all

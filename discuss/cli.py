@@ -239,52 +239,94 @@ def backup_command(destination: str) -> None:
 
 @discuss_cli.command("export")
 @click.argument("slug")
-@click.option("-o", "--output", type=click.File("w"), default="-",
-              help="Where to write the JSON (default: standard output).")
-def export_command(slug: str, output) -> None:
-    """Export a site's threads and comments (every status) as JSON."""
+@click.option("--format", "fmt", type=click.Choice(["discuss", "wxr"]), default="discuss",
+              show_default=True, help="discuss: our JSON; wxr: WordPress WXR 1.2.")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="Where to write the export (default: standard output).")
+def export_command(slug: str, fmt: str, output) -> None:
+    """Export a site's threads and comments (every status) as JSON or WordPress WXR."""
+    from discuss import wxr_export
+
     try:
         site = get_site(slug)
     except DiscussError as exc:
         _fail(exc)
     total = transfer.count_threads(site)
+    with click.progressbar(length=total, label="Exporting threads", file=sys.stderr) as bar:
+        if fmt == "wxr":
+            from flask import current_app
+
+            base_url = site.origins[0] if site.origins else current_app.config[
+                "DISCUSS_PUBLIC_URL"]
+            wxr_export.write_wxr(site, output, base_url=base_url,
+                                 on_thread=lambda: bar.update(1))
+        else:
+            _write_json_export(site, output, on_thread=lambda: bar.update(1))
+    click.echo(f"Exported {total} threads of {site.slug}.", err=True)
+
+
+def _write_json_export(site, output, on_thread) -> None:  # type: ignore[no-untyped-def]
     output.write(json.dumps({"format": transfer.FORMAT, "version": transfer.VERSION,
                              "site": site.slug})[:-1] + ', "threads": [\n')
-    with click.progressbar(transfer.export_threads(site), length=total,
-                           label="Exporting threads", file=sys.stderr) as bar:
-        for n, thread in enumerate(bar):
-            output.write((",\n" if n else "") + json.dumps(thread, ensure_ascii=False))
+    for n, thread in enumerate(transfer.export_threads(site)):
+        output.write((",\n" if n else "") + json.dumps(thread, ensure_ascii=False))
+        on_thread()
     output.write("\n]}\n")
-    click.echo(f"Exported {total} threads of {site.slug}.", err=True)
+
+
+class _ImportProgress:
+    """The import's progress bar on standard error: bytes of the file, or Isso's rows."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.shown = 0
+
+    def start(self, total: int, unit: str) -> None:
+        if self.bar is None:
+            label = "Reading the file" if unit == "bytes" else "Reading the comments"
+            self.bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def advance(self, done: int) -> None:
+        if self.bar is not None and done > self.shown:
+            self.bar.update(done - self.shown)
+            self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @discuss_cli.command("import")
 @click.argument("slug")
-@click.argument("source", type=click.File("r"))
-def import_command(slug: str, source) -> None:
-    """Import an export file into a site: one transaction per thread, errors listed at the end."""
+@click.argument("source", metavar="FILE",
+                type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "discuss", "disqus", "wordpress", "isso"]),
+              help="auto tells it from the content (gzip-compressed files too).")
+@click.option("--key", default="path", show_default=True, type=click.Choice(["path", "url", "id"]),
+              help="A thread's key: its URL's path, the whole URL, or the export's own id.")
+def import_command(slug: str, source: str, fmt: str, key: str) -> None:
+    """Import a Disqus, WordPress (WXR) or Isso export, or our own JSON, into a site.
+
+    One transaction: a file that cannot be read writes nothing. Importing the same file again
+    adds and changes nothing."""
+    from pathlib import Path
+
+    from discuss import importers
+
+    progress = _ImportProgress()
     try:
         site = get_site(slug)
-        threads = transfer.check_document(json.load(source))
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"The file is not valid JSON: {exc}") from exc
+        summary = importers.import_file(site, Path(source), fmt=fmt, key=key, progress=progress)
     except DiscussError as exc:
+        progress.close()
         _fail(exc)
-    added, failures = 0, []
-    with click.progressbar(threads, label="Importing threads",
-                           file=sys.stderr) as bar:
-        for data in bar:
-            try:
-                added += transfer.import_thread(site, data)
-                db.session.commit()
-            except DiscussError as exc:
-                db.session.rollback()
-                failures.append(f"{data.get('key')!r}: {exc.message}")
-    click.echo(f"Imported {added} comments in {len(threads) - len(failures)} threads.")
+    progress.close()
+    db.session.commit()
+    for line in summary.lines():
+        click.echo(line)
     _train_filters(filter_training.noted_sites(), "Teaching the spam filter the imported statuses")
-    if failures:
-        raise click.ClickException("These threads were not imported:\n  "
-                                   + "\n  ".join(failures))
 
 
 @discuss_cli.command("site-settings")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy import column as sql_column
@@ -244,7 +245,17 @@ _NEXT_ID = select(func.max(
 _INSERT_ROOT_SQLITE = _COMMENTS.insert().values(id=_NEXT_ID, root_id=_NEXT_ID)
 
 
-def _insert_comment(thread: Thread, parent: Comment | None, body: Body | str, *,
+class CommentPlace(NamedTuple):
+    """Where a comment sits in its tree: all a reply needs of its parent (an import keeps these
+    for every comment it wrote instead of the comments themselves)."""
+
+    id: int
+    thread_id: int
+    root_id: int
+    depth: int
+
+
+def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body: Body | str, *,
                     user: User | None, guest_name: str, guest_email: str, guest_key_hash: str,
                     created_at: datetime, status: Status, notify: bool = False,
                     ip_hash: str = "", held_reasons: list | None = None, shadowed: bool = False,
@@ -293,8 +304,8 @@ def _insert_comment(thread: Thread, parent: Comment | None, body: Body | str, *,
     return comment
 
 
-def import_comment(thread: Thread, body: object, *, parent: Comment | None, name: object,
-                   email: object, status: Status, created_at: datetime,
+def import_comment(thread: Thread, body: object, *, parent: Comment | CommentPlace | None,
+                   name: object, email: object, status: Status, created_at: datetime,
                    edited_at: datetime | None = None, pinned: bool = False) -> Comment:
     """A comment as it stood in another service (admin import): its time and status are kept,
     and neither the site's policy nor the spam rules apply; it is checked like any other."""

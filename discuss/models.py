@@ -313,6 +313,22 @@ class Comment(db.Model):
         return self.user_id is None
 
 
+class ImportedComment(db.Model):
+    """Which comment an import made of another service's comment (by that service's id), so
+    that importing the same file again adds nothing (discuss.importers)."""
+
+    __tablename__ = "imported_comments"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    # "disqus", "wordpress", "isso" or "discuss", and that service's id of the comment (made
+    # unique across installations where the service's own ids are not).
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            index=True)
+
+
 class Vote(db.Model):
     __tablename__ = "votes"
 

@@ -55,7 +55,8 @@ _md.add_render_rule("s_close", _render_strike)
 _md.add_render_rule("image", _render_image)
 
 
-def _is_allowed_href(href: str) -> bool:
+def is_allowed_href(href: str) -> bool:
+    """An http, https or mailto URL: the only links the allow-list keeps."""
     scheme, sep, _ = href.partition(":")
     return bool(sep) and scheme.lower() in ALLOWED_PROTOCOLS and "/" not in scheme
 
@@ -68,7 +69,7 @@ class _LinkPolicy(Filter):
             if token["type"] == "StartTag" and token["name"] == "a":
                 attrs = dict(token["data"])
                 href = attrs.get((None, "href"), "")
-                if not _is_allowed_href(href):
+                if not is_allowed_href(href):
                     attrs.pop((None, "href"), None)
                 attrs[(None, "rel")] = LINK_REL
                 attrs[(None, "target")] = "_blank"

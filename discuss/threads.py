@@ -66,8 +66,9 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def check_url(site: Site, url: object) -> str:
-    """An article URL: http(s), and on one of the site's origins when it lists any."""
+def check_url(site: Site, url: object, *, any_origin: bool = False) -> str:
+    """An article URL: http(s), and on one of the site's origins when it lists any (unless
+    ``any_origin``: an admin's import keeps the URL the export gives)."""
     if url is None or url == "":
         return ""
     if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
@@ -78,7 +79,8 @@ def check_url(site: Site, url: object) -> str:
         raise InvalidInput("The article URL is not valid.", {"url": "invalid"}) from exc
     if parts.scheme not in ("http", "https") or not parts.netloc or CONTROL.search(url):
         raise InvalidInput("The article URL must be an http(s) URL.", {"url": "invalid"})
-    if site.origins and origin_of(url) not in {o.lower().rstrip("/") for o in site.origins}:
+    allowed = {o.lower().rstrip("/") for o in site.origins}
+    if site.origins and not any_origin and origin_of(url) not in allowed:
         raise Forbidden("This article's URL is not on an origin the site allows.",
                         {"url": "wrong_origin"}, code="wrong_origin")
     return url
@@ -136,13 +138,13 @@ def get_thread_by_id(thread_id: int) -> Thread:
 
 
 def get_or_create_thread(site: Site, key: object, url: object = None,
-                         title: object = None) -> Thread:
+                         title: object = None, *, any_origin: bool = False) -> Thread:
     """The thread of an article, created on first use from an allowed URL."""
     key = check_key(key)
     thread = find_thread(site, key)
     if thread is not None:
         return thread
-    url = check_url(site, url)
+    url = check_url(site, url, any_origin=any_origin)
     title = check_text(title, MAX_TITLE_LENGTH, "title", one_line=True)
     thread = Thread(site_id=site.id, key=key, url=url, title=title, comment_count=0, version=0)
     try:

@@ -35,6 +35,14 @@ def wilson_lower_bound(up: int, down: int, z: float = Z) -> float:
     return max(0.0, (centre - spread) / (1 + z * z / n))
 
 
+def set_imported_votes(comment: Comment, up: int, down: int) -> None:
+    """The counters another service left (an import): score and rank as if these votes had
+    been cast here, without Vote rows (nobody here cast them)."""
+    comment.upvotes, comment.downvotes = up, down
+    comment.score = up - down
+    comment.rank = wilson_lower_bound(up, down)
+
+
 def _check_value(value: object) -> int:
     if isinstance(value, bool) or value not in (1, -1, 0):
         raise InvalidInput("value must be 1, -1 or 0.", {"value": "invalid"})

@@ -36,7 +36,8 @@ def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_p
 
     result = runner.invoke(args=["discuss", "import", "copy", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Imported 3 comments in 1 threads." in result.output
+    assert "Imported from discuss: 1 thread (1 new), 3 comments (2 approved, 1 spam)." \
+        in result.output
     copy = threads.get_site("copy")
     thread = db.session.scalar(select(Thread).where(Thread.site_id == copy.id))
     assert thread.comment_count == 2
@@ -48,26 +49,30 @@ def test_export_then_import_into_another_site_keeps_the_tree(runner, site, tmp_p
     assert imported[0].html == "<p>Do you think <em>Jessica</em> will appear?</p>"
 
 
-def test_a_broken_thread_is_reported_and_the_others_are_imported(runner, site, tmp_path):
+def test_a_reply_whose_parent_is_missing_becomes_top_level_and_is_counted(runner, site,
+                                                                          tmp_path):
     document = {"format": "discuss-export", "version": 1, "site": "x", "threads": [
         {"key": "good", "comments": [{"id": 1, "parent_id": None, "name": "A", "body": "ok",
                                       "status": "approved",
                                       "created_at": "2026-01-01T00:00:00+00:00"}]},
-        {"key": "bad", "comments": [
-            {"id": 1, "parent_id": None, "name": "A", "body": "fine", "status": "approved",
+        {"key": "odd", "comments": [
+            {"id": 2, "parent_id": None, "name": "A", "body": "fine", "status": "approved",
              "created_at": "2026-01-01T00:00:00+00:00"},
-            {"id": 2, "parent_id": 99, "name": "B", "body": "orphan", "status": "approved",
+            {"id": 3, "parent_id": 99, "name": "B", "body": "orphan", "status": "approved",
              "created_at": "2026-01-01T00:00:00+00:00"}]},
     ]}
     path = tmp_path / "in.json"
     path.write_text(json.dumps(document))
     result = runner.invoke(args=["discuss", "import", "demo", str(path)])
-    assert result.exit_code != 0
-    assert "'bad'" in result.output
-    assert "parent 99" in result.output
-    keys = db.session.scalars(select(Thread.key)).all()
-    assert keys == ["good"]
-    assert db.session.query(Comment).count() == 1
+    assert result.exit_code == 0, result.output
+    assert "1 comment without a parent became top level." in result.output
+    assert sorted(db.session.scalars(select(Thread.key)).all()) == ["good", "odd"]
+    orphan = db.session.scalar(select(Comment).where(Comment.guest_name == "B"))
+    assert orphan.parent_id is None
+
+    again = runner.invoke(args=["discuss", "import", "demo", str(path)])
+    assert "0 comments." in again.output
+    assert db.session.query(Comment).count() == 3
 
 
 def test_import_refuses_files_that_are_not_exports(runner, site, tmp_path):
@@ -80,3 +85,53 @@ def test_import_refuses_files_that_are_not_exports(runner, site, tmp_path):
         assert result.exit_code != 0
         assert message in result.output
     assert db.session.query(Comment).count() == 0
+
+
+def test_a_big_export_is_read_thread_by_thread_whatever_its_layout(runner, site, tmp_path,
+                                                                  monkeypatch):
+    from discuss.importers import native
+
+    thread = make_thread(site, "a")
+    for n in range(30):
+        post(threads.get_or_create_thread(site, f"t{n}", "https://news.example.com/x", "T"),
+             f'Comment {n} with "quotes", [brackets] and {{braces}}', name=f"N{n}")
+    post(thread, "Top", name="Top")
+    db.session.commit()
+    out = tmp_path / "demo.json"
+    assert runner.invoke(args=["discuss", "export", "demo", "-o", str(out)]).exit_code == 0
+    document = json.loads(out.read_text())
+    sites.create_site("copy")
+    sites.create_site("pretty")
+    sites.create_site("shuffled")
+    db.session.commit()
+    monkeypatch.setattr(native, "CHUNK", 37)  # every thread straddles reads
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(document, indent=2))
+    shuffled = tmp_path / "shuffled.json"  # "threads" first: read whole
+    shuffled.write_text(json.dumps({"threads": document["threads"], "format": "discuss-export",
+                                    "version": 1, "site": "demo"}))
+    for slug, path in [("copy", out), ("pretty", pretty), ("shuffled", shuffled)]:
+        result = runner.invoke(args=["discuss", "import", slug, str(path)])
+        assert result.exit_code == 0, result.output
+        assert "Imported from discuss: 31 threads (31 new), 31 comments (31 approved)." \
+            in result.output
+        copy = threads.get_site(slug)
+        bodies = db.session.scalars(select(Comment.body).where(Comment.site_id == copy.id)).all()
+        assert 'Comment 7 with "quotes", [brackets] and {braces}' in bodies
+
+
+def test_an_export_cut_inside_its_threads_writes_nothing(runner, site, tmp_path):
+    thread = make_thread(site, "a")
+    post(thread, "One", name="A")
+    db.session.commit()
+    out = tmp_path / "demo.json"
+    assert runner.invoke(args=["discuss", "export", "demo", "-o", str(out)]).exit_code == 0
+    sites.create_site("copy")
+    db.session.commit()
+    out.write_text(out.read_text()[:-20])
+    result = runner.invoke(args=["discuss", "import", "copy", str(out)])
+    assert result.exit_code != 0
+    assert "demo.json: " in result.output
+    assert "not valid JSON" in result.output
+    assert db.session.scalar(select(Comment.id).where(
+        Comment.site_id == threads.get_site("copy").id)) is None
