@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
         api_account,
         api_history,
         api_moderation,
+        api_sso,
         auth,
         demo,
         embed,
@@ -89,7 +90,8 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
     )
 
     for blueprint in (api.bp, api_account.bp, api_moderation.bp, api_history.bp, pages.bp,
-                      health.bp, embed.bp, demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp):
+                      health.bp, embed.bp, demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp,
+                      api_sso.bp):
         app.register_blueprint(blueprint)
 
 

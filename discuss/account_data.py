@@ -62,6 +62,9 @@ def export_user_data(user: User, *, now: datetime | None = None) -> dict[str, An
             "is_admin": user.is_admin, "created_at": _iso(user.created_at),
             "moderator_of": [s.slug for s in user.moderated_sites],
             "notify_queue": user.notify_queue,
+            # A site user (SSO): the site that signed them in and their id there.
+            "signed_in_by": None if user.site_id is None else {
+                "site": db.session.get(Site, user.site_id).slug, "subject": user.external_id},
         },
         "comments": [{
             "id": c.id, "site": slug, "thread_key": key, "thread_url": url,
@@ -81,8 +84,10 @@ def export_user_data(user: User, *, now: datetime | None = None) -> dict[str, An
 
 
 def delete_account(user: User, password: object, *, now: datetime | None = None) -> None:
-    """Delete the account after checking its password; its comments stay as "deleted user"."""
-    if not verify_password(user, password):
+    """Delete the account after checking its password; its comments stay as "deleted user".
+
+    A site user (SSO) has no password here: their signed-in session is what vouches."""
+    if not user.is_site_user and not verify_password(user, password):
         raise Forbidden("The password is wrong.", {"password": "wrong"}, code="wrong_password")
     author_changed(user)  # every thread they wrote in shows "deleted user" from now on
     rows = db.session.execute(

@@ -56,6 +56,10 @@ MAX_TOKEN_NAME = 100
 # scrypt is memory-hard (https://www.rfc-editor.org/rfc/rfc7914); werkzeug's defaults
 # (N=2**15, r=8, p=1) cost 32 MiB per hash.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hash method, not a password
+# Refusals only the JSON API can meet (the pages offer neither to a site user); not yet in
+# the translation catalogs.
+SITE_USER_NO_TOKENS = "An account of the publisher's site cannot make API tokens."
+SITE_USER_NAME = "Your name comes from the site you signed in through: change it there."
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -153,7 +157,8 @@ def find_user(login: object) -> User | None:
         return None
     key = login.strip().lower()
     column = User.email_key if "@" in key else User.username_key
-    return db.session.scalar(select(User).where(column == key))
+    # Site users (SSO) sign in only through their site: never by name, email or password.
+    return db.session.scalar(select(User).where(column == key, User.site_id.is_(None)))
 
 
 def create_user(username: object, email: object, password: object, *, is_admin: bool = False,
@@ -250,6 +255,8 @@ def register(username: object, email: object, password: object, *, secret: str,
 
 
 def update_profile(user: User, *, display_name: object) -> User:
+    if user.is_site_user:
+        raise Forbidden(SITE_USER_NAME, {"display_name": "site_user"}, code="site_user")
     name = check_display_name(display_name)
     if name != user.display_name:
         user.display_name = name
@@ -361,6 +368,8 @@ def end_session(raw: str, *, now: datetime | None = None) -> None:
 def create_api_token(user: User, name: object, *, days: int,
                      now: datetime | None = None) -> tuple[str, AuthToken]:
     """A named personal API token with the owner's rights; the raw value is shown once."""
+    if user.is_site_user:
+        raise Forbidden(SITE_USER_NO_TOKENS, code="site_user")
     if name is None:
         name = ""
     if not isinstance(name, str) or len(name.strip()) > MAX_TOKEN_NAME:

@@ -8,7 +8,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, filter_training, mail, sites, transfer
+from discuss import accounts, filter_training, mail, sites, sso, transfer
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import ModerationPolicy
@@ -323,15 +323,19 @@ def import_command(slug: str, source) -> None:
                    "the list).")
 @click.option("--any-origin", is_flag=True,
               help="Empty the origins list: any web page may embed the site.")
+@click.option("--sso-secret", metavar="SECRET",
+              help="Turn single sign-on on with this HS256 secret (32+ characters; see "
+                   "docs/sso.md).")
+@click.option("--no-sso", is_flag=True, help="Turn single sign-on off (forgets the secret).")
 def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: str | None,
                           max_links: str | None, blocklist_file, blocklist_action: str | None,
                           report_threshold: str | None, deleted_user_text: str | None,
                           moderation: str | None, guests: bool | None, trust_after: str | None,
                           spam_filter: bool | None, spam_threshold: str | None,
                           language: str | None, origins: tuple[str, ...],
-                          any_origin: bool) -> None:
-    """Change a site's origins, spam rules, reports and policy; print its settings (all,
-    without options)."""
+                          any_origin: bool, sso_secret: str | None, no_sso: bool) -> None:
+    """Change a site's origins, spam rules, reports, policy and sign-on; print its settings
+    (all, without options)."""
     from flask import current_app
 
     if origins and any_origin:
@@ -349,12 +353,19 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
     if report_threshold is not None:
         changes["report_threshold"] = (None if report_threshold.strip().lower() == "default"
                                        else report_threshold)
+    if sso_secret is not None and no_sso:
+        raise click.UsageError("Give --sso-secret or --no-sso, not both.")
     try:
         site = get_site(slug)
         sites.update_site(site, **changes)
+        if sso_secret is not None:
+            sso.set_secret(site, sso_secret)
+        elif no_sso:
+            sso.turn_off(site)
     except DiscussError as exc:
         _fail(exc)
     db.session.commit()
+    saved = bool(changes) or sso_secret is not None or no_sso
     rules = sites.spam_settings(site)
     entries = rules["blocklist"].splitlines()
     threshold = rules["report_threshold"]
@@ -377,7 +388,9 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
         "spam_filter": "on" if rules["spam_filter"] else "off",
         "spam_threshold": rules["spam_threshold"],
     }
-    click.echo(f"Settings of site {site.slug}" + (" (saved)" if changes else "") + ":")
+    if site.sso_secret or no_sso:  # off and untouched: as before single sign-on existed
+        lines["sso"] = "on" if site.sso_secret else "off"
+    click.echo(f"Settings of site {site.slug}" + (" (saved)" if saved else "") + ":")
     for name, value in lines.items():
         click.echo(f"  {name}: {value}")
 

@@ -130,6 +130,8 @@ def _check_new_comment(thread: Thread, actor: Actor, body: Body, parent_id: obje
                 raise InvalidInput("Please give a name.", {"name": "required"})
             guest_name = "Anonymous"
         guest_email, email_key = normalize_email(email)
+    else:
+        require(actor, "write_on_site", site)
     # Signed-in readers post under their account; stray guest fields are ignored.
 
     parent = None

@@ -147,6 +147,8 @@ class Site(db.Model):
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
     # The language of its pages for readers whose browser names none discuss has (discuss.i18n).
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # The HS256 key of the site's single sign-on tokens (discuss.sso); empty: SSO is off.
+    sso_secret: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
@@ -155,6 +157,8 @@ class Site(db.Model):
 
 class User(db.Model):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("site_id", "external_id",
+                                       name="uq_users_site_external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(32))
@@ -170,6 +174,11 @@ class User(db.Model):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     notify_queue: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A reader signed in by a site's own accounts (discuss.sso): the site and its user id
+    # ("sub"). Such an account has no password and acts on that site only; None for local ones.
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), default=None)
+    external_id: Mapped[str | None] = mapped_column(String(255), default=None)
 
     moderated_sites: Mapped[list[Site]] = relationship(
         secondary="site_moderators", lazy="selectin"
@@ -178,6 +187,11 @@ class User(db.Model):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def is_site_user(self) -> bool:
+        """Signed in by a publisher's own accounts (SSO), not a local account."""
+        return self.site_id is not None
 
     # Flask-Login protocol, kept here so any module can hand a User to login_user().
     @property
@@ -348,6 +362,19 @@ class UsedToken(db.Model):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsedSsoToken(db.Model):
+    """A single sign-on token (its ``jti``) already exchanged, kept until the token expires.
+
+    The primary key is what stops two processes from both accepting one token."""
+
+    __tablename__ = "used_sso_tokens"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class ConfirmedEmail(db.Model):

@@ -87,7 +87,9 @@ SCHEMAS: dict[str, Any] = {
                                   "additionalProperties": {"type": "string"}}}}}},
     "Author": {"type": "object", "nullable": True, "properties": {
         "name": {"type": "string"}, "username": {"type": "string", "nullable": True},
-        "avatar_url": {"type": "string"}}},
+        "avatar_url": {"type": "string"},
+        "site_user": {"type": "boolean",
+                      "description": "Signed in by the publisher's own accounts (SSO)"}}},
     "Comment": {"type": "object", "properties": {
         "id": {"type": "integer"}, "parent_id": {"type": "integer", "nullable": True},
         "author": _ref("Author"), "html": {"type": "string"},
@@ -144,7 +146,9 @@ SCHEMAS["User"] = {"type": "object", "properties": {
     "avatar_url": _STR, "is_admin": {"type": "boolean"},
     "moderator_of": {"type": "array", "items": _STR},
     "created_at": {"type": "string", "format": "date-time"},
-    "email": _STR, "email_verified": {"type": "boolean"}}}
+    "email": _STR, "email_verified": {"type": "boolean"},
+    "site": {"type": "string", "nullable": True,
+             "description": "The site whose own accounts signed this reader in (SSO)"}}}
 SCHEMAS["ApiToken"] = {"type": "object", "properties": {
     "id": {"type": "integer"}, "name": _STR,
     "created_at": {"type": "string", "format": "date-time"},
@@ -160,6 +164,14 @@ PATHS.update({
             "type": "boolean", "default": True}}, ["login", "password"]),
         "responses": {"200": _json({"type": "object", "properties": {
             "token": _STR, "user": _ref("User")}}), **_errors(400, 401, 429)},
+    }},
+    "/auth/sso": {"post": {
+        "summary": "Sign in a reader of the site's own accounts with its signed token (a JWT "
+                   "signed HS256 with the site's SSO secret; see docs/sso.md); answers as "
+                   "/auth/login does",
+        "requestBody": _body({"site": _STR, "token": _STR}, ["site", "token"]),
+        "responses": {"200": _json({"type": "object", "properties": {
+            "token": _STR, "user": _ref("User")}}), **_errors(400, 401, 404)},
     }},
     "/auth/register": {"post": {
         "summary": "Create an account; the same answer whether or not the email has one",

@@ -89,8 +89,19 @@ def _can_delete(actor: Actor, comment: Comment, context: dict) -> bool:
     return actor.moderates(comment.site_id) or _within_window(actor, comment, context)
 
 
+def _of_another_site(actor: Actor, site: Site | int) -> bool:
+    """A site user (signed in by a publisher's own accounts) acts on that site only."""
+    site_id = site if isinstance(site, int) else site.id
+    return actor.user is not None and actor.user.site_id not in (None, site_id)
+
+
+def _can_write_on_site(actor: Actor, site: Site | int, context: dict) -> bool:
+    return not _of_another_site(actor, site)
+
+
 def _can_vote(actor: Actor, comment: Comment, context: dict) -> bool:
-    return actor.user is not None and not actor.owns(comment)
+    return (actor.user is not None and not actor.owns(comment)
+            and not _of_another_site(actor, comment.site_id))
 
 
 def _can_report(actor: Actor, comment: Comment, context: dict) -> bool:
@@ -117,6 +128,9 @@ def _can_lift_ban(actor: Actor, ban: Ban, context: dict) -> bool:
 
 # ---------------------------------------------------------------- what a refusal says
 
+# A site user (SSO) met on another site's thread; not yet in the translation catalogs.
+OTHER_SITE_ACCOUNT = "Your account belongs to another site."
+
 
 def _not_a_moderator(actor: Actor) -> DiscussError:
     if actor.user is None:
@@ -137,9 +151,15 @@ def _refuse_delete(actor: Actor, comment: Comment) -> DiscussError:
     return Forbidden("You cannot delete this comment.")
 
 
+def _refuse_other_site(actor: Actor, _: object) -> DiscussError:
+    return Forbidden(OTHER_SITE_ACCOUNT, code="other_site_account")
+
+
 def _refuse_vote(actor: Actor, comment: Comment) -> DiscussError:
     if actor.user is None:
         return NotSignedIn("Sign in to vote.")
+    if _of_another_site(actor, comment.site_id):
+        return _refuse_other_site(actor, comment)
     return Forbidden("You cannot vote on your own comment.", code="own_comment")
 
 
@@ -179,6 +199,7 @@ PERMISSIONS: dict[str, Rule] = {
     "edit_comment": Rule(_can_edit, _refuse_edit),            # a Comment; now=, window=
     "delete_comment": Rule(_can_delete, _refuse_delete),      # a Comment; now=, window=
     "vote": Rule(_can_vote, _refuse_vote),                    # a Comment
+    "write_on_site": Rule(_can_write_on_site, _refuse_other_site),  # a Site or its id
     "report": Rule(_can_report, _refuse_report),              # a Comment
     "moderate": Rule(_can_moderate, lambda actor, _: _not_a_moderator(actor)),  # Site or id
     "ban": Rule(_can_ban, _refuse_ban),                       # a Site, None: every site

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import case, delete, func, select
 
 from discuss import i18n
-from discuss.errors import Conflict, InvalidInput, NotFound, parse_choice
+from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound, parse_choice
 from discuss.extensions import db
 from discuss.models import (
     BlocklistAction,
@@ -346,6 +346,9 @@ def appoint_moderator(site: Site, username: object) -> User:
     if user is None:
         raise NotFound("No user has that username.", {"username": "unknown"},
                        code="unknown_user")
+    if user.site_id not in (None, site.id):
+        raise Forbidden("That account belongs to another site.", {"username": "other_site"},
+                        code="other_site_account")
     taken = db.session.get(SiteModerator, (site.id, user.id))
     if taken is not None:
         raise Conflict(f"{user.username} moderates {site.slug} already.",

@@ -10,7 +10,7 @@ import pytest
 from discuss import sites
 from discuss.errors import DiscussError
 from discuss.extensions import db
-from discuss.models import Ban, BanKind, Status, utcnow
+from discuss.models import Ban, BanKind, Status, User, utcnow
 from discuss.permissions import PERMISSIONS, Actor, can, require
 from tests.accounts_helpers import make_user
 from tests.conftest import make_thread, post
@@ -36,13 +36,17 @@ def world(app, site):
                     now=now)
     site_ban = Ban(site_id=site.id, kind=BanKind.IP, value="ab", created_at=now)
     every_site_ban = Ban(site_id=None, kind=BanKind.IP, value="cd", created_at=now)
-    db.session.add_all([site_ban, every_site_ban])
+    # A reader signed in by the other site's own accounts (SSO).
+    other_sites_user = User(username="~0a1b2c", username_key="~0a1b2c", email="",
+                            email_key="sso~other~0a1b2c", site_id=other_site.id,
+                            external_id="42")
+    db.session.add_all([site_ban, every_site_ban, other_sites_user])
     db.session.commit()
     return {
         "actors": {
             "admin": Actor(user=admin), "mod": Actor(user=mod), "author": Actor(user=author),
             "stranger": Actor(user=stranger), "guest": Actor(guest_key="g" * 40, ip_hash="ip-g"),
-            "nobody": Actor(),
+            "nobody": Actor(), "other_sites_user": Actor(user=other_sites_user),
         },
         "targets": {
             "fresh": fresh, "old": old, "gone": gone, "by_guest": by_guest, "site": site,
@@ -68,7 +72,11 @@ TABLE = [
     ("delete_comment", "old", {"author": (403, "edit_window_passed"), "admin": OK}),
     ("delete_comment", "gone", {"author": (403, "forbidden"), "mod": (403, "forbidden")}),
     ("vote", "fresh", {"stranger": OK, "mod": OK, "author": (403, "own_comment"),
-                       "guest": (401, "not_signed_in"), "nobody": (401, "not_signed_in")}),
+                       "guest": (401, "not_signed_in"), "nobody": (401, "not_signed_in"),
+                       "other_sites_user": (403, "other_site_account")}),
+    ("write_on_site", "site", {"author": OK, "guest": OK, "nobody": OK, "admin": OK,
+                               "other_sites_user": (403, "other_site_account")}),
+    ("write_on_site", "other_site", {"other_sites_user": OK, "author": OK}),
     ("report", "fresh", {"stranger": OK, "guest": OK, "author": (403, "own_comment"),
                          "nobody": (403, "unknown_reporter")}),
     ("report", "by_guest", {"guest": (403, "own_comment"), "stranger": OK}),

@@ -197,8 +197,64 @@
     }
   }
 
+  // Single sign-on: the publisher's signed token (from embed.js, through discuss.js) becomes a
+  // session here exactly as a password sign-in does; the page is then shown signed in. An
+  // empty token means nobody is signed in at the publisher: a reader it signed in here
+  // (a site user) is signed out, anyone else stays.
+  async function signOn(site, token) {
+    if (!token) {
+      if (!readToken() && !pageShowsSignedIn()) return;
+      const response = await fetch("/api/v1/me", { credentials: "same-origin", headers: headers() });
+      const me = response.ok ? await response.json() : null;
+      if (me && me.site) await signOut(window.location.pathname + window.location.search);
+      return;
+    }
+    const response = await fetch("/api/v1/auth/sso", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: Object.assign(headers(), { "Content-Type": "application/json" }),
+      body: JSON.stringify({ site: site, token: token }),
+    });
+    if (!response.ok) return; // refused: the page stays as it is, "Sign in" still works
+    const body = await response.json();
+    storeToken(body.token);
+    await refreshSignedIn();
+  }
+
+  // The publisher's sign-in page replaces ours in "Sign in" links (in the whole window:
+  // readers sign in there, then come back).
+  let publisherLogin = "";
+  function pointSignInLinks() {
+    if (!publisherLogin) return;
+    for (const link of document.querySelectorAll('#discuss a[href^="/auth/login"]')) {
+      link.href = publisherLogin;
+      link.target = "_top";
+    }
+  }
+  document.addEventListener("discuss:refreshed", pointSignInLinks);
+
+  // {discuss: "sso", token?, login} from embed.js (discuss.js checked it came from the parent).
+  function singleSignOn(site, data) {
+    let login = null;
+    try {
+      login = data.login ? new URL(data.login) : null;
+    } catch (err) {
+      login = null; // not a URL: our own sign-in stays
+    }
+    if (login && (login.protocol === "https:" || login.protocol === "http:")) {
+      publisherLogin = login.href;
+      pointSignInLinks();
+    }
+    if (typeof data.token === "string" && data.token.length <= 4096) {
+      return signOn(site, data.token);
+    }
+    return Promise.resolve();
+  }
+
   // discuss.js asks here for the token (held in memory when the iframe has no storage).
-  window.discussAccount = Object.freeze({ token: readToken, forget: () => storeToken(null) });
+  window.discussAccount = Object.freeze({
+    token: readToken, forget: () => storeToken(null), singleSignOn: singleSignOn,
+  });
 
   document.addEventListener("submit", (event) => {
     const form = event.target;

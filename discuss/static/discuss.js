@@ -11,6 +11,9 @@
  * browser's guest key, from the X-Discuss-Guest-Key response header), discuss.name and
  * discuss.email (remembered guest fields).
  * Messages to the host page: {discuss: "ready"} once, {discuss: "resize", height} on changes.
+ * From the host page (embed.js, parent window only): {discuss: "theme", theme} and
+ * {discuss: "sso", token?, login} (single sign-on: account.js exchanges the token; "Sign in"
+ * links go to the publisher's own sign-in page).
  */
 (() => {
   "use strict";
@@ -86,6 +89,14 @@
     const data = event.data;
     if (event.source !== window.parent || !data || data.discuss !== "theme") return;
     if (data.theme === "light" || data.theme === "dark") document.documentElement.dataset.theme = data.theme;
+  });
+
+  // Single sign-on, from the host page (embed.js) only: account.js does the rest.
+  window.addEventListener("message", (event) => {
+    const data = event.data;
+    if (event.source !== window.parent || !data || data.discuss !== "sso" || !page()) return;
+    accountScript().then((account) => account.singleSignOn(page().dataset.site, data))
+      .catch(() => { /* the page as rendered still works; "Sign in" is still there */ });
   });
 
   function startSizing() {
@@ -318,11 +329,20 @@
   // account.js (a sign-in kept as a token, signing out through the API) matters only to a
   // reader who is signed in or holds a token: everyone else never downloads it. Signing in
   // happens on the account pages, which load it themselves.
-  function loadAccountScript() {
+  let accountLoaded = null;
+  function accountScript() {
     const src = page().dataset.accountJs;
-    if (!src || window.discussAccount) return;
+    if (!src) return Promise.reject(new Error("No sign-in on this service."));
+    accountLoaded ??= loadScript(src).then(
+      () => window.discussAccount,
+      (error) => { accountLoaded = null; throw error; },
+    );
+    return accountLoaded;
+  }
+
+  function loadAccountScript() {
     if (page().dataset.viewer !== "user" && !store.get(KEYS.token)) return;
-    loadScript(src).catch(() => { /* the plain sign-out page still works */ });
+    accountScript().catch(() => { /* the plain sign-out page still works */ });
   }
 
   document.addEventListener("discuss:refreshed", prepare);

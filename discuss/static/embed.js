@@ -1,6 +1,9 @@
 /* discuss embed loader: each div#discuss-thread, [data-discuss-thread] or .discuss-thread
-   (data-site, data-key; data-url, data-title, data-theme, data-lang) gets an iframe of the
-   service; data-theme "auto" (the default) matches the host page's background. One global: DiscussEmbed.load() scans again (single-page apps). */
+   (data-site, data-key; data-url, data-title, data-theme, data-lang; data-sso,
+   data-sso-login) gets an iframe of the service; data-theme "auto" (the default) matches the
+   host page's background. One global: DiscussEmbed.load() scans again (single-page apps).
+   data-sso (the publisher's signed sign-on token) never goes into a URL: once the frame says
+   it is ready, it is posted to that frame's window only, addressed to the service's origin. */
 (function () {
   "use strict";
   if (window.DiscussEmbed) return;
@@ -99,7 +102,9 @@
         clearTimeout(embed.timer);
         embed.note.remove();
       }
-      if (data.discuss === "resize" && data.height >= 0) {
+      if (data.discuss === "ready") {
+        handOver(embed);
+      } else if (data.discuss === "resize" && data.height >= 0) {
         embed.frame.style.height = Math.ceil(Number(data.height)) + "px";
         if (embed.top != null) scrollTo(embed, embed.top);
         embed.top = null;
@@ -109,6 +114,19 @@
       }
       return;
     }
+  }
+
+  // Single sign-on: the token once per embed (it can be exchanged once), the publisher's
+  // sign-in page on every page the frame shows. data-sso="" says nobody is signed in there.
+  function handOver(embed) {
+    var d = embed.box.dataset;
+    if (d.sso === undefined && !d.ssoLogin) return;
+    var message = { discuss: "sso", login: d.ssoLogin || "" };
+    if (d.sso !== undefined && !embed.ssoSent) {
+      embed.ssoSent = true;
+      message.token = d.sso;
+    }
+    embed.frame.contentWindow.postMessage(message, service);
   }
 
   function onScheme() {

@@ -33,7 +33,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from discuss import sites, threads
+from discuss import sites, sso, threads
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.i18n import LANGUAGES, language_name
@@ -210,6 +210,18 @@ class SiteEditForm(SiteSettingsForm):
                 "spam_threshold": self.spam_threshold.data}
 
 
+class SsoForm(FlaskForm):
+    """Single sign-on: generate a secret (shown once), set one given, or turn it off."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(choices=["generate", "set", "off"], validate_choice=True)
+    sso_secret = StringField("Secret", validators=[Optional()],
+                             description="At least 32 characters. The publisher's server "
+                                         "signs sign-on tokens with it (see docs/sso.md).")
+
+
 class NewSiteForm(SiteSettingsForm):
     """The new-site form's fields (saved by sites.create_site)."""
 
@@ -278,12 +290,13 @@ def snippets(site: Site) -> dict[str, str]:
 
 
 def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
-               status: int = 200) -> tuple[str, int]:
+               status: int = 200, **extra: object) -> tuple[str, int]:
     return render_template(
         "admin/site.html", site=site, form=form, moderator_form=moderator_form,
         moderators=sites.list_moderators(site), snippets=snippets(site),
         default_window=current_app.config["DISCUSS_EDIT_WINDOW"],
-        default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"]), status
+        default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"],
+        sso_form=extra.pop("sso_form", None) or SsoForm(formdata=None), **extra), status
 
 
 @bp.get("")
@@ -348,6 +361,37 @@ def _settings_form(site: Site) -> SiteEditForm:
         "spam_threshold": f"{rules['spam_threshold']:g}",
         "report_threshold": "" if rules["report_threshold"] is None
         else str(rules["report_threshold"])})
+
+
+@bp.post("/sites/<slug>/sso")
+def sso_secret(slug: str) -> Response | tuple[str, int]:
+    """POST: generate (shown once), set or turn off the site's single sign-on secret."""
+    _admin()
+    site = _site(slug)
+    form = SsoForm()
+    if not form.validate():
+        abort(400)
+    generated = sso.generate_secret() if form.action.data == "generate" else None
+    try:
+        if form.action.data == "off":
+            sso.turn_off(site)
+        else:
+            sso.set_secret(site, generated or form.sso_secret.data)
+        db.session.commit()
+    except DiscussError as exc:
+        _mark_field(form, exc)
+        site = _site(slug)
+        return _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
+                          exc.status, sso_form=form)
+    if generated:
+        # Shown in this answer only (never in a redirect, a flash cookie or a log).
+        page, status = _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
+                                  new_sso_secret=generated)
+        response = current_app.make_response((page, status))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    flash(f"Single sign-on of {site.slug} is {'on' if site.sso_secret else 'off'}.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug, _anchor="sso"), 303)
 
 
 @bp.post("/sites/<slug>/moderators")

@@ -19,7 +19,7 @@ from discuss.models import AuthToken, User
 from discuss.web.api import json_body
 from discuss.web.limits import limit_reporting, limit_voting
 from discuss.web.mail_links import token_link
-from discuss.web.present import avatar_url, iso
+from discuss.web.present import avatar_url, iso, site_slug
 from discuss.web.security import current_actor
 from discuss.web.sessions import limit_signin_attempts, sign_in, sign_out
 
@@ -42,6 +42,8 @@ def user_json(user: User, *, private: bool = True) -> dict:
         "is_admin": user.is_admin,
         "moderator_of": sorted(s.slug for s in user.moderated_sites),
         "created_at": iso(user.created_at),
+        # The site whose own accounts signed this reader in (SSO), else None.
+        "site": site_slug(user),
     }
     if private:
         data["email"] = user.email

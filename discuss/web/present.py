@@ -10,7 +10,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
 from discuss.extensions import db
-from discuss.models import Comment, Status, Thread, User
+from discuss.models import Comment, Site, Status, Thread, User
 from discuss.reading import Node, ThreadPage, author_name
 
 
@@ -55,14 +55,26 @@ def _load_author(comment: Comment) -> None:
         set_committed_value(comment, "author", db.session.get(User, comment.user_id))
 
 
+def site_slug(user: User) -> str | None:
+    """The slug of the site a site user (SSO) belongs to; None for a local account."""
+    if user.site_id is None:
+        return None
+    site = db.session.get(Site, user.site_id)  # usually in the identity map already
+    return site.slug if site is not None else None
+
+
 def author_json(comment: Comment) -> dict:
     """A comment's author as the API shows it (name, username, avatar)."""
     _load_author(comment)
     user = comment.author if comment.user_id is not None else None
+    site_user = user is not None and user.is_site_user
     return {
         "name": author_name(comment),
-        "username": user.username if user is not None else None,
+        # A site user's handle is internal: they are known by name and by their site.
+        "username": user.username if user is not None and not site_user else None,
         "avatar_url": avatar_url(comment),
+        # Signed in by the publisher's own accounts (shown with the publisher's mark).
+        "site_user": site_user,
     }
 
 
