@@ -129,16 +129,11 @@ def register():
             request.form.get("username"), request.form.get("email"),
             request.form.get("password"),
             secret=current_app.config["SECRET_KEY"], link=token_link)
-        if registration.user is None:  # the address has an account: its owner was told
-            db.session.commit()
-            return _page("auth/registered.html", 201, username=request.form.get("username", ""))
-        # A new account is signed in at once and goes back where it came from (the thread);
-        # the confirmation link mailed to the address can be opened later.
-        sign_in(registration.user, remember=True, user_agent=request.user_agent.string or "")
+        # Whether or not the address has an account, the answer is the same (nothing tells
+        # them apart); the mailed link makes the account and signs its owner in.
+        del registration
         db.session.commit()
-        target = _next()
-        return redirect(target if target != url_for("auth.account")
-                        else url_for("auth.account", welcome=1), code=303)
+        return _page("auth/registered.html", 201, username=request.form.get("username", ""))
 
     return _form_page("auth/register.html", act)
 
@@ -216,8 +211,12 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
 def _confirm_address(token: str, *, secret: str) -> User:
     """A sign-up's link makes the account; an account's link confirms its address."""
     if accounts.is_registration_link(token, secret=secret):
-        return accounts.finish_registration(token, secret=secret)
+        user = accounts.finish_registration(token, secret=secret)
+        sign_in(user, remember=True, user_agent=request.user_agent.string or "")
+        return user
     return accounts.verify_email(token, secret=secret)
+
+
 @bp.route("/link/<token>", methods=["GET", "POST"])
 @limit_signin_attempts
 def signin_link(token: str):
