@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -106,7 +107,11 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
 
 
 def _warn_about_settings(app: Flask, overrides: Mapping[str, Any] | None) -> None:
-    """Say at start-up what a setting leaves weaker than an operator may assume."""
+    """Say at start-up what a setting leaves weaker than an operator may assume (when the app
+    is to serve requests: an admin command such as `discuss create-site` stays quiet)."""
+    command = click.get_current_context(silent=True)
+    if command is not None and command.info_name != "run":
+        return
     if app.config["DISCUSS_RATELIMIT_ENABLED"] and not app.config["DISCUSS_REDIS_URL"]:
         logging.getLogger("discuss").warning(
             "DISCUSS_REDIS_URL is not set: rate limits are counted in each worker process "

@@ -130,7 +130,7 @@ def register():
             request.form.get("password"),
             secret=current_app.config["SECRET_KEY"], link=token_link)
         # Whether or not the address has an account, the answer is the same (nothing tells
-        # them apart); the mailed link makes the account and signs its owner in.
+        # them apart); the mailed link makes the account.
         del registration
         db.session.commit()
         return _page("auth/registered.html", 201, username=request.form.get("username", ""))
@@ -211,9 +211,7 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
 def _confirm_address(token: str, *, secret: str) -> User:
     """A sign-up's link makes the account; an account's link confirms its address."""
     if accounts.is_registration_link(token, secret=secret):
-        user = accounts.finish_registration(token, secret=secret)
-        sign_in(user, remember=True, user_agent=request.user_agent.string or "")
-        return user
+        return accounts.finish_registration(token, secret=secret)
     return accounts.verify_email(token, secret=secret)
 
 
