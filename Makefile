@@ -47,7 +47,7 @@ screenshots: $(STAMP)
 
 # Extract every marked text into the template and merge it into each language's catalog (new
 # texts arrive empty, changed ones fuzzy: tests/test_languages.py fails until they are done).
-KEYWORDS := -k _l -k N_ -k InvalidInput -k NotSignedIn -k Forbidden -k NotFound -k Conflict \
+KEYWORDS := -k _l -k N_ -k N_plural:1,2 -k InvalidInput -k NotSignedIn -k Forbidden -k NotFound -k Conflict \
 	-k TooLarge -k RateLimited -k Unavailable -k DiscussError
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output \

@@ -34,7 +34,7 @@ from discuss.errors import (
     NotSignedIn,
 )
 from discuss.extensions import db
-from discuss.i18n import _
+from discuss.i18n import N_, _
 from discuss.ids import parse_id
 from discuss.links import (
     LINK_MAX_AGE,
@@ -70,8 +70,8 @@ PASSWORD_METHOD = "scrypt"  # noqa: S105 - a hash method, not a password
 RECENT_PASSWORD = timedelta(minutes=10)
 # Refusals only the JSON API can meet (the pages offer neither to a site user); not yet in
 # the translation catalogs.
-SITE_USER_NO_TOKENS = "An account of the publisher's site cannot make API tokens."
-SITE_USER_NAME = "Your name comes from the site you signed in through: change it there."
+SITE_USER_NO_TOKENS = N_("An account of the publisher's site cannot make API tokens.")
+SITE_USER_NAME = N_("Your name comes from the site you signed in through: change it there.")
 # A session token is written "last used" at most this often: reads stay reads.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -192,7 +192,7 @@ def create_user(username: object, email: object, password: object, *, is_admin: 
 
 
 def _add_user(username: str, email: str, email_key: str, password_hash: str, *,
-              now: datetime, message: str = "That username is taken.") -> User:
+              now: datetime, message: str = N_("That username is taken.")) -> User:
     user = User(username=username, username_key=username.lower(), email=email,
                 email_key=email_key, password_hash=password_hash, display_name="",
                 is_admin=False, session_epoch=0, notify_queue=False, created_at=now)
@@ -236,8 +236,9 @@ def _registration_fields(username: object, email: object,
         password, user_inputs=[name or str(username or ""), address[0]]), "")
     if not found:
         return name, address, secret
+    together = " ".join(e.message for e in found)  # each already in the reader's language
     error = found[0] if len(found) == 1 else InvalidInput(
-        " ".join(e.message for e in found), {k: v for e in found for k, v in e.fields.items()})
+        together, {k: v for e in found for k, v in e.fields.items()})
     error.field_messages = {k: e.message for e in found for k in e.fields}
     raise error
 
@@ -306,8 +307,8 @@ def finish_registration(token: object, *, secret: str, now: datetime | None = No
                        "with another.", {"username": "taken"})
     user = _add_user(pending.username, pending.email, pending.email_key,
                      pending.password_hash, now=now,
-                     message="Someone took that username in the meantime. Please sign up "
-                             "again.")
+                     message=N_("Someone took that username in the meantime. Please sign "
+                                "up again."))
     user.email_verified_at = now
     db.session.flush()
     return user

@@ -30,6 +30,7 @@ def normalize_email(email: object) -> tuple[str, str]:
             email, check_deliverability=False, allow_quoted_local=False,
             allow_domain_literal=False, allow_display_name=False)
     except email_validator.EmailNotValidError as exc:
-        raise InvalidInput(f"The email address is not valid: {exc}", {"email": "invalid"}) \
-            from exc
+        # email_validator says why in English: translations say the first sentence alone.
+        raise InvalidInput("The email address is not valid: %(reason)s", {"email": "invalid"},
+                           params={"reason": str(exc)}) from exc
     return checked.normalized, checked.normalized.lower()

@@ -20,9 +20,22 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 
-__all__ = ["LANGUAGES", "N_", "RTL", "_", "_l", "compile_catalogs", "current_language",
-           "format_exact_time",
-           "format_relative_time", "is_rtl", "language_name", "match_language", "ngettext"]
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "RTL",
+    "N_plural",
+    "_",
+    "_l",
+    "compile_catalogs",
+    "current_language",
+    "format_exact_time",
+    "format_relative_time",
+    "is_rtl",
+    "language_name",
+    "match_language",
+    "ngettext",
+]
 
 _ = gettext
 _l = lazy_gettext
@@ -31,6 +44,11 @@ _l = lazy_gettext
 def N_(text: str) -> str:
     """Marks a text for ``pybabel extract`` that is translated later, where it is shown."""
     return text
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a text with a number (singular, plural) that is translated later with ngettext."""
+    return singular, plural
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DEFAULT = "en"

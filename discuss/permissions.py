@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from discuss.errors import DiscussError, Forbidden, NotSignedIn
+from discuss.i18n import N_
 from discuss.models import Ban, Comment, Site, Status, User, utcnow
 
 
@@ -128,8 +129,8 @@ def _can_lift_ban(actor: Actor, ban: Ban, context: dict) -> bool:
 
 # ---------------------------------------------------------------- what a refusal says
 
-# A site user (SSO) met on another site's thread; not yet in the translation catalogs.
-OTHER_SITE_ACCOUNT = "Your account belongs to another site."
+# A site user (SSO) met on another site's thread.
+OTHER_SITE_ACCOUNT = N_("Your account belongs to another site.")
 
 
 def _not_a_moderator(actor: Actor) -> DiscussError:

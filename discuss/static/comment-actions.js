@@ -11,7 +11,7 @@
   "use strict";
 
   const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError, t,
-    fillRemembered, refreshTimes } = window.discuss;
+    fillRemembered, refreshTimes, whenTexts } = window.discuss;
 
   // The spam fields of a comment form: the honeypot and the signed time the form was shown.
   const SPAM_FIELDS = ["website", "rendered_at"];
@@ -34,7 +34,7 @@
       try { data = await response.json(); } catch { data = null; }
     }
     if (!response.ok) {
-      const error = new Error((data && data.error && data.error.message) || `The request failed (${response.status}). Please try again.`);
+      const error = new Error((data && data.error && data.error.message) || t("request_failed", { status: response.status }));
       error.fields = (data && data.error && data.error.fields) || {};
       error.code = (data && data.error && data.error.code) || "";
       error.status = response.status;
@@ -133,8 +133,8 @@
     const over = length - limit;
     counter.hidden = length < limit * 0.9;
     counter.classList.toggle("discuss-form-error", over > 0);
-    const text = over > 0 ? `${over.toLocaleString("en")} characters too many (the limit is ${limit.toLocaleString("en")})`
-      : `${(limit - length).toLocaleString("en")} characters left`;
+    const text = over > 0 ? t("chars_over", { n: over, max: limit })
+      : t("chars_left", { n: limit - length });
     if (counter.textContent !== text) counter.textContent = text;
     if (over > 0) textarea.setAttribute("aria-invalid", "true");
     else if (counter.dataset.marked) textarea.removeAttribute("aria-invalid");
@@ -162,14 +162,17 @@
       window.open(link.href, "_top");
       return;
     }
-    link.textContent = "Link copied";
-    announce("The link to this comment was copied.");
-    window.setTimeout(() => { link.textContent = "Link"; }, 2500);
+    const label = link.textContent;
+    link.textContent = t("link_copied");
+    announce(t("link_copied_said"));
+    window.setTimeout(() => { link.textContent = label; }, 2500);
   }
 
   document.addEventListener("input", (event) => {
     const target = event.target;
-    if (target instanceof HTMLTextAreaElement && target.dataset.max) showCount(target);
+    if (target instanceof HTMLTextAreaElement && target.dataset.max) {
+      whenTexts().then(() => showCount(target), () => { /* the server still says it */ });
+    }
   });
 
   // A comment over the limit is not sent: the form says by how much (the server would too).
@@ -178,7 +181,7 @@
     const over = body instanceof HTMLTextAreaElement ? tooLong(body) : 0;
     if (!over) return;
     const limit = Number(body.dataset.max);
-    const error = new Error(`Your comment is ${(limit + over).toLocaleString("en")} characters long; the limit is ${limit.toLocaleString("en")}. Please shorten it.`);
+    const error = new Error(t("too_long", { length: limit + over, max: limit }));
     error.fields = { body: "too_long" };
     throw error;
   }
@@ -214,7 +217,7 @@
       const response = await fetch(url, { cache: "no-store", credentials: "omit" });
       const data = await response.json();
       const n = Number(data.counts[page().dataset.key] || 0);
-      if (heading) heading.textContent = n === 1 ? "1 comment" : `${n} comments`;
+      if (heading) heading.textContent = t("comments", { n });
     } catch { /* the heading stays until the next reload */ }
   }
 
@@ -409,7 +412,7 @@
   function showVote(commentId, score, myVote) {
     for (const element of document.querySelectorAll(`.discuss-score[data-comment-id="${commentId}"]`)) {
       element.textContent = String(score);
-      element.setAttribute("aria-label", `Score ${score}`);
+      element.setAttribute("aria-label", t("score", { score }));
     }
     for (const button of document.querySelectorAll(`button.discuss-vote[data-comment-id="${commentId}"]`)) {
       const value = Number(button.dataset.value);

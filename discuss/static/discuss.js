@@ -46,18 +46,22 @@
 
   // The server hands the page's first texts over as JSON in #discuss's data-i18n (CSP allows no
   // inline script), the others with the action script (loadTexts). t("posted") is the text,
-  // t("page_failed", {status: 500}) fills its "{status}".
+  // t("page_failed", {status: 500}) fills its "{status}"; numbers are grouped as the page's
+  // language groups them ("10 000", "10.000"), in the digits the server writes.
   let texts = null;
+  const lang = () => document.documentElement.lang || "en";
   function t(key, values) {
     if (texts === null) {
       try { texts = JSON.parse(page()?.dataset.i18n || "{}"); } catch { texts = {}; }
     }
     let text = texts[key] || key;
     if (typeof text === "object") { // one text per CLDR plural category of values.n
-      const rules = "PluralRules" in Intl ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
+      const rules = "PluralRules" in Intl ? new Intl.PluralRules(lang()) : null;
       text = text[rules ? rules.select(values.n) : "other"] || text.other || Object.values(text)[0];
     }
-    return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
+    const shown = (value) => (typeof value === "number"
+      ? value.toLocaleString(lang(), { numberingSystem: "latn" }) : String(value));
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? shown(values[name]) : whole));
   }
 
   // ------------------------------------------------------------ relative times
@@ -226,18 +230,23 @@
   // comment-actions.js: fetched when a reader first moves into a form or uses one of them,
   // so a reader who only reads never downloads it.
   // The texts comment-actions.js shows, fetched with it.
-  async function loadTexts() {
-    const url = page().dataset.texts;
-    if (!url) return;
-    const response = await fetch(url, { credentials: "same-origin" });
-    if (!response.ok) throw new Error(t("unreachable"));
-    t("unreachable"); // the page's own texts first
-    Object.assign(texts, await response.json());
+  // The script may arrive first: whatever it writes waits for whenTexts().
+  let textsLoaded = null;
+  function whenTexts() {
+    textsLoaded ??= (async () => {
+      const url = page().dataset.texts;
+      if (!url) return;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(t("unreachable"));
+      t("unreachable"); // the page's own texts first
+      Object.assign(texts, await response.json());
+    })().catch((error) => { textsLoaded = null; throw error; });
+    return textsLoaded;
   }
 
   let actionsLoaded = null;
   function actions() {
-    actionsLoaded ??= Promise.all([loadScript(page().dataset.actionsJs), loadTexts()]).then(
+    actionsLoaded ??= Promise.all([loadScript(page().dataset.actionsJs), whenTexts()]).then(
       () => window.discussActions,
       (error) => { actionsLoaded = null; throw error; }, // a later try fetches it again
     );
@@ -332,7 +341,7 @@
   let accountLoaded = null;
   function accountScript() {
     const src = page().dataset.accountJs;
-    if (!src) return Promise.reject(new Error("No sign-in on this service."));
+    if (!src) return Promise.reject(new Error(t("no_signin")));
     accountLoaded ??= loadScript(src).then(
       () => window.discussAccount,
       (error) => { accountLoaded = null; throw error; },
@@ -355,6 +364,6 @@
   // For comment-actions.js, which shares this script's requests, storage and messages.
   window.discuss = Object.freeze({
     KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes, t,
+    fillRemembered, refreshTimes, t, whenTexts,
   });
 })();

@@ -25,9 +25,8 @@ from discuss.web.sessions import limit_signin_attempts, sign_in, sign_out
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
 
-# Not yet in the translation catalogs (issue 12 changed what registering does): English.
-CHECK_INBOX = ("Check your inbox: we sent a link to confirm your email address. "
-               "Your account is ready to sign in once it is opened.")
+CHECK_INBOX = N_("Check your inbox: we sent a link to confirm your email address. "
+                 "Your account is ready to sign in once it is opened.")
 RESET_SENT = N_("If an account has that username or address, we sent it a link to reset the "
                 "password.")
 

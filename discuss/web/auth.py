@@ -226,7 +226,7 @@ def signin_link(token: str):
         user = accounts.use_signin_link(token, secret=current_app.config["SECRET_KEY"])
     except DiscussError as exc:
         db.session.rollback()
-        return _page("auth/message.html", exc.status, title="This link does not work",
+        return _page("auth/message.html", exc.status, title=_("This link does not work"),
                      message=exc.message)
     sign_in(user, remember=False, user_agent=request.user_agent.string or "")
     db.session.commit()
@@ -267,7 +267,8 @@ def _account_page(user: User, status: int = 200, *, new_token: str | None = None
                   fields: dict | None = None, form=None):
     return _page("auth/account.html", status, user=user, avatar=avatar_url(user=user),
                  tokens=accounts.list_api_tokens(user), new_token=new_token, notice=notice,
-                 error=error, fields=fields or {}, form=form or {})
+                 error=error, fields=fields or {}, form=form or {},
+                 recent_minutes=int(accounts.RECENT_PASSWORD.total_seconds() // 60))
 
 
 def _account_action(act: Callable[[User], object], notice: str):
@@ -306,7 +307,7 @@ def queue_mail():
     """POST /auth/account/queue-mail: turn the "comments are waiting" mails on or off."""
     on = request.form.get("notify_queue") == "1"
     return _account_action(lambda u: accounts.set_queue_mail(u, on),
-                           "Queue mails are on." if on else "Queue mails are off.")
+                           _("Queue mails are on.") if on else _("Queue mails are off."))
 
 
 @bp.post("/account/password")

@@ -30,7 +30,7 @@ from sqlalchemy.orm import joinedload
 from discuss import comments, reading, reports, threads, votes
 from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db, reads_first
-from discuss.i18n import _
+from discuss.i18n import N_, _
 from discuss.ids import parse_id
 from discuss.models import Comment, Site, utcnow
 from discuss.permissions import Actor, edit_window
@@ -74,13 +74,27 @@ OWN_FIELDS = frozenset({"csrf_token", "body", "name", "email", "notify", "parent
                         "url", "title", "sort", "theme", "lang"})
 
 
+# The names discuss itself signs a comment with (an account deleted, a guest who gave none):
+# stored in English, shown in the reader's language.
+STAND_IN_NAMES = frozenset({N_("deleted user"), N_("Anonymous")})
+
+
+def shown_name(name: str) -> str:
+    return _(name) if name in STAND_IN_NAMES else name
+
+
+def shown_author_name(comment) -> str:
+    return shown_name(reading.author_name(comment))
+
+
 @bp.record_once
 def _register_template_helpers(state) -> None:
     env = state.app.jinja_env
     env.globals.update(has_endpoint=has_endpoint, avatar_url=avatar_url, author_role=author_role,
-                       author_name=reading.author_name, MAX_INDENT=MAX_INDENT,
+                       author_name=shown_author_name, MAX_INDENT=MAX_INDENT,
                        MAX_BODY_LENGTH=comments.MAX_BODY_LENGTH)
-    env.filters.update(relative_time=relative_time, exact_time=exact_time, iso=iso)
+    env.filters.update(relative_time=relative_time, exact_time=exact_time, iso=iso,
+                       shown_name=shown_name)
 
 
 @bp.url_value_preprocessor

@@ -47,15 +47,27 @@ SCRIPT_TEXTS = {
     "went_wrong": i18n._l("Something went wrong (%(status)s). Please try again.",
                           status="{status}"),
     "service_unreachable": i18n._l("The service could not be reached. Please try again."),
+    "request_failed": i18n._l("The request failed (%(status)s). Please try again.",
+                              status="{status}"),
+    "no_signin": i18n._l("No sign-in on this service."),
+    "link_copied": i18n._l("Link copied"),
+    "link_copied_said": i18n._l("The link to this comment was copied."),
+    "score": i18n._l("Score %(score)s", score="{score}"),
+    "too_long": i18n._l("The comment is %(length)s characters long; the limit is %(max)s. "
+                        "Please shorten it.", length="{length}", max="{max}"),
 }
 # Texts with a number in them: (singular, plural) source texts with "%(num)s". The scripts get
 # one text per CLDR category ("one", "few", "many"…) and pick it with Intl.PluralRules, the
 # browser's copy of the same CLDR rules.
 SCRIPT_PLURALS: dict[str, tuple[str, str]] = {
-    "comments": ("%(num)d comment", "%(num)d comments"),  # the thread page's heading
+    "comments": i18n.N_plural("%(num)d comment", "%(num)d comments"),  # the page's heading
+    # The counter under a comment box near its length limit.
+    "chars_left": i18n.N_plural("%(num)d character left", "%(num)d characters left"),
+    "chars_over": i18n.N_plural("%(num)d character too many (the limit is %(max)s)",
+                                "%(num)d characters too many (the limit is %(max)s)"),
 }
 SCRIPT_SETS = {
-    "page": ("unreachable", "page_failed", "just_now"),
+    "page": ("unreachable", "page_failed", "just_now", "no_signin"),
     "account": ("went_wrong", "service_unreachable"),
 }
 # What embed.js shows on the article page before (or instead of) the discussion's frame.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from babel import Locale
+from playwright.sync_api import expect
 
 from discuss import comments, sites, threads
 from discuss.permissions import Actor
@@ -120,3 +121,49 @@ def test_japanese_errors_from_the_script_come_in_japanese(live_service, host_ser
     form.locator("button[type=submit]").click()
     frame.wait_for_function("() => !document.getElementById('discuss-error-new').hidden")
     assert frame.text_content("#discuss-error-new") == "コメントが空です。"
+
+
+def test_the_scripts_own_words_follow_the_page_language_and_cldr(live_service, host_server,
+                                                                 seeded, browser):
+    """What the scripts write into a Russian page: the length counter and its refusal, the
+    "N comments" heading after a post, "Link copied" and the score's label, each in Russian
+    with the plural form CLDR asks for, numbers grouped as Russian groups them."""
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    body = ('<div id="discuss-thread" data-site="demo" data-key="talk" data-title="Talk" '
+            'data-lang="ru"></div>')
+    page.goto(host_server.page("/article", page_html(live_service.url, body)))
+    frame = page.wait_for_selector("#discuss-thread iframe").content_frame()
+    frame.wait_for_selector("text=Amal")
+    assert frame.text_content("#discuss-count").strip() == "2 комментария"
+    textarea = frame.locator("#discuss-body-new")
+    textarea.focus()
+    frame.wait_for_function("() => window.discussActions !== undefined")
+    counter = frame.locator("#discuss-body-new-count")
+    textarea.fill("я" * 9_998)
+    expect(counter).to_have_text("Осталось 2 символа")
+    textarea.fill("я" * 9_995)
+    expect(counter).to_have_text("Осталось 5 символов")
+    textarea.fill("я" * 10_001)
+    expect(counter).to_have_text("На 1 символ больше допустимого (лимит — 10\u00a0000)")
+    frame.locator("#discuss-name-new").fill("Ирина")
+    frame.locator("#discuss-form-new button[type=submit]").click()
+    frame.wait_for_function("() => !document.getElementById('discuss-error-new').hidden")
+    assert frame.text_content("#discuss-error-new") == (
+        "Длина комментария — 10\u00a0001, а можно не больше 10\u00a0000 символов. "
+        "Пожалуйста, сократите его.")
+
+    textarea.fill("Коротко и ясно")
+    frame.locator("#discuss-form-new button[type=submit]").click()
+    frame.wait_for_selector("text=Коротко и ясно")
+    frame.wait_for_function("() => document.getElementById('discuss-count').textContent"
+                            ".trim() === '3 комментария'")
+
+    link = frame.locator("a.discuss-permalink").first
+    label = link.text_content()
+    link.click()
+    frame.wait_for_function("(label) => document.querySelector('a.discuss-permalink')"
+                            ".textContent !== label", arg=label)
+    expect(link).to_have_text("Ссылка скопирована")
+    expect(frame.locator("#discuss-live")).to_have_text("Ссылка на этот комментарий скопирована.")
+    context.close()
