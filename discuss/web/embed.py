@@ -80,10 +80,12 @@ STAND_IN_NAMES = frozenset({N_("deleted user"), N_("Anonymous")})
 
 
 def shown_name(name: str) -> str:
+    """A comment's signature as the page shows it: discuss's own stand-in names translated."""
     return _(name) if name in STAND_IN_NAMES else name
 
 
 def shown_author_name(comment) -> str:
+    """The name a comment is signed with, in the reader's language where discuss chose it."""
     return shown_name(reading.author_name(comment))
 
 
