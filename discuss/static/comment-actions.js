@@ -104,6 +104,8 @@
 
   // Near the limit a counter says how much is left; over it, how much too much (nothing is
   // cut: the form refuses to send it, and so would the server).
+  // Numbers as the page's language groups them ("10 000", "10.000"), in the server's digits.
+  const number = (n) => n.toLocaleString(document.documentElement.lang || "en", { numberingSystem: "latn" });
   function tooLong(textarea) {
     const limit = Number(textarea.dataset.max || 0);
     return limit && textarea.value.trim().length > limit ? textarea.value.trim().length - limit : 0;
@@ -133,8 +135,8 @@
     const over = length - limit;
     counter.hidden = length < limit * 0.9;
     counter.classList.toggle("discuss-form-error", over > 0);
-    const text = over > 0 ? t("chars_over", { n: over, max: limit })
-      : t("chars_left", { n: limit - length });
+    const text = over > 0 ? t("chars_over", { count: over, n: number(over), max: number(limit) })
+      : t("chars_left", { count: limit - length, n: number(limit - length) });
     if (counter.textContent !== text) counter.textContent = text;
     if (over > 0) textarea.setAttribute("aria-invalid", "true");
     else if (counter.dataset.marked) textarea.removeAttribute("aria-invalid");
@@ -181,7 +183,7 @@
     const over = body instanceof HTMLTextAreaElement ? tooLong(body) : 0;
     if (!over) return;
     const limit = Number(body.dataset.max);
-    const error = new Error(t("too_long", { length: limit + over, max: limit }));
+    const error = new Error(t("too_long", { length: number(limit + over), max: number(limit) }));
     error.fields = { body: "too_long" };
     throw error;
   }

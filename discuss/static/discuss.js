@@ -46,22 +46,19 @@
 
   // The server hands the page's first texts over as JSON in #discuss's data-i18n (CSP allows no
   // inline script), the others with the action script (loadTexts). t("posted") is the text,
-  // t("page_failed", {status: 500}) fills its "{status}"; numbers are grouped as the page's
-  // language groups them ("10 000", "10.000"), in the digits the server writes.
+  // t("page_failed", {status: 500}) fills its "{status}". A text with a number picks its
+  // plural form by values.count, else values.n (which may be the number as written).
   let texts = null;
-  const lang = () => document.documentElement.lang || "en";
   function t(key, values) {
     if (texts === null) {
       try { texts = JSON.parse(page()?.dataset.i18n || "{}"); } catch { texts = {}; }
     }
     let text = texts[key] || key;
     if (typeof text === "object") { // one text per CLDR plural category of values.n
-      const rules = "PluralRules" in Intl ? new Intl.PluralRules(lang()) : null;
-      text = text[rules ? rules.select(values.n) : "other"] || text.other || Object.values(text)[0];
+      const rules = "PluralRules" in Intl ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
+      text = text[rules ? rules.select(values.count ?? values.n) : "other"] || text.other || Object.values(text)[0];
     }
-    const shown = (value) => (typeof value === "number"
-      ? value.toLocaleString(lang(), { numberingSystem: "latn" }) : String(value));
-    return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? shown(values[name]) : whole));
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
   }
 
   // ------------------------------------------------------------ relative times
@@ -341,7 +338,7 @@
   let accountLoaded = null;
   function accountScript() {
     const src = page().dataset.accountJs;
-    if (!src) return Promise.reject(new Error(t("no_signin")));
+    if (!src) return Promise.reject(new Error()); // no sign-in here: every caller stays quiet
     accountLoaded ??= loadScript(src).then(
       () => window.discussAccount,
       (error) => { accountLoaded = null; throw error; },

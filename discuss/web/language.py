@@ -49,7 +49,6 @@ SCRIPT_TEXTS = {
     "service_unreachable": i18n._l("The service could not be reached. Please try again."),
     "request_failed": i18n._l("The request failed (%(status)s). Please try again.",
                               status="{status}"),
-    "no_signin": i18n._l("No sign-in on this service."),
     "link_copied": i18n._l("Link copied"),
     "link_copied_said": i18n._l("The link to this comment was copied."),
     "score": i18n._l("Score %(score)s", score="{score}"),
@@ -67,7 +66,7 @@ SCRIPT_PLURALS: dict[str, tuple[str, str]] = {
                                 "%(num)d characters too many (the limit is %(max)s)"),
 }
 SCRIPT_SETS = {
-    "page": ("unreachable", "page_failed", "just_now", "no_signin"),
+    "page": ("unreachable", "page_failed", "just_now"),
     "account": ("went_wrong", "service_unreachable"),
 }
 # What embed.js shows on the article page before (or instead of) the discussion's frame.
