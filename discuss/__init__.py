@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
         auth,
         demo,
         embed,
+        feeds,
         health,
         moderate,
         notify,
@@ -102,7 +103,7 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
 
     for blueprint in (api.bp, api_account.bp, api_moderation.bp, api_history.bp, pages.bp,
                       health.bp, embed.bp, demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp,
-                      api_sso.bp):
+                      api_sso.bp, feeds.bp):
         app.register_blueprint(blueprint)
 
 
@@ -121,5 +122,9 @@ def _warn_about_settings(app: Flask, overrides: Mapping[str, Any] | None) -> Non
 
 def _register_cli(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     from discuss.cli import discuss_cli
+    from discuss.web.deliver import deliver_command
 
+    # `deliver` builds mailed links, so it lives at the web edge; `send-mail` is its old name.
+    discuss_cli.add_command(deliver_command, "deliver")
+    discuss_cli.add_command(deliver_command, "send-mail")
     app.cli.add_command(discuss_cli)

@@ -25,7 +25,17 @@ from flask import (
 from sqlalchemy import event
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from discuss import audit, bans, moderation, policy, queue_signals, queues, reading, undo
+from discuss import (
+    audit,
+    bans,
+    moderation,
+    policy,
+    queue_notices,
+    queue_signals,
+    queues,
+    reading,
+    undo,
+)
 from discuss.errors import DiscussError, NotSignedIn
 from discuss.extensions import db
 from discuss.ids import parse_id
@@ -34,7 +44,7 @@ from discuss.permissions import Actor
 from discuss.reading import Node
 from discuss.web.antispam import rendered_at_token
 from discuss.web.api_moderation import expiry
-from discuss.web.mail_links import queue_link
+from discuss.web.mail_links import queue_link, token_link
 from discuss.web.security import moderated_site, moderator
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -345,8 +355,9 @@ def _mail_queue_watchers(session, *args) -> None:
     if not has_app_context():
         return
     config = current_app.config
-    moderation.notify_moderators(site_ids, every_minutes=config["DISCUSS_QUEUE_MAIL_MINUTES"],
-                                 queue_link=queue_link)
+    queue_notices.notify_moderators(
+        site_ids, every_minutes=config["DISCUSS_QUEUE_MAIL_MINUTES"], queue_link=queue_link,
+        secret=config["SECRET_KEY"], link=token_link)
 
 
 def _forget_queue_watchers(session, transaction) -> None:

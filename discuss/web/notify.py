@@ -1,7 +1,8 @@
 """Mailed links about reply notifications, and the commit hook that queues those mails.
 
 Pages: ``/notify/confirm/<token>`` (a guest confirms the address they typed) and
-``/notify/unsubscribe/<token>`` (stop mails about replies in one discussion). Opening a link
+``/notify/unsubscribe/<token>`` (stop mails about replies in one discussion, or a moderator's
+queue mails; also the target of the mails' one-click List-Unsubscribe). Opening a link
 shows a button; only the button's POST changes anything, so mail scanners that open links
 change nothing. Just before every commit, the comments noted by the domain (approved replies,
 guest comments with an email) become outbox mail in the same transaction.
@@ -16,7 +17,7 @@ from discuss import notifications
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.i18n import _
-from discuss.models import utcnow
+from discuss.models import User, utcnow
 from discuss.web.mail_links import thread_link, token_link
 
 bp = Blueprint("notify", __name__, url_prefix="/notify")
@@ -47,15 +48,27 @@ def confirm(token: str):
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
-    """GET/POST /notify/unsubscribe/<token>: stop reply notifications for a comment."""
+    """GET/POST /notify/unsubscribe/<token>: stop reply notifications for a comment, or a
+    moderator's queue mails. GET shows a button; a POST unsubscribes, also the RFC 8058
+    one-click POST a mail program sends (``List-Unsubscribe=One-Click``, no cookies: the signed
+    token in the URL is the authority)."""
     try:
-        comment = notifications.comment_to_unsubscribe(current_app.config["SECRET_KEY"], token)
+        target = notifications.to_unsubscribe(current_app.config["SECRET_KEY"], token)
     except InvalidInput as exc:
         return _message(_("This link does not work"), exc.message, 400)
-    title = comment.thread.title or _("this discussion")
+    if isinstance(target, User):
+        if request.method == "GET":
+            return _page("unsubscribe.html", token=token, kind=notifications.QUEUE_MAIL)
+        notifications.stop_queue_mail(target)
+        db.session.commit()
+        return _message(_("No more queue mails"),
+                        _("You will get no more mails about comments waiting for moderation. "
+                          "Turn them on again on your account page."))
+    title = target.thread.title or _("this discussion")
     if request.method == "GET":
-        return _page("unsubscribe.html", token=token, title=title)
-    notifications.stop_notifications(comment)
+        return _page("unsubscribe.html", token=token, title=title,
+                     kind=notifications.REPLIES)
+    notifications.stop_notifications(target)
     db.session.commit()
     return _message(_("No more reply mails"),
                     _("You will get no more mails about replies to your comments in “%(title)s”.",
