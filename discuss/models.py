@@ -558,6 +558,36 @@ class SpamFilter(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class EventKind(enum.StrEnum):
+    """What happened to a comment, as events, feeds and webhooks name it."""
+
+    CREATED = "comment.created"
+    APPROVED = "comment.approved"
+    DELETED = "comment.deleted"
+
+
+class Event(db.Model):
+    """One thing that happened to a comment (discuss.events.record), written in the transaction
+    that did it; the web edge acts on it at commit (mail, live updates, webhooks). ``public`` is
+    true when the event made the comment visible to everyone. Ids only grow: a live stream
+    resumes after the last one it saw."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_thread_id", "thread_id", "id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            index=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by events.record: the comment as the transaction left it, for the commit's
+    # consumers without another query; never lazy-loaded.
+    comment: Mapped[Comment] = relationship(lazy="raise")
+
+
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"  # waiting for its first attempt or a retry
     DELIVERED = "delivered"

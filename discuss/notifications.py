@@ -1,12 +1,11 @@
 """Reply notifications and guests' email confirmation: who is told what, by mail.
 
-Status changes are only *noted* here while a transaction runs (``note_approved`` from
-``comments.set_status``, ``note_guest_email`` from ``comments.post_comment``); the web edge turns
-the notes into outbox mail just before the commit (``mail_reply_notices``,
-``mail_email_confirmations``), so a rolled-back change tells nobody and the mail leaves only
-after the commit. A reply is announced once, when it first becomes visible to others (approved,
-not shadowed), to the parent's author if they asked for it and their address is confirmed: an
-account's verified email, or a guest's address confirmed by a link (``ConfirmedEmail``).
+The web edge turns a transaction's events (``discuss.events``: comments posted, approved)
+into outbox mail just before the commit (``mail_reply_notices``, ``mail_email_confirmations``),
+so a rolled-back change tells nobody and the mail leaves only after the commit. A reply is
+announced once, when it first becomes visible to others (approved, not shadowed), to the
+parent's author if they asked for it and their address is confirmed: an account's verified
+email, or a guest's address confirmed by a link (``ConfirmedEmail``).
 
 Flushes, never commits; never reads the request or the app's config (callers pass the secret and
 link builders in).
@@ -23,7 +22,7 @@ from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from discuss.errors import InvalidInput
 from discuss.extensions import db
@@ -44,9 +43,6 @@ from discuss.models import (
 from discuss.reading import author_name
 from discuss.rendering import excerpt
 
-# session.info keys: ids of comments that became approved / were posted by a guest with an email.
-APPROVED_KEY = "discuss.approved"
-GUEST_EMAIL_KEY = "discuss.guest_email"
 CONFIRM_PURPOSE = "guest-email"  # links.LINK_MAX_AGE: valid two days, single use
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
 # The kinds of mail an unsubscribe link stops: replies in one discussion (a token naming the
@@ -60,27 +56,6 @@ _LIVE = (Status.APPROVED, Status.PENDING)
 
 # thread -> absolute URL of its discussion page on this service (threads without an article URL)
 ThreadLink = Callable[[Thread], str]
-
-
-def note_approved(comment_id: int) -> None:
-    """Remember that a reply became approved in this transaction (its parent's author is told
-    at commit)."""
-    db.session.info.setdefault(APPROVED_KEY, []).append(comment_id)
-
-
-def note_guest_email(comment_id: int) -> None:
-    """Remember a guest comment with an email address (its confirmation is mailed at commit)."""
-    db.session.info.setdefault(GUEST_EMAIL_KEY, []).append(comment_id)
-
-
-def pop_notes(session: Session) -> tuple[list[int], list[int]]:
-    """The noted (approved, guest email) comment ids, forgotten once taken."""
-    return session.info.pop(APPROVED_KEY, []), session.info.pop(GUEST_EMAIL_KEY, [])
-
-
-def forget_notes(session: Session) -> None:
-    session.info.pop(APPROVED_KEY, None)
-    session.info.pop(GUEST_EMAIL_KEY, None)
 
 
 def _load(comment_ids: Iterable[int]) -> list[Comment]:

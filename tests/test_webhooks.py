@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from discuss import webhooks
+from discuss import comments, webhooks
 from discuss.extensions import db
-from discuss.models import DeliveryState, Site, WebhookDelivery, utcnow
+from discuss.models import Comment, DeliveryState, Site, Status, WebhookDelivery, utcnow
 from discuss.web.webhook_events import queue_test_event
 from tests.accounts_helpers import form_csrf, html_login, make_user
+from tests.conftest import make_thread, post
 from tests.webhook_receiver import start_receiver
 
 SECRET = "receiver-shared-secret-1234"
@@ -266,4 +267,51 @@ def test_only_admins_may_send_a_test_event_and_only_with_the_csrf_token(
     html_login(client, "adaline")
     assert client.post("/admin/sites/demo/webhook/test").status_code == 400  # no CSRF token
     assert receiver.received == []
+    assert deliveries() == []
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+def test_comment_events_become_signed_deliveries_sent_only_by_the_worker(
+        app, client, hooked, receiver):
+    posted = client.post("/api/v1/comments", json={
+        "site": "demo", "key": "jj-s2", "url": "https://news.example.com/jj", "title": "JJ",
+        "body": "Will *she* appear?", "name": "Ann", "email": "ann@example.org"})
+    assert posted.status_code == 201, posted.get_json()
+    comment_id = posted.get_json()["id"]
+    assert receiver.received == []  # posting never calls out
+    comment = db.session.get(Comment, comment_id)
+    comments.set_status(comment, Status.PENDING)
+    comments.set_status(comment, Status.APPROVED)
+    db.session.commit()
+    comments.set_status(comment, Status.DELETED)
+    db.session.commit()
+    assert [d.event for d in deliveries()] == [
+        "comment.created", "comment.approved", "comment.deleted"]
+
+    assert deliver(utcnow()).delivered == 3
+    created, approved, deleted = receiver.received
+    assert all(r.signature_ok for r in receiver.received)
+    assert [r.event for r in receiver.received] == [r.body["event"] for r in receiver.received]
+    assert created.body["thread"] == {"key": "jj-s2", "url": "https://news.example.com/jj",
+                                      "title": "JJ"}
+    shown = created.body["comment"]
+    assert (shown["id"], shown["status"], shown["body"]) == (
+        comment_id, "approved", "Will *she* appear?")
+    assert shown["html"] == "<p>Will <em>she</em> appear?</p>"
+    assert shown["author"]["name"] == "Ann"
+    assert shown["author"]["avatar_url"].startswith("http://localhost/avatars/")
+    assert "replies" not in shown
+    assert approved.body["comment"]["status"] == "approved"
+    assert deleted.body["comment"]["author"] is None
+    assert (deleted.body["comment"]["body"], deleted.body["comment"]["html"]) == ("", "")
+    assert "ann@example.org" not in str([r.body for r in receiver.received])
+    assert len({r.delivery for r in receiver.received}) == 3
+
+
+def test_a_site_without_a_webhook_queues_no_delivery(app, site):
+    thread = make_thread(site)
+    post(thread, "Nobody listens")
+    db.session.commit()
     assert deliveries() == []

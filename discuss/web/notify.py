@@ -4,21 +4,18 @@ Pages: ``/notify/confirm/<token>`` (a guest confirms the address they typed) and
 ``/notify/unsubscribe/<token>`` (stop mails about replies in one discussion, or a moderator's
 queue mails; also the target of the mails' one-click List-Unsubscribe). Opening a link
 shows a button; only the button's POST changes anything, so mail scanners that open links
-change nothing. Just before every commit, the comments noted by the domain (approved replies,
-guest comments with an email) become outbox mail in the same transaction.
+change nothing. The mails themselves are queued at commit by ``discuss.web.dispatch``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, has_app_context, render_template, request
-from sqlalchemy import event
+from flask import Blueprint, current_app, render_template, request
 
 from discuss import notifications
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.i18n import _
-from discuss.models import User, utcnow
-from discuss.web.mail_links import thread_link, token_link
+from discuss.models import User
 
 bp = Blueprint("notify", __name__, url_prefix="/notify")
 
@@ -73,33 +70,3 @@ def unsubscribe(token: str):
     return _message(_("No more reply mails"),
                     _("You will get no more mails about replies to your comments in “%(title)s”.",
                       title=title))
-
-
-def _mail_noted_comments(session, *args) -> None:
-    # Turn what the domain noted into outbox mail as part of the transaction being committed:
-    # the outbox sends only once it has been committed.
-    approved, guest_emails = notifications.pop_notes(session)
-    if not (approved or guest_emails) or not has_app_context():
-        return
-    secret = current_app.config["SECRET_KEY"]
-    now = utcnow()
-    if guest_emails:
-        notifications.mail_email_confirmations(guest_emails, secret=secret, link=token_link,
-                                               now=now)
-    if approved:
-        notifications.mail_reply_notices(approved, secret=secret, link=token_link,
-                                         thread_link=thread_link, now=now)
-
-
-def _forget_noted_comments(session, transaction) -> None:
-    # Only when the whole transaction ends: a savepoint rolled back inside it (one comment of
-    # a bulk action) leaves the others' notes; each is checked again before mail is queued.
-    if transaction.parent is None:
-        notifications.forget_notes(session)
-
-
-def init_app(app: Flask) -> None:
-    """Queue the reply and confirmation mails noted during a transaction at its commit."""
-    if not event.contains(db.session, "before_commit", _mail_noted_comments):
-        event.listen(db.session, "before_commit", _mail_noted_comments)
-        event.listen(db.session, "after_transaction_end", _forget_noted_comments)

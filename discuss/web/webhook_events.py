@@ -18,10 +18,8 @@ from sqlalchemy.orm import joinedload
 
 from discuss import webhooks
 from discuss.extensions import db
-from discuss.models import Comment, Site, Thread, WebhookDelivery, utcnow
+from discuss.models import Comment, Event, EventKind, Site, Thread, WebhookDelivery, utcnow
 from discuss.web.present import comment_json
-
-DELETED = "comment.deleted"
 
 
 def _absolute(url: str) -> str:
@@ -47,7 +45,8 @@ def comment_payload(comment: Comment, *, deleted: bool = False) -> dict[str, Any
     return data
 
 
-def _payloads(events: list, comments: dict[int, Comment]) -> Iterable[tuple[Site, str, dict]]:
+def _payloads(events: list[Event],
+              comments: dict[int, Comment]) -> Iterable[tuple[Site, str, dict]]:
     for event in events:
         site = db.session.get(Site, event.site_id)  # in the identity map: posting loaded it
         comment = comments.get(event.comment_id)
@@ -55,10 +54,10 @@ def _payloads(events: list, comments: dict[int, Comment]) -> Iterable[tuple[Site
             continue
         yield site, event.kind, {
             "thread": thread_payload(comment.thread),
-            "comment": comment_payload(comment, deleted=event.kind == DELETED)}
+            "comment": comment_payload(comment, deleted=event.kind == EventKind.DELETED)}
 
 
-def queue_webhooks(events: list) -> None:
+def queue_webhooks(events: list[Event]) -> None:
     """The dispatcher's outbox writer: a delivery per event of a site with a webhook."""
     wanted = [e for e in events
               if (site := db.session.get(Site, e.site_id)) is not None and site.webhook_url]

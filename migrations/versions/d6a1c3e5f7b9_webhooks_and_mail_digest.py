@@ -2,7 +2,7 @@
 notification mail, and the moderators' daily queue digest.
 
 Revision ID: d6a1c3e5f7b9
-Revises: b3e91f4a2c10
+Revises: c4f2a8e61d37
 Create Date: 2026-12-03 12:40:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from discuss.models import UTCDateTime
 
 revision = "d6a1c3e5f7b9"
-down_revision = "b3e91f4a2c10"
+down_revision = "c4f2a8e61d37"
 branch_labels = None
 depends_on = None
 
