@@ -296,6 +296,9 @@ def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body:
             values["root_id"] = comment_id
     comment = Comment(id=comment_id, **values)
     comment.author = user
+    # Known without a query, and keeps the thread and its site loaded until the commit, whose
+    # event consumers (webhooks) read the site's settings.
+    comment.thread = thread
     make_transient_to_detached(comment)
     db.session.add(comment)
     count_in_thread(thread, int(status == Status.APPROVED))
