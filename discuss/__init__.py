@@ -71,14 +71,14 @@ def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 def _install_web_hooks(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """The web edge's request hooks, template helpers and session events, in order: Flask runs
     after_request hooks last-registered first, so compression (first) sees the final body."""
-    from discuss.web import errors, language, moderate, notify, security, sessions, training
+    from discuss.web import dispatch, errors, language, moderate, security, training
     from discuss.web.infra import assets, compression, querystring, requestid, routing
 
     app.request_class = querystring.Request
     routing.init_app(app)
     for install in (compression.init_app, requestid.init_app, assets.init_app,
-                    security.init_app, errors.init_app, language.init_app, sessions.init_app,
-                    moderate.init_app, notify.init_app, training.init_app):
+                    security.init_app, errors.init_app, language.init_app, dispatch.init_app,
+                    moderate.init_app, training.init_app):
         install(app)
 
 
@@ -94,7 +94,9 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
         auth,
         demo,
         embed,
+        feeds,
         health,
+        live,
         moderate,
         notify,
         pages,
@@ -102,7 +104,7 @@ def _register_blueprints(app: Flask, overrides: Mapping[str, Any] | None) -> Non
 
     for blueprint in (api.bp, api_account.bp, api_moderation.bp, api_history.bp, pages.bp,
                       health.bp, embed.bp, demo.bp, auth.bp, moderate.bp, admin.bp, notify.bp,
-                      api_sso.bp):
+                      api_sso.bp, live.bp, feeds.bp):
         app.register_blueprint(blueprint)
 
 
@@ -121,5 +123,9 @@ def _warn_about_settings(app: Flask, overrides: Mapping[str, Any] | None) -> Non
 
 def _register_cli(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     from discuss.cli import discuss_cli
+    from discuss.web.deliver import deliver_command
 
+    # `deliver` builds mailed links, so it lives at the web edge; `send-mail` is its old name.
+    discuss_cli.add_command(deliver_command, "deliver")
+    discuss_cli.add_command(deliver_command, "send-mail")
     app.cli.add_command(discuss_cli)

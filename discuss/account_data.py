@@ -62,6 +62,7 @@ def export_user_data(user: User, *, now: datetime | None = None) -> dict[str, An
             "is_admin": user.is_admin, "created_at": _iso(user.created_at),
             "moderator_of": [s.slug for s in user.moderated_sites],
             "notify_queue": user.notify_queue,
+            "queue_mail": user.queue_mail,
             # A site user (SSO): the site that signed them in and their id there.
             "signed_in_by": None if user.site_id is None else {
                 "site": db.session.get(Site, user.site_id).slug, "subject": user.external_id},

@@ -332,13 +332,22 @@ def update_profile(user: User, *, display_name: object) -> User:
     return user
 
 
-def set_queue_mail(user: User, on: object) -> User:
-    """Turn the "comments are waiting in your queue" mails on or off (moderators and admins)."""
-    if not isinstance(on, bool):
-        raise InvalidInput("Choose on or off.", {"notify_queue": "invalid"})
-    if on and not (user.is_admin or user.moderated_sites):
+QUEUE_MAIL_CHOICES = ("off", "each", "daily")
+
+
+def set_queue_mail(user: User, choice: object) -> User:
+    """How the "comments are waiting in your queue" mails reach a moderator or admin: "off",
+    "each" (a mail as comments arrive, rate-limited) or "daily" (one digest a day); True and
+    False stand for "each" and "off"."""
+    if isinstance(choice, bool):
+        choice = "each" if choice else "off"
+    if choice not in QUEUE_MAIL_CHOICES:
+        raise InvalidInput("Choose off, each or daily.", {"queue_mail": "invalid"})
+    if choice != "off" and not (user.is_admin or user.moderated_sites):
         raise Forbidden("Only moderators get queue mails.", {"notify_queue": "not_moderator"})
-    user.notify_queue = on
+    user.notify_queue = choice != "off"
+    if choice != "off":
+        user.queue_digest = choice == "daily"
     db.session.flush()
     return user
 

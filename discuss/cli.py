@@ -8,7 +8,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from discuss import accounts, filter_training, mail, sites, sso, transfer
+from discuss import accounts, filter_training, sites, sso, transfer, webhooks
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.models import ModerationPolicy
@@ -120,17 +120,22 @@ def _signin_link(user) -> str:
 
 @discuss_cli.command("queue-mail")
 @click.argument("username")
-@click.option("--on/--off", "on", required=True,
-              help="Mail USERNAME when comments wait in a queue of their sites, or stop.")
-def queue_mail_command(username: str, on: bool) -> None:
-    """Turn a moderator's "comments are waiting" mails on or off."""
+@click.argument("choice", required=False, type=click.Choice(accounts.QUEUE_MAIL_CHOICES))
+@click.option("--on/--off", "on", default=None,
+              help="The same as `each` / `off`.")
+def queue_mail_command(username: str, choice: str | None, on: bool | None) -> None:
+    """How USERNAME hears of comments waiting in a queue of their sites: off, each (a mail as
+    they arrive, at most one per site every DISCUSS_QUEUE_MAIL_MINUTES) or daily (a digest)."""
+    if (choice is None) == (on is None):
+        raise click.UsageError("Give one of off, each, daily (or --on/--off).")
     user = _user_named(username)
     try:
-        accounts.set_queue_mail(user, on)
+        accounts.set_queue_mail(user, choice if choice is not None else bool(on))
     except DiscussError as exc:
         _fail(exc)
     db.session.commit()
-    click.echo(f"Queue mails for {user.username}: {'on' if on else 'off'}")
+    shown = choice if choice is not None else ("on" if on else "off")
+    click.echo(f"Queue mails for {user.username}: {shown}")
 
 
 @discuss_cli.command("signin-link")
@@ -209,15 +214,6 @@ def create_token_command(username: str, name: str) -> None:
         _fail(exc)
     db.session.commit()
     click.echo(raw)
-
-
-@discuss_cli.command("send-mail")
-def send_mail_command() -> None:
-    """Send the queued mail that is due (run from cron; failed sends are retried later)."""
-    from flask import current_app
-
-    sent = mail.send_due(current_app.config)
-    click.echo(f"Sent {sent} message(s).")
 
 
 @discuss_cli.command("backup")
@@ -369,13 +365,21 @@ def import_command(slug: str, source: str, fmt: str, key: str) -> None:
               help="Turn single sign-on on with this HS256 secret (32+ characters; see "
                    "docs/sso.md).")
 @click.option("--no-sso", is_flag=True, help="Turn single sign-on off (forgets the secret).")
+@click.option("--webhook-url", metavar="URL",
+              help="POST the site's comment events here, signed (http or https; an empty "
+                   "value turns webhooks off; see docs/feeds-and-webhooks.md).")
+@click.option("--webhook-secret", metavar="SECRET",
+              help="The key of the webhook's HMAC-SHA256 signature (16–200 characters).")
+@click.option("--no-webhook", is_flag=True, help="Turn webhooks off (forgets URL and secret).")
 def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: str | None,
                           max_links: str | None, blocklist_file, blocklist_action: str | None,
                           report_threshold: str | None, deleted_user_text: str | None,
                           moderation: str | None, guests: bool | None, trust_after: str | None,
                           spam_filter: bool | None, spam_threshold: str | None,
                           language: str | None, origins: tuple[str, ...],
-                          any_origin: bool, sso_secret: str | None, no_sso: bool) -> None:
+                          any_origin: bool, sso_secret: str | None, no_sso: bool,
+                          webhook_url: str | None, webhook_secret: str | None,
+                          no_webhook: bool) -> None:
     """Change a site's origins, spam rules, reports, policy and sign-on; print its settings
     (all, without options)."""
     from flask import current_app
@@ -397,6 +401,8 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
                                        else report_threshold)
     if sso_secret is not None and no_sso:
         raise click.UsageError("Give --sso-secret or --no-sso, not both.")
+    if no_webhook and (webhook_url is not None or webhook_secret is not None):
+        raise click.UsageError("Give --webhook-url/--webhook-secret or --no-webhook, not both.")
     try:
         site = get_site(slug)
         sites.update_site(site, **changes)
@@ -404,10 +410,16 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
             sso.set_secret(site, sso_secret)
         elif no_sso:
             sso.turn_off(site)
+        webhook_given = webhook_url is not None or webhook_secret is not None
+        if no_webhook:
+            webhooks.turn_off(site)
+        elif webhook_given:
+            webhooks.set_webhook(site, site.webhook_url if webhook_url is None else webhook_url,
+                                 webhook_secret)
     except DiscussError as exc:
         _fail(exc)
     db.session.commit()
-    saved = bool(changes) or sso_secret is not None or no_sso
+    saved = bool(changes) or sso_secret is not None or no_sso or no_webhook or webhook_given
     rules = sites.spam_settings(site)
     entries = rules["blocklist"].splitlines()
     threshold = rules["report_threshold"]
@@ -432,6 +444,8 @@ def site_settings_command(slug: str, honeypot: bool | None, min_submit_seconds: 
     }
     if site.sso_secret or no_sso:  # off and untouched: as before single sign-on existed
         lines["sso"] = "on" if site.sso_secret else "off"
+    if site.webhook_url or no_webhook or webhook_given:  # the same for webhooks
+        lines["webhook"] = f"{site.webhook_url} (signed)" if site.webhook_url else "off"
     click.echo(f"Settings of site {site.slug}" + (" (saved)" if saved else "") + ":")
     for name, value in lines.items():
         click.echo(f"  {name}: {value}")

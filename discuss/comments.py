@@ -21,12 +21,12 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from discuss import (
     bans,
+    events,
     filter_training,
     formtokens,
     history,
     learning,
     names,
-    notifications,
     policy,
     spam,
     trust,
@@ -35,7 +35,7 @@ from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
 from discuss.extensions import begin_writes, db
 from discuss.ids import parse_id
-from discuss.models import Comment, Status, Thread, User, utcnow
+from discuss.models import Comment, EventKind, Status, Thread, User, utcnow
 from discuss.permissions import Actor, edit_window, require
 from discuss.rendering import MAX_BODY_LENGTH, MAX_HTML_BYTES, render_markdown
 from discuss.text import CONTROL, check_text
@@ -197,8 +197,9 @@ def _check_new_comment(thread: Thread, actor: Actor, body: Body, parent_id: obje
 
 
 def _add_comment(new: _NewComment) -> Comment:
-    """Write a checked comment: the row, its place in the tree, the thread's count, and the
-    notes for the mail sent at commit (queue, reply and address confirmation)."""
+    """Write a checked comment: the row, its place in the tree, the thread's count, the note for
+    the moderators' queue mail and its ``comment.created`` event (reply and address
+    confirmation mail, live updates and webhooks follow from the event at commit)."""
     try:
         comment = _insert_comment(
             new.thread, new.parent, new.body, user=new.user, guest_name=new.guest_name,
@@ -214,8 +215,7 @@ def _add_comment(new: _NewComment) -> Comment:
         formtokens.spend(new.form_token, now=new.created_at)
     if new.status == Status.PENDING:
         policy.note_queued(new.thread.site_id)
-    if new.email_key:
-        notifications.note_guest_email(comment.id)
+    events.record(EventKind.CREATED, comment)
     return comment
 
 
@@ -259,14 +259,14 @@ def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body:
                     user: User | None, guest_name: str, guest_email: str, guest_key_hash: str,
                     created_at: datetime, status: Status, notify: bool = False,
                     ip_hash: str = "", held_reasons: list | None = None, shadowed: bool = False,
-                    record: bool = True, parent_notified: bool = False) -> Comment:
+                    parent_notified: bool = False) -> Comment:
     """Insert a checked comment with its status, place it in the tree and count it in its
     thread; the one place a comment row is built.
 
     The row goes in with one Core INSERT (and, for a top-level comment, the UPDATE that makes it
     its own root); the Comment returned is the same row as a persistent ORM object, without the
-    unit of work's flushes. A reply approved here is noted for notifications unless ``record``
-    is false (admin imports tell nobody)."""
+    unit of work's flushes. Records no event: the caller does (posting does, an import tells
+    nobody)."""
     body = Body.of(body)
     _, email_key = normalize_email(guest_email)
     values = {
@@ -296,10 +296,11 @@ def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body:
             values["root_id"] = comment_id
     comment = Comment(id=comment_id, **values)
     comment.author = user
+    # Known without a query, and keeps the thread and its site loaded until the commit, whose
+    # event consumers (webhooks) read the site's settings.
+    comment.thread = thread
     make_transient_to_detached(comment)
     db.session.add(comment)
-    if status == Status.APPROVED and record and parent is not None:
-        notifications.note_approved(comment_id)
     count_in_thread(thread, int(status == Status.APPROVED))
     return comment
 
@@ -317,8 +318,8 @@ def import_comment(thread: Thread, body: object, *, parent: Comment | CommentPla
         guest_name=names.clean_name(check_text(name, MAX_NAME_LENGTH, "name", one_line=True))
         or "Anonymous",
         guest_email=guest_email, guest_key_hash="", created_at=created_at, status=status,
-        # An import tells nobody, now or when approved later.
-        record=False, parent_notified=True,
+        # An import tells nobody, now or when approved later (and records no event).
+        parent_notified=True,
     )
     filter_training.note_import(comment, status)
     if edited_at is not None or pinned:
@@ -382,18 +383,21 @@ def delete_comment(comment: Comment, actor: Actor, *, default_window: int = 900,
     db.session.flush()
 
 
+_EVENT_OF_STATUS = {Status.APPROVED: EventKind.APPROVED, Status.DELETED: EventKind.DELETED}
+
+
 def set_status(comment: Comment, status: Status, *, thread: Thread | None = None,
                record: bool = True) -> Status:
     """Change a comment's status, keeping the thread's approved count exact. Returns the old.
 
-    A reply that becomes approved is noted for reply notifications (sent at commit) unless
-    ``record`` is false (admin imports tell nobody)."""
+    Becoming approved or deleted records a ``comment.approved`` / ``comment.deleted`` event
+    (reply mail, live updates and webhooks follow at commit) unless ``record`` is false."""
     old = comment.status
     thread = thread or thread_of(comment)
     if old == status:
         return old
     comment.status = status
-    if status == Status.APPROVED and record and comment.parent_id is not None:
-        notifications.note_approved(comment.id)
+    if record and status in _EVENT_OF_STATUS:
+        events.record(_EVENT_OF_STATUS[status], comment)
     count_in_thread(thread, (status == Status.APPROVED) - (old == Status.APPROVED))
     return old

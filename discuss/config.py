@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISCUSS_TOKEN_DAYS", int, 365, "Days a personal API token lasts"),
     Setting("DISCUSS_QUEUE_MAIL_MINUTES", int, 15,
             "At most one 'comments wait in your queue' mail per moderator and site this often"),
+    Setting("DISCUSS_WEBHOOK_RETRY_SECONDS", int, 30,
+            "Wait before a failed webhook delivery is retried, doubled after each failure "
+            "(8 attempts in all)"),
     Setting("DISCUSS_RATELIMIT_ENABLED", _parse_bool, True,
             "0 switches every rate limit off (load tests)"),
     Setting("DISCUSS_RATELIMIT_POST", str, "5/minute;60/hour",

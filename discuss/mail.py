@@ -2,10 +2,15 @@
 
 ``queue_mail`` adds a message to the current transaction (domain-safe: it flushes, never
 commits), so a rolled-back request sends nothing. ``send_due`` is the outbox's worker: the web
-edge runs it once a request that queued mail has been answered, and ``flask discuss send-mail``
-runs it from cron. It works outside any request transaction and commits each message's outcome
-itself, so a crash never sends a message twice. Without ``DISCUSS_MAIL_HOST`` messages are
-written to the log instead (``make run`` works without a mail server).
+edge runs it once a request that queued mail has been answered, and ``flask discuss deliver``
+(alias ``send-mail``) runs it from cron or in a loop. It works outside any request transaction
+and commits each message's outcome itself, so a crash never sends a message twice. Without
+``DISCUSS_MAIL_HOST`` messages are written to the log instead (``make run`` works without a
+mail server).
+
+A notification (reply notices, moderators' queue mail and digest) carries its one-click
+unsubscribe URL: sent as ``List-Unsubscribe`` with ``List-Unsubscribe-Post`` (RFC 8058), so mail
+programs offer an "Unsubscribe" button that POSTs to it without opening a page.
 """
 
 from __future__ import annotations
@@ -29,11 +34,16 @@ MAX_ATTEMPTS = 8
 SMTP_TIMEOUT = 10  # seconds; a slow server delays only the outbox worker, never a reader
 
 
-def queue_mail(to: str, subject: str, body: str, *, now: datetime | None = None) -> OutboxMessage:
-    """Queue a plain-text mail in the current transaction; it is sent after the commit."""
+def queue_mail(to: str, subject: str, body: str, *, now: datetime | None = None,
+               unsubscribe: str = "") -> OutboxMessage:
+    """Queue a plain-text mail in the current transaction; it is sent after the commit.
+
+    ``unsubscribe``: a notification's one-click unsubscribe URL (https, or http on a test
+    service), sent in the List-Unsubscribe headers."""
     now = now or utcnow()
     message = OutboxMessage(recipient=to, subject=subject[:300], body=body, created_at=now,
-                            send_after=now, attempts=0, last_error="")
+                            send_after=now, attempts=0, last_error="",
+                            list_unsubscribe=unsubscribe)
     db.session.add(message)
     db.session.flush()
     return message
@@ -52,6 +62,11 @@ def _as_email(config: Mapping[str, Any], message: OutboxMessage) -> EmailMessage
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = make_msgid(domain=config["DISCUSS_MAIL_SENDER"].rpartition("@")[2]
                                      or "localhost")
+    if message.list_unsubscribe:
+        # RFC 2369 + RFC 8058: a POST of "List-Unsubscribe=One-Click" to this URL, without
+        # cookies, unsubscribes (the token in the URL names the recipient and the kind).
+        email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.body)
     return email
 

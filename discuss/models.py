@@ -156,6 +156,9 @@ class Site(db.Model):
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # The HS256 key of the site's single sign-on tokens (discuss.sso); empty: SSO is off.
     sso_secret: Mapped[str] = mapped_column(String(200), default="")
+    # Where the site's events are POSTed, signed with the secret (discuss.webhooks); empty: off.
+    webhook_url: Mapped[str] = mapped_column(String(2048), default="")
+    webhook_secret: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
@@ -179,7 +182,11 @@ class User(db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped on password change or "sign out everywhere": older sessions stop working.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # "Comments wait in your queue" mails (discuss.moderation, discuss.digest): on or off, and
+    # when on, one mail each time (rate-limited) or one daily digest; the last digest sent.
     notify_queue: Mapped[bool] = mapped_column(Boolean, default=False)
+    queue_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    queue_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A reader signed in by a site's own accounts (discuss.sso): the site and its user id
     # ("sub"). Such an account has no password and acts on that site only; None for local ones.
@@ -194,6 +201,13 @@ class User(db.Model):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def queue_mail(self) -> str:
+        """How queue mails reach this user: "off", "each" or "daily"."""
+        if not self.notify_queue:
+            return "off"
+        return "daily" if self.queue_digest else "each"
 
     @property
     def is_site_user(self) -> bool:
@@ -488,6 +502,9 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # A notification's one-click unsubscribe URL (RFC 8058 List-Unsubscribe); empty for mail
+    # that is not a notification (confirmations, resets).
+    list_unsubscribe: Mapped[str] = mapped_column(String(2048), default="")
 
 
 
@@ -539,3 +556,63 @@ class SpamFilter(db.Model):
     spam_count: Mapped[int] = mapped_column(Integer, default=0)
     model: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventKind(enum.StrEnum):
+    """What happened to a comment, as events, feeds and webhooks name it."""
+
+    CREATED = "comment.created"
+    APPROVED = "comment.approved"
+    DELETED = "comment.deleted"
+
+
+class Event(db.Model):
+    """One thing that happened to a comment (discuss.events.record), written in the transaction
+    that did it; the web edge acts on it at commit (mail, live updates, webhooks). ``public`` is
+    true when the event made the comment visible to everyone. Ids only grow: a live stream
+    resumes after the last one it saw."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_thread_id", "thread_id", "id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            index=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by events.record: the comment as the transaction left it, for the commit's
+    # consumers without another query; never lazy-loaded.
+    comment: Mapped[Comment] = relationship(lazy="raise")
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"  # waiting for its first attempt or a retry
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the last attempt
+
+
+class WebhookDelivery(db.Model):
+    """One POST of an event to a site's webhook (discuss.webhooks): written in the transaction
+    that made the event, sent after the commit by `discuss deliver`, retried with backoff. The
+    payload is kept as the exact text that is signed and sent, the same on every retry."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+                      Index("ix_webhook_deliveries_site", "site_id", "id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery: Mapped[str] = mapped_column(String(36), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState, "delivery_state"),
+                                                 default=DeliveryState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str] = mapped_column(String(500), default="")

@@ -9,11 +9,10 @@ reads the request or the app's config (callers pass settings in).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from discuss import audit, filter_training
@@ -22,7 +21,6 @@ from discuss.comments import edit_comment, set_status
 from discuss.errors import Conflict, DiscussError, InvalidInput
 from discuss.extensions import db
 from discuss.ids import parse_id
-from discuss.mail import queue_mail
 from discuss.models import (
     AuditEntry,
     Ban,
@@ -30,10 +28,8 @@ from discuss.models import (
     Comment,
     Report,
     Site,
-    SiteModerator,
     Status,
     Thread,
-    User,
     utcnow,
 )
 from discuss.permissions import Actor, can, require
@@ -305,33 +301,6 @@ def edit_as_moderator(comment: Comment, actor: Actor, body: object, *, note: obj
                      after=comment.status, note=check_text(note, MAX_NOTE, "note"), now=now)
         db.session.flush()
     return comment
-
-
-def notify_moderators(site_ids: set[int] | list[int], *, every_minutes: int,
-                      queue_link: Callable[[str], str], now: datetime | None = None) -> int:
-    """Mail the moderators who asked for it that their queue has work, at most once every
-    ``every_minutes`` each (``queue_link``: a site slug's queue URL). Returns the number of
-    mails queued."""
-    now = now or utcnow()
-    if not site_ids or every_minutes < 0:
-        return 0
-    due = now - timedelta(minutes=every_minutes)
-    rows = db.session.execute(
-        select(SiteModerator, User.email, Site.slug)
-        .join(User, User.id == SiteModerator.user_id)
-        .join(Site, Site.id == SiteModerator.site_id)
-        .where(SiteModerator.site_id.in_(list(site_ids)), User.notify_queue.is_(True),
-               or_(SiteModerator.last_notified_at.is_(None),
-                   SiteModerator.last_notified_at <= due))
-    ).all()
-    for moderator, email, slug in rows:
-        moderator.last_notified_at = now
-        queue_mail(email, f"Comments wait for moderation on {slug}",
-                   f"New comments wait in the moderation queue of {slug}.\n\n"
-                   f"Open the queue: {queue_link(slug)}\n\n"
-                   f"You get at most one such mail every {every_minutes} minutes; "
-                   "turn them off in your account.\n", now=now)
-    return len(rows)
 
 
 def on_reported(comment: Comment, *, now: datetime, default_threshold: int = 3) -> None:

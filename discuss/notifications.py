@@ -1,12 +1,11 @@
 """Reply notifications and guests' email confirmation: who is told what, by mail.
 
-Status changes are only *noted* here while a transaction runs (``note_approved`` from
-``comments.set_status``, ``note_guest_email`` from ``comments.post_comment``); the web edge turns
-the notes into outbox mail just before the commit (``mail_reply_notices``,
-``mail_email_confirmations``), so a rolled-back change tells nobody and the mail leaves only
-after the commit. A reply is announced once, when it first becomes visible to others (approved,
-not shadowed), to the parent's author if they asked for it and their address is confirmed: an
-account's verified email, or a guest's address confirmed by a link (``ConfirmedEmail``).
+The web edge turns a transaction's events (``discuss.events``: comments posted, approved)
+into outbox mail just before the commit (``mail_reply_notices``, ``mail_email_confirmations``),
+so a rolled-back change tells nobody and the mail leaves only after the commit. A reply is
+announced once, when it first becomes visible to others (approved, not shadowed), to the
+parent's author if they asked for it and their address is confirmed: an account's verified
+email, or a guest's address confirmed by a link (``ConfirmedEmail``).
 
 Flushes, never commits; never reads the request or the app's config (callers pass the secret and
 link builders in).
@@ -23,7 +22,7 @@ from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from discuss.errors import InvalidInput
 from discuss.extensions import db
@@ -38,16 +37,17 @@ from discuss.models import (
     Site,
     Status,
     Thread,
+    User,
     utcnow,
 )
 from discuss.reading import author_name
 from discuss.rendering import excerpt
 
-# session.info keys: ids of comments that became approved / were posted by a guest with an email.
-APPROVED_KEY = "discuss.approved"
-GUEST_EMAIL_KEY = "discuss.guest_email"
 CONFIRM_PURPOSE = "guest-email"  # links.LINK_MAX_AGE: valid two days, single use
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
+# The kinds of mail an unsubscribe link stops: replies in one discussion (a token naming the
+# comment replied to) or a moderator's queue mails (a token naming the account and its address).
+REPLIES, QUEUE_MAIL = "replies", "queue"
 CONFIRM_SUBJECT = N_("Confirm your address")
 CONFIRM_EVERY = timedelta(hours=24)
 EXCERPT_LENGTH = 300
@@ -56,27 +56,6 @@ _LIVE = (Status.APPROVED, Status.PENDING)
 
 # thread -> absolute URL of its discussion page on this service (threads without an article URL)
 ThreadLink = Callable[[Thread], str]
-
-
-def note_approved(comment_id: int) -> None:
-    """Remember that a reply became approved in this transaction (its parent's author is told
-    at commit)."""
-    db.session.info.setdefault(APPROVED_KEY, []).append(comment_id)
-
-
-def note_guest_email(comment_id: int) -> None:
-    """Remember a guest comment with an email address (its confirmation is mailed at commit)."""
-    db.session.info.setdefault(GUEST_EMAIL_KEY, []).append(comment_id)
-
-
-def pop_notes(session: Session) -> tuple[list[int], list[int]]:
-    """The noted (approved, guest email) comment ids, forgotten once taken."""
-    return session.info.pop(APPROVED_KEY, []), session.info.pop(GUEST_EMAIL_KEY, [])
-
-
-def forget_notes(session: Session) -> None:
-    session.info.pop(APPROVED_KEY, None)
-    session.info.pop(GUEST_EMAIL_KEY, None)
 
 
 def _load(comment_ids: Iterable[int]) -> list[Comment]:
@@ -191,7 +170,7 @@ def _queue_notice(notice: _Notice, *, secret: str, link: LinkBuilder, thread_lin
         stop = link(UNSUBSCRIBE_PURPOSE, unsubscribe_token(secret, notice.parent))
         parts += [_("You get this mail because you asked to be told of replies to your comment."),
                   _("Stop mails about replies in this discussion: %(link)s", link=stop), ""]
-    queue_mail(notice.address, subject, "\n".join(parts), now=now)
+    queue_mail(notice.address, subject, "\n".join(parts), now=now, unsubscribe=stop)
 
 
 # ---------------------------------------------------------------- unsubscribing
@@ -208,16 +187,53 @@ def unsubscribe_token(secret: str, comment: Comment) -> str:
                                                   "t": comment.created_at.timestamp()})
 
 
-def comment_to_unsubscribe(secret: str, token: object) -> Comment:
-    """The comment an unsubscribe link names, or InvalidInput for a forged or stale link."""
+def queue_unsubscribe_token(secret: str, user: User) -> str:
+    """A signed token that turns ``user``'s queue mails off, for the address it was mailed to
+    (it stops working when the account's address changes). Never expires; may be used again."""
+    return _unsubscribe_serializer(secret).dumps({"k": QUEUE_MAIL, "u": user.id,
+                                                  "e": user.email_key})
+
+
+def _invalid_link() -> InvalidInput:
+    return InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+
+
+def _read_unsubscribe_token(secret: str, token: object) -> dict:
     if not isinstance(token, str) or not token or len(token) > 1000:
-        raise InvalidInput("This link is not valid.", {"token": "invalid"}, code="invalid_link")
+        raise _invalid_link()
     try:
         payload: Any = _unsubscribe_serializer(secret).loads(token)
     except BadSignature as exc:
-        raise InvalidInput("This link is not valid.", {"token": "invalid"},
-                           code="invalid_link") from exc
-    comment_id = payload.get("c") if isinstance(payload, dict) else None
+        raise _invalid_link() from exc
+    if not isinstance(payload, dict):
+        raise _invalid_link()
+    return payload
+
+
+def to_unsubscribe(secret: str, token: object) -> Comment | User:
+    """What an unsubscribe link stops: the comment whose replies are announced (REPLIES), or
+    the account whose queue mails it turns off (QUEUE_MAIL); InvalidInput for a forged or
+    stale link."""
+    payload = _read_unsubscribe_token(secret, token)
+    if payload.get("k", REPLIES) == REPLIES:
+        return comment_to_unsubscribe(secret, token, payload=payload)
+    if payload.get("k") != QUEUE_MAIL:
+        raise _invalid_link()
+    user_id = payload.get("u")
+    user = db.session.get(User, user_id) \
+        if isinstance(user_id, int) and parse_id(user_id) is not None else None
+    if user is None or payload.get("e") != user.email_key:
+        raise InvalidInput("This account no longer has that address; change your mail "
+                           "settings on your account page.", {"token": "gone"},
+                           code="invalid_link")
+    return user
+
+
+def comment_to_unsubscribe(secret: str, token: object, *,
+                           payload: dict | None = None) -> Comment:
+    """The comment an unsubscribe link names, or InvalidInput for a forged or stale link."""
+    payload = payload if payload is not None else _read_unsubscribe_token(secret, token)
+    comment_id = payload.get("c")
     comment = db.session.get(Comment, comment_id, options=[joinedload(Comment.thread)]) \
         if parse_id(comment_id) is not None and isinstance(comment_id, int) else None
     if comment is None or payload.get("t") != comment.created_at.timestamp():
@@ -225,6 +241,14 @@ def comment_to_unsubscribe(secret: str, token: object) -> Comment:
         raise InvalidInput("This comment no longer exists; no more mail will be sent about it.",
                            {"token": "gone"}, code="invalid_link")
     return comment
+
+
+def stop_queue_mail(user: User) -> bool:
+    """Turn a moderator's queue mails (each and daily) off; whether they were on."""
+    was_on = user.notify_queue
+    user.notify_queue = False
+    db.session.flush()
+    return was_on
 
 
 def stop_notifications(comment: Comment) -> int:

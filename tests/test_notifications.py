@@ -112,6 +112,25 @@ def test_unsubscribing_stops_further_reply_mails(app, alice_confirmed, mailbox):
     assert not db.session.get(Comment, alice_again["id"]).notify
 
 
+def test_a_reply_mail_offers_one_click_unsubscribe_to_mail_programs(app, alice_confirmed,
+                                                                     mailbox):
+    mailbox.expect(1)
+    say(app.test_client(), "An answer", parent=alice_confirmed, name="Bob")
+    message = mailbox.last_to(ALICE)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.fullmatch(r"<(http://localhost(/notify/unsubscribe/[^>]+))>",
+                        message["List-Unsubscribe"])
+    assert link
+    assert f"Stop mails about replies in this discussion: {link.group(1)}" in \
+        message.get_content()
+    assert db.session.get(Comment, alice_confirmed).notify
+    # RFC 8058: the mail program POSTs this body, with no cookie and no CSRF token.
+    clicked = app.test_client().post(link.group(2), data={"List-Unsubscribe": "One-Click"})
+    assert clicked.status_code == 200
+    db.session.expire_all()
+    assert not db.session.get(Comment, alice_confirmed).notify
+
+
 def test_a_forged_unsubscribe_link_is_refused(app, site):
     response = app.test_client().post("/notify/unsubscribe/not-a-real-token")
     assert response.status_code == 400

@@ -33,13 +33,20 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from discuss import sites, sso, threads
+from discuss import sites, sso, threads, webhooks
 from discuss.errors import DiscussError
 from discuss.extensions import db
 from discuss.i18n import LANGUAGES, language_name
-from discuss.models import BlocklistAction, DeletedUserText, ModerationPolicy, Site
+from discuss.models import (
+    BlocklistAction,
+    DeletedUserText,
+    DeliveryState,
+    ModerationPolicy,
+    Site,
+)
 from discuss.permissions import Actor, require
 from discuss.web.security import current_actor
+from discuss.web.webhook_events import queue_test_event
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -222,6 +229,22 @@ class SsoForm(FlaskForm):
                                          "signs sign-on tokens with it (see docs/sso.md).")
 
 
+class WebhookForm(FlaskForm):
+    """The site's webhook: its URL and secret (empty: keep it, or generate one), or off."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(choices=["save", "off"], validate_choice=True)
+    webhook_url = StringField("URL", validators=[Optional()],
+                              description="Where each comment event is POSTed as JSON "
+                                          "(http or https).")
+    webhook_secret = StringField(
+        "Secret", validators=[Optional()],
+        description="Signs every request (X-Discuss-Signature). Empty: keep the current one, "
+                    "or generate one for a new webhook (shown once).")
+
+
 class NewSiteForm(SiteSettingsForm):
     """The new-site form's fields (saved by sites.create_site)."""
 
@@ -296,7 +319,10 @@ def _edit_page(site: Site, form: SiteEditForm, moderator_form: ModeratorForm,
         moderators=sites.list_moderators(site), snippets=snippets(site),
         default_window=current_app.config["DISCUSS_EDIT_WINDOW"],
         default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"],
-        sso_form=extra.pop("sso_form", None) or SsoForm(formdata=None), **extra), status
+        sso_form=extra.pop("sso_form", None) or SsoForm(formdata=None),
+        webhook_form=extra.pop("webhook_form", None)
+        or WebhookForm(formdata=None, data={"webhook_url": site.webhook_url}),
+        deliveries=webhooks.recent_deliveries(site), **extra), status
 
 
 @bp.get("")
@@ -379,17 +405,9 @@ def sso_secret(slug: str) -> Response | tuple[str, int]:
             sso.set_secret(site, generated or form.sso_secret.data)
         db.session.commit()
     except DiscussError as exc:
-        _mark_field(form, exc)
-        site = _site(slug)
-        return _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
-                          exc.status, sso_form=form)
+        return _refused(slug, form, exc, sso_form=form)
     if generated:
-        # Shown in this answer only (never in a redirect, a flash cookie or a log).
-        page, status = _edit_page(site, _settings_form(site), ModeratorForm(formdata=None),
-                                  new_sso_secret=generated)
-        response = current_app.make_response((page, status))
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return _shown_once(site, new_sso_secret=generated)
     flash(f"Single sign-on of {site.slug} is {'on' if site.sso_secret else 'off'}.", "ok")
     return redirect(url_for("admin.site", slug=site.slug, _anchor="sso"), 303)
 
@@ -422,3 +440,67 @@ def remove(slug: str, user_id: int) -> Response:
     db.session.commit()
     flash("The moderator was removed.", "ok")
     return redirect(url_for("admin.site", slug=site.slug, _anchor="moderators"), 303)
+
+
+def _refused(slug: str, form: FlaskForm, exc: DiscussError,
+             **forms: FlaskForm) -> tuple[str, int]:
+    """The site page again, the error beside the form's field (a section's own form)."""
+    _mark_field(form, exc)
+    site = _site(slug)
+    return _edit_page(site, _settings_form(site), ModeratorForm(formdata=None), exc.status,
+                      **forms)
+
+
+def _shown_once(site: Site, **secret: str) -> Response:
+    # A generated secret is shown in this answer only (never in a redirect, a flash or a log).
+    page, status = _edit_page(site, _settings_form(site), ModeratorForm(formdata=None), **secret)
+    response = current_app.make_response((page, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/sites/<slug>/webhook")
+def webhook(slug: str) -> Response | tuple[str, int]:
+    """POST: set the site's webhook URL and secret (generated when none is given), or turn
+    webhooks off. Only admins reach it: the URL is called from this server as it is."""
+    _admin()
+    site = _site(slug)
+    form = WebhookForm()
+    if not form.validate():
+        abort(400)
+    generated = None
+    try:
+        if form.action.data == "off":
+            webhooks.turn_off(site)
+        else:
+            secret = form.webhook_secret.data or ""
+            if not secret and not site.webhook_secret:
+                secret = generated = webhooks.generate_secret()
+            webhooks.set_webhook(site, form.webhook_url.data, secret)
+        db.session.commit()
+    except DiscussError as exc:
+        return _refused(slug, form, exc, webhook_form=form)
+    if generated and site.webhook_url:
+        return _shown_once(site, new_webhook_secret=generated)
+    flash(f"Webhooks of {site.slug} are {'on' if site.webhook_url else 'off'}.", "ok")
+    return redirect(url_for("admin.site", slug=site.slug, _anchor="webhook"), 303)
+
+
+@bp.post("/sites/<slug>/webhook/test")
+def webhook_test(slug: str) -> Response:
+    """POST: send a ``ping`` event to the site's webhook now and say how it went (it is
+    retried later like any delivery when it fails)."""
+    _admin()
+    site = _site(slug)
+    if not site.webhook_url:
+        flash("Set a webhook URL first.", "error")
+        return redirect(url_for("admin.site", slug=site.slug, _anchor="webhook"), 303)
+    delivery = queue_test_event(site)
+    delivery = webhooks.deliver_now(
+        delivery, retry_seconds=current_app.config["DISCUSS_WEBHOOK_RETRY_SECONDS"])
+    if delivery.state == DeliveryState.DELIVERED:
+        flash(f"The test event was delivered (HTTP {delivery.last_status}).", "ok")
+    else:
+        flash(f"The test event was not delivered: {delivery.last_error} It will be retried.",
+              "error")
+    return redirect(url_for("admin.site", slug=site.slug, _anchor="webhook"), 303)

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from discuss import account_data, accounts
 from discuss.errors import DiscussError
 from discuss.extensions import db
-from discuss.i18n import _
+from discuss.i18n import _, _l
 from discuss.models import Site, User
 from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url
@@ -302,12 +302,20 @@ def update_profile():
         _("Your profile is saved."))
 
 
+QUEUE_MAIL_NOTICES = {"off": _l("Queue mails are off."),
+                      "each": _l("You will get a mail when comments wait in a queue."),
+                      "daily": _l("You will get a daily summary of your queues.")}
+
+
 @bp.post("/account/queue-mail")
 def queue_mail():
-    """POST /auth/account/queue-mail: turn the "comments are waiting" mails on or off."""
-    on = request.form.get("notify_queue") == "1"
-    return _account_action(lambda u: accounts.set_queue_mail(u, on),
-                           _("Queue mails are on.") if on else _("Queue mails are off."))
+    """POST /auth/account/queue-mail: the "comments are waiting" mails: queue_mail=off, each
+    (a mail as comments arrive) or daily (a digest); notify_queue=1 still means each."""
+    choice = request.form.get("queue_mail")
+    if choice is None:  # the on/off checkbox of before
+        choice = "each" if request.form.get("notify_queue") == "1" else "off"
+    return _account_action(lambda u: accounts.set_queue_mail(u, choice),
+                           str(QUEUE_MAIL_NOTICES.get(choice, "")))
 
 
 @bp.post("/account/password")

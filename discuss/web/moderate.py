@@ -16,16 +16,14 @@ from flask import (
     abort,
     current_app,
     flash,
-    has_app_context,
     redirect,
     render_template,
     request,
     url_for,
 )
-from sqlalchemy import event
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from discuss import audit, bans, moderation, policy, queue_signals, queues, reading, undo
+from discuss import audit, bans, moderation, queue_signals, queues, reading, undo
 from discuss.errors import DiscussError, NotSignedIn
 from discuss.extensions import db
 from discuss.ids import parse_id
@@ -34,7 +32,6 @@ from discuss.permissions import Actor
 from discuss.reading import Node
 from discuss.web.antispam import rendered_at_token
 from discuss.web.api_moderation import expiry
-from discuss.web.mail_links import queue_link
 from discuss.web.security import moderated_site, moderator
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
@@ -336,30 +333,7 @@ def age(value: datetime | None, now: datetime | None = None) -> str:
     return f"{seconds} s"
 
 
-def _mail_queue_watchers(session, *args) -> None:
-    # Mail the moderators of sites whose queue grew, as part of the transaction being
-    # committed: the outbox sends only once it has been committed.
-    site_ids = session.info.pop(policy.QUEUED_SITES_KEY, None)
-    if not site_ids:
-        return
-    if not has_app_context():
-        return
-    config = current_app.config
-    moderation.notify_moderators(site_ids, every_minutes=config["DISCUSS_QUEUE_MAIL_MINUTES"],
-                                 queue_link=queue_link)
-
-
-def _forget_queue_watchers(session, transaction) -> None:
-    # Only when the whole transaction ends: a savepoint rolled back inside it (one comment of
-    # a bulk action) must not drop the other comments' queue mail.
-    if transaction.parent is None:
-        session.info.pop(policy.QUEUED_SITES_KEY, None)
-
-
 def init_app(app: Flask) -> None:
-    """Template helpers of the moderators' pages and the queue mail at commit."""
+    """Template helpers of the moderators' pages."""
     app.jinja_env.globals["rendered_at_token"] = rendered_at_token
     app.jinja_env.filters["age"] = age
-    if not event.contains(db.session, "before_commit", _mail_queue_watchers):
-        event.listen(db.session, "before_commit", _mail_queue_watchers)
-        event.listen(db.session, "after_transaction_end", _forget_queue_watchers)

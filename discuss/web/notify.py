@@ -1,23 +1,21 @@
 """Mailed links about reply notifications, and the commit hook that queues those mails.
 
 Pages: ``/notify/confirm/<token>`` (a guest confirms the address they typed) and
-``/notify/unsubscribe/<token>`` (stop mails about replies in one discussion). Opening a link
+``/notify/unsubscribe/<token>`` (stop mails about replies in one discussion, or a moderator's
+queue mails; also the target of the mails' one-click List-Unsubscribe). Opening a link
 shows a button; only the button's POST changes anything, so mail scanners that open links
-change nothing. Just before every commit, the comments noted by the domain (approved replies,
-guest comments with an email) become outbox mail in the same transaction.
+change nothing. The mails themselves are queued at commit by ``discuss.web.dispatch``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, has_app_context, render_template, request
-from sqlalchemy import event
+from flask import Blueprint, current_app, render_template, request
 
 from discuss import notifications
 from discuss.errors import InvalidInput
 from discuss.extensions import db
 from discuss.i18n import _
-from discuss.models import utcnow
-from discuss.web.mail_links import thread_link, token_link
+from discuss.models import User
 
 bp = Blueprint("notify", __name__, url_prefix="/notify")
 
@@ -47,46 +45,28 @@ def confirm(token: str):
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
-    """GET/POST /notify/unsubscribe/<token>: stop reply notifications for a comment."""
+    """GET/POST /notify/unsubscribe/<token>: stop reply notifications for a comment, or a
+    moderator's queue mails. GET shows a button; a POST unsubscribes, also the RFC 8058
+    one-click POST a mail program sends (``List-Unsubscribe=One-Click``, no cookies: the signed
+    token in the URL is the authority)."""
     try:
-        comment = notifications.comment_to_unsubscribe(current_app.config["SECRET_KEY"], token)
+        target = notifications.to_unsubscribe(current_app.config["SECRET_KEY"], token)
     except InvalidInput as exc:
         return _message(_("This link does not work"), exc.message, 400)
-    title = comment.thread.title or _("this discussion")
+    if isinstance(target, User):
+        if request.method == "GET":
+            return _page("unsubscribe.html", token=token, kind=notifications.QUEUE_MAIL)
+        notifications.stop_queue_mail(target)
+        db.session.commit()
+        return _message(_("No more queue mails"),
+                        _("You will get no more mails about comments waiting for moderation. "
+                          "Turn them on again on your account page."))
+    title = target.thread.title or _("this discussion")
     if request.method == "GET":
-        return _page("unsubscribe.html", token=token, title=title)
-    notifications.stop_notifications(comment)
+        return _page("unsubscribe.html", token=token, title=title,
+                     kind=notifications.REPLIES)
+    notifications.stop_notifications(target)
     db.session.commit()
     return _message(_("No more reply mails"),
                     _("You will get no more mails about replies to your comments in “%(title)s”.",
                       title=title))
-
-
-def _mail_noted_comments(session, *args) -> None:
-    # Turn what the domain noted into outbox mail as part of the transaction being committed:
-    # the outbox sends only once it has been committed.
-    approved, guest_emails = notifications.pop_notes(session)
-    if not (approved or guest_emails) or not has_app_context():
-        return
-    secret = current_app.config["SECRET_KEY"]
-    now = utcnow()
-    if guest_emails:
-        notifications.mail_email_confirmations(guest_emails, secret=secret, link=token_link,
-                                               now=now)
-    if approved:
-        notifications.mail_reply_notices(approved, secret=secret, link=token_link,
-                                         thread_link=thread_link, now=now)
-
-
-def _forget_noted_comments(session, transaction) -> None:
-    # Only when the whole transaction ends: a savepoint rolled back inside it (one comment of
-    # a bulk action) leaves the others' notes; each is checked again before mail is queued.
-    if transaction.parent is None:
-        notifications.forget_notes(session)
-
-
-def init_app(app: Flask) -> None:
-    """Queue the reply and confirmation mails noted during a transaction at its commit."""
-    if not event.contains(db.session, "before_commit", _mail_noted_comments):
-        event.listen(db.session, "before_commit", _mail_noted_comments)
-        event.listen(db.session, "after_transaction_end", _forget_noted_comments)

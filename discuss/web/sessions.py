@@ -1,4 +1,4 @@
-"""Signing in and out at the web edge, safe `next` targets, mailed links, and the outbox flush.
+"""Signing in and out at the web edge, safe `next` targets and mailed links.
 
 Shared by the HTML pages (discuss.web.auth) and the JSON API (discuss.web.api_account): both
 create a server-side session token (accounts.start_session); the cookie session stores it and
@@ -8,31 +8,23 @@ the API also returns it for `Authorization: Bearer`.
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from urllib.parse import urljoin, urlsplit
 
 from flask import (
-    Flask,
-    Response,
     current_app,
     g,
-    has_request_context,
     request,
     session,
     url_for,
 )
 from flask_login import login_user, logout_user
-from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
 
-from discuss import accounts, mail
-from discuss.extensions import db, limiter
-from discuss.models import OutboxMessage, User
+from discuss import accounts
+from discuss.extensions import limiter
+from discuss.models import User
 from discuss.web import limits
 from discuss.web.security import SESSION_TOKEN_KEY, bearer_token, current_actor
-
-log = logging.getLogger(__name__)
 
 # A browser-session cookie (no "remember me") still ends server-side after this long.
 SHORT_SESSION_DAYS = 1
@@ -83,36 +75,6 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     if parts.scheme or parts.netloc or joined.netloc != "service.invalid":
         return fallback
     return target
-
-
-def _flush_outbox(app: Flask) -> None:
-    with app.app_context():
-        try:
-            mail.send_due(app.config)
-        except SQLAlchemyError:
-            db.session.rollback()
-            log.exception("sending queued mail failed; `flask discuss send-mail` will retry")
-
-
-def _send_mail_after_response(response: Response) -> Response:
-    if g.pop("mail_queued", False):
-        app = current_app._get_current_object()
-        response.call_on_close(lambda: _flush_outbox(app))
-    return response
-
-
-def _note_queued_mail(db_session, flush_context, instances) -> None:
-    # The outbox is flushed once the request that queued mail has answered (after its commit).
-    # Outside a request (CLI), `flask discuss send-mail` sends it.
-    if has_request_context() and any(isinstance(o, OutboxMessage) for o in db_session.new):
-        g.mail_queued = True
-
-
-def init_app(app: Flask) -> None:
-    """Send queued mail after the answer has gone out."""
-    app.after_request(_send_mail_after_response)
-    if not event.contains(db.session, "before_flush", _note_queued_mail):
-        event.listen(db.session, "before_flush", _note_queued_mail)
 
 
 def _signin_target() -> str:
