@@ -7,6 +7,7 @@ import os
 import pytest
 from sqlalchemy import create_engine, text
 
+from discuss import extensions
 from discuss.extensions import db
 from discuss.web import errors
 
@@ -40,4 +41,18 @@ def test_a_request_after_the_database_dropped_its_connections_is_answered(app, c
                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
     killer.dispose()
     assert client.get("/healthz").status_code in (200, 503)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_connection_idle_in_the_pool_is_pinged_and_replaced_when_dropped(
+        app, client, postgres_url, monkeypatch):
+    """A restart drops pooled connections: the next reader after a quiet spell gets a fresh
+    one, not an error (a connection back from a request a moment ago is not pinged)."""
+    assert client.get("/healthz").status_code == 200
+    killer = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    killer.dispose()
+    monkeypatch.setattr(extensions, "IDLE_PING_SECONDS", -1.0)  # every pooled one is "idle"
     assert client.get("/healthz").status_code == 200
