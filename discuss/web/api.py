@@ -85,8 +85,10 @@ def get_thread() -> Response:
     sliver = reading.viewer_sliver(state.id, actor)
     if sliver.held:
         return json_for_viewer(etag, actor, lambda: build(actor))
-    shared = shared_json(thread_etag(state, ANONYMOUS, "json", sort, cursor, page_size),
-                         lambda: build(ANONYMOUS))
+    everyones = thread_etag(state, ANONYMOUS, "json", sort, cursor, page_size)
+    if not sliver.own and sliver.votes is None:  # a guest who wrote nothing here: as anyone
+        return json_for_viewer(etag, actor, lambda: build(ANONYMOUS), everyones=everyones)
+    shared = shared_json(everyones, lambda: build(ANONYMOUS))
     return json_for_viewer(etag, actor, lambda: personalise(json.loads(shared), sliver))
 
 

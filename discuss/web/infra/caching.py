@@ -133,16 +133,20 @@ def shared_json(etag: str, build: Callable[[], object]) -> bytes:
     return body
 
 
-def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Response:
+def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object], *,
+                    everyones: str | None = None) -> Response:
     """The JSON body for this tag: from the cache for anyone-viewers, else ``build()``.
+    ``everyones``: the tag of the same body as readers without a key get it (a reader whose
+    page holds nothing of their own), whose cached bodies serve this reader too.
 
     The cache keeps the gzip-compressed body beside the plain one, so a popular thread is
     compressed once per change rather than once per reader.
     """
-    shared = viewer_key(actor) == "anyone"
+    shared = viewer_key(actor) == "anyone" or everyones is not None
+    key = everyones or etag
     cache = bodies()
     gzipped = accepts_gzip()
-    cache_key = etag + (".gz" if gzipped else "")
+    cache_key = key + (".gz" if gzipped else "")
     body = cache.get(cache_key) if shared else None
     if body is None:
         body = json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
@@ -150,7 +154,7 @@ def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Res
             body = gzip.compress(body, compresslevel=LEVEL, mtime=0)
         else:
             gzipped = False
-            cache_key = etag
+            cache_key = key
         if shared:
             cache.put(cache_key, body)
     response = Response(body, mimetype="application/json")
