@@ -311,3 +311,17 @@ def test_a_readers_page_costs_the_same_queries_in_a_small_and_a_big_thread(
         assert f"Own in {thread.key}" in page
         assert "discuss-mine" in page
     assert counted["small"] == counted["big"]
+
+
+def test_a_guest_who_wrote_nothing_here_gets_everyones_body_privately(app, client, site):
+    thread_of(site, 8)
+    post(thread_of(site, 1, "elsewhere"), "Written elsewhere", actor=guest(key=GUEST_KEY))
+    db.session.commit()
+    anyone = client.get(json_url(), headers={"Accept-Encoding": "gzip"})
+    as_guest = client.get(json_url(), headers={"X-Discuss-Guest": GUEST_KEY,
+                                               "Accept-Encoding": "gzip"})
+    assert as_guest.get_data() == anyone.get_data()
+    assert as_guest.headers["Content-Encoding"] == "gzip"
+    assert as_guest.headers["Cache-Control"] == "private, no-cache"
+    assert anyone.headers["Cache-Control"] == "public, no-cache"
+    assert as_guest.headers["ETag"] != anyone.headers["ETag"]
