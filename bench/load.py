@@ -35,6 +35,8 @@ class Result:
     p99_ms: float
     bad_status: int
     socket_errors: int
+    # The machine's 1-minute load average when the scenario ended (other work shows in it).
+    load: float = 0.0
 
     @property
     def ok(self) -> bool:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench import load
 from bench.data import COUNT_KEYS, POST_KEY, SITE, THREAD_SIZES, plan_thread
-from bench.seed import SECRET, add_million, seed_discuss
+from bench.seed import SECRET, add_million, reader_token, seed_discuss
 from bench.servers import Server, gunicorn_argv, http_get
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,9 @@ def measure(server: Server, script: str) -> load.Result:
     drain(server)
     load.run(server.base, script, WARMUP)
     drain(server)
-    return load.run(server.base, script, SECONDS)
+    result = load.run(server.base, script, SECONDS)
+    result.load = os.getloadavg()[0]
+    return result
 
 
 # ------------------------------------------------------------------ machine and Isso
@@ -185,7 +187,7 @@ def isso_counts_script() -> str:
     return load.fixed_script("POST", "/count", body, {"Content-Type": "application/json"})
 
 
-def run_discuss_scenarios(server: Server, results: dict) -> None:
+def run_discuss_scenarios(server: Server, results: dict, token: str) -> None:
     for key in THREAD_SIZES:
         results[f"json-{key}"] = measure(server, load.get_script([discuss_thread_path(key)]))
         log(f"discuss thread {key}: {results[f'json-{key}'].rps:.0f}/s")
@@ -194,6 +196,9 @@ def run_discuss_scenarios(server: Server, results: dict) -> None:
                                                                 guest))
     results["json-t1000-guest"] = measure(server, load.get_script(
         [discuss_thread_path("t1000")], guest))
+    signed_in = {"Authorization": f"Bearer {token}"}
+    results["json-t100-user"] = measure(server, load.get_script([discuss_thread_path("t100")],
+                                                               signed_in))
     pages = discuss_all_pages(server, "t1000")
     results["pages-t1000"] = len(pages)
     results["json-t1000-all"] = measure(server, load.get_script(pages))
@@ -212,9 +217,11 @@ def run_discuss_scenarios(server: Server, results: dict) -> None:
         for key in ("t0", "t100", "t1000"):
             results[f"html-{key}"] = measure(server, load.get_script(
                 [f"/embed/{SITE}?" + urllib.parse.urlencode({"key": key})]))
-        # A guest with a key gets a list built for them (their own held comments would show).
+        # A guest with a key and a signed-in reader: the shared list with their own part.
         results["html-t100-guest"] = measure(server, load.get_script(
             [f"/embed/{SITE}?key=t100"], {"X-Discuss-Guest": "b" * 40}))
+        results["html-t100-user"] = measure(server, load.get_script(
+            [f"/embed/{SITE}?key=t100"], signed_in))
     else:
         results["html-note"] = f"/embed/{SITE}?key=… answered {status}: thread page not built"
     results["counts"] = measure(server, load.get_script([counts_path_discuss()]))
@@ -386,11 +393,12 @@ def main() -> int:
 
     log("seeding discuss")
     seed_discuss(small_url)
+    token = reader_token(small_url)
     ours: dict = {}
     server = discuss_server(small_url)
     try:
         server.start()
-        run_discuss_scenarios(server, ours)
+        run_discuss_scenarios(server, ours, token)
         ours["rss"] = server.rss_per_worker()
         ours["bytes-t0"] = discuss_bytes(server, "t0")
         ours["bytes-t100"] = discuss_bytes(server, "t100")
@@ -445,40 +453,44 @@ def render(hello: load.Result, ours: dict, isso: dict, million: dict, notes: lis
         f"Machine: {machine()}. discuss on {database}; Isso {isso.get('version', '–')} on "
         "SQLite (its only database). Both behind gunicorn, 2 sync workers; wrk, "
         f"{load.CONNECTIONS} connections, {SECONDS:g} s per scenario after a "
-        f"{WARMUP:g} s warm-up. Rate limits off on both; latencies in ms.",
+        f"{WARMUP:g} s warm-up. Rate limits off on both; latencies in ms; load: the "
+        "machine's 1-minute load average as the scenario ended (the run itself adds about 2–3).",
         "",
         "| scenario | discuss req/s | p50 | p99 | Isso req/s | p50 | p99 | discuss/Isso "
-        "| discuss % of hello |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| hello-world Flask (ceiling) | {_cell(hello)} | – | – | – | – | 100% |",
+        "| discuss % of hello | load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| hello-world Flask (ceiling) | {_cell(hello)} | – | – | – | – | 100% "
+        f"| {hello.load:.1f} |",
     ]
 
     def row(label: str, ours_key: str, isso_key: str | None, per: float = 1.0) -> None:
         mine = ours.get(ours_key)
         theirs = isso.get(isso_key) if isso_key else None
         lines.append(f"| {label} | {_cell(mine)} | {_cell(theirs)} | "
-                     f"{_ratio(mine, theirs, per)} | {_share(mine, hello)} |")
+                     f"{_ratio(mine, theirs, per)} | {_share(mine, hello)} | "
+                     f"{mine.load if mine else 0:.1f} |")
 
     row("thread JSON, 0 comments", "json-t0", "json-t0")
     row("thread JSON, 100 comments", "json-t100", "json-t100")
     row("thread JSON, 1,000 comments, first page", "json-t1000", "json-t1000")
     row(f"thread JSON, 1,000 comments, every page ({pages} requests; "
         "ratio per whole thread)", "json-t1000-all", "json-t1000", per=pages)
-    row("thread JSON, 100, as a guest with a key (built per request)", "json-t100-guest",
-        "json-t100")
+    row("thread JSON, 100, as a guest with a key", "json-t100-guest", "json-t100")
+    row("thread JSON, 100, signed in (3 votes in it)", "json-t100-user", "json-t100")
     row("thread JSON, 1,000, first page, as a guest with a key", "json-t1000-guest",
         "json-t1000")
     row("thread JSON, 1,000, first page, If-None-Match → 304", "json-t1000-304", None)
     row("thread JSON, 100 comments, gzip", "json-t100-gzip", None)
     row("thread JSON, 1,000 first page, gzip", "json-t1000-gzip", None)
     if "html-note" in ours:
-        lines.append(f"| thread page HTML | {ours['html-note']} | | | | | | | |")
+        lines.append(f"| thread page HTML | {ours['html-note']} | | | | | | | | |")
     else:
         row("thread page HTML (/embed), 0 comments", "html-t0", None)
         row("thread page HTML (/embed), 100 comments", "html-t100", None)
         row("thread page HTML (/embed), 1,000 comments", "html-t1000", None)
-        row("thread page HTML (/embed), 100, as a guest with a key (built per request)",
-            "html-t100-guest", None)
+        row("thread page HTML (/embed), 100, as a guest with a key", "html-t100-guest", None)
+        row("thread page HTML (/embed), 100, signed in (3 votes in it)", "html-t100-user",
+            None)
     row("post a comment (spam rules on, rate limits off)", "post", "post")
     row("counts for 20 keys", "counts", "counts")
     lines.append("")

@@ -23,9 +23,10 @@ from bench.data import (
     THREAD_SIZES,
     plan_thread,
 )
-from discuss import create_app, sites
+from discuss import accounts, create_app, sites, votes
 from discuss.extensions import db
 from discuss.models import Comment, Site, Status, Thread
+from discuss.permissions import Actor
 from discuss.rendering import render_markdown
 from discuss.spam import body_fingerprint
 
@@ -99,6 +100,25 @@ def seed_discuss(database_url: str) -> dict[str, int]:
         _reset_sequences()
         db.engine.dispose()
     return sizes
+
+
+READER = "bench-reader"
+
+
+def reader_token(database_url: str) -> str:
+    """A signed-in reader for the per-reader rows: an account with an API token (sent as a
+    bearer token, as an app would) who voted on three comments of the 100-comment thread."""
+    app = bench_app(database_url)
+    with app.app_context():
+        user = accounts.create_user(READER, f"{READER}@example.com", "bench-reader-passphrase-42")
+        raw, _ = accounts.create_api_token(user, "bench", days=30)
+        thread = db.session.scalar(select(Thread).where(Thread.key == "t100"))
+        for comment in db.session.scalars(select(Comment).where(Comment.thread_id == thread.id)
+                                          .order_by(Comment.id).limit(3)):
+            votes.vote(comment, Actor(user=user), 1)
+        db.session.commit()
+        db.engine.dispose()
+    return raw
 
 
 def _reset_sequences() -> None:

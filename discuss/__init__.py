@@ -57,11 +57,20 @@ def _configure(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 
 def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:
-    from discuss.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+    from discuss.extensions import (
+        configure_sqlite,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+        ping_idle_connections,
+    )
 
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

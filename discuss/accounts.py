@@ -9,6 +9,7 @@ build a link) and commits once.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 import secrets
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from itsdangerous import BadSignature
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from discuss import mail, names
 from discuss.emails import normalize_email
@@ -112,7 +112,10 @@ def check_new_password(password: object, *, user_inputs: list[str] = ()) -> str:
         raise InvalidInput("The password may have at most %(max)s characters.",
                            {"password": "too_long"}, params={"max": MAX_PASSWORD_LENGTH})
     # zxcvbn's cost grows with length; beyond 100 characters the estimate no longer matters.
-    result = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
+    # Imported on first use: its dictionaries cost each worker about 12 MB, and only sign-ups
+    # and password changes need them.
+    estimate = importlib.import_module("zxcvbn").zxcvbn
+    result = estimate(password[:100], user_inputs=[i for i in user_inputs if i])
     if result["score"] < MIN_PASSWORD_SCORE:
         feedback = result.get("feedback") or {}
         reasons = [feedback.get("warning") or "This password is easy to guess."]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,13 @@ from discuss.models import Comment, EventKind, Status, Thread, User, utcnow
 from discuss.permissions import Actor, edit_window, require
 from discuss.rendering import MAX_BODY_LENGTH, MAX_HTML_BYTES, render_markdown
 from discuss.text import CONTROL, check_text
-from discuss.threads import count_in_thread, thread_of, thread_to_post_in
+from discuss.threads import (
+    COUNT_IN_THREAD,
+    count_in_thread,
+    counted_in_thread,
+    thread_of,
+    thread_to_post_in,
+)
 
 MAX_NAME_LENGTH = 64
 
@@ -245,6 +251,30 @@ _NEXT_ID = select(func.max(
 _INSERT_ROOT_SQLITE = _COMMENTS.insert().values(id=_NEXT_ID, root_id=_NEXT_ID)
 
 
+def _insert_and_count_postgres(top_level: bool) -> Select:
+    """On PostgreSQL a comment goes in with its place in the tree and its thread's count in one
+    statement (one round trip): the id from the table's sequence, the INSERT and the thread's
+    UPDATE as CTEs. ``top_level``: the comment is its own root."""
+    next_id = select(func.nextval(func.pg_get_serial_sequence("comments", "id")).label("id")
+                     ).cte("next_id")
+    names = [c.key for c in _COMMENTS.c if c.key not in ("id", "root_id")]
+    # Parameters named new_<column>: a parameter named like a column of threads would be
+    # taken as one more SET of the UPDATE.
+    root = (next_id.c.id if top_level
+            else bindparam("new_root_id", type_=_COMMENTS.c.root_id.type))
+    added = (_COMMENTS.insert()
+             .from_select(["id", "root_id", *names],
+                          select(next_id.c.id, root,
+                                 *[bindparam(f"new_{name}", type_=_COMMENTS.c[name].type)
+                                   for name in names]))
+             .returning(_COMMENTS.c.id, _COMMENTS.c.root_id).cte("added"))
+    counted = COUNT_IN_THREAD.returning(Thread.__table__.c.id).cte("counted")
+    return select(added.c.id, added.c.root_id).add_cte(counted)
+
+
+_INSERT_POSTGRES = {top_level: _insert_and_count_postgres(top_level) for top_level in (True, False)}
+
+
 class CommentPlace(NamedTuple):
     """Where a comment sits in its tree: all a reply needs of its parent (an import keeps these
     for every comment it wrote instead of the comments themselves)."""
@@ -285,7 +315,14 @@ def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body:
     }
     db.session.flush()  # anything pending (a new thread, a user) is in the database first
     connection = db.session.connection()
-    if parent is None and connection.dialect.name == "sqlite":
+    counted = False
+    if connection.dialect.name == "postgresql":
+        comment_id, values["root_id"] = connection.execute(
+            _INSERT_POSTGRES[parent is None],
+            {**{f"new_{k}": v for k, v in values.items()}, "thread_id": thread.id,
+             "delta": int(status == Status.APPROVED)}).one()
+        counted = True
+    elif parent is None and connection.dialect.name == "sqlite":
         del values["root_id"]
         comment_id = values["root_id"] = (
             connection.execute(_INSERT_ROOT_SQLITE, values).inserted_primary_key[0])
@@ -301,7 +338,10 @@ def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body:
     comment.thread = thread
     make_transient_to_detached(comment)
     db.session.add(comment)
-    count_in_thread(thread, int(status == Status.APPROVED))
+    if counted:
+        counted_in_thread(thread)
+    else:
+        count_in_thread(thread, int(status == Status.APPROVED))
     return comment
 
 

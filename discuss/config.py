@@ -163,10 +163,9 @@ def apply_settings(config: dict, values: dict, instance_path: str) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = database_url
     engine_options: dict[str, Any] = {}
     if database_url.startswith("postgresql"):
-        # A pooled connection to a server can be dropped (a restart): ping it on checkout. A
-        # SQLite file cannot; there the ping was one more transaction on every request.
+        # A pooled connection to a server can be dropped (a restart): one that sat idle is
+        # pinged on checkout (extensions.ping_idle_connections), not every one.
         engine_options.update(
-            pool_pre_ping=True,
             pool_size=values["DISCUSS_DB_POOL_SIZE"],
             pool_timeout=values["DISCUSS_DB_POOL_TIMEOUT"],
             max_overflow=values["DISCUSS_DB_POOL_SIZE"],

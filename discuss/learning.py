@@ -12,27 +12,36 @@ the first few), its storage (counts in ``spam_filters``, versioned) and its use:
   checked against the stored version on every use. Teaching it (labels, training, evaluation)
   is discuss.filter_training.
 
+Scoring needs numpy and mmh3 only: scikit-learn and SciPy (about 90 MB in each worker) are
+imported (``_heavy``) when a model is trained or evaluated, never to judge a comment or to load
+a stored model, so a worker that only serves stays small. The stored counts give the
+classifier's log ratios by the same arithmetic as MultinomialNB (``_linear``;
+tests/test_learning.py holds them equal).
+
 No reader's text leaves the machine. Never reads the request.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import io
+import math
 import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from itertools import pairwise
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit
 
+import mmh3
 import numpy as np
-from scipy import sparse
-from scipy.special import expit
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from sklearn.naive_bayes import MultinomialNB
-from sklearn.utils import murmurhash3_32
 from sqlalchemy import bindparam, select
 
 from discuss import trust
@@ -53,19 +62,48 @@ _WORD = re.compile(r"[^\W_]{2,30}")
 _URL = re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"'()\[\]]+")
 
 
+def _heavy(name: str) -> ModuleType:
+    """scikit-learn's or SciPy's module ``name``, imported on first use (training and
+    evaluation), not when this module is."""
+    return importlib.import_module(name)
+
+
 def columns(tokens: Sequence[str]) -> np.ndarray:
-    """Each token's column: the hashing trick with scikit-learn's MurmurHash3 (as its
-    FeatureHasher does), computed here so that scoring one comment builds no sparse matrix."""
-    return np.fromiter((murmurhash3_32(token, seed=0, positive=True) % N_FEATURES
-                        for token in tokens), dtype=np.int64, count=len(tokens))
+    """Each token's column: the hashing trick with MurmurHash3 (32 bits, seed 0, unsigned:
+    the same numbers as scikit-learn's FeatureHasher), so scoring builds no sparse matrix."""
+    return np.fromiter((mmh3.hash(token, 0, signed=False) % N_FEATURES for token in tokens),
+                       dtype=np.int64, count=len(tokens))
 
 
-def hashed(docs: Sequence[Sequence[str]]) -> sparse.csr_matrix:
-    """Documents as rows of token counts over the hashed columns."""
+def hashed(docs: Sequence[Sequence[str]]) -> Any:
+    """Documents as rows of token counts over the hashed columns (training, evaluation)."""
     rows = np.repeat(np.arange(len(docs)), [len(doc) for doc in docs])
     cols = np.concatenate([columns(doc) for doc in docs]) if docs else np.array([], np.int64)
-    return sparse.csr_matrix((np.ones(len(cols)), (rows, cols)),
+    return _heavy("scipy.sparse").csr_matrix((np.ones(len(cols)), (rows, cols)),
                              shape=(len(docs), N_FEATURES))
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, read from its source without importing it (the
+    import alone costs a worker about 90 MB): the file holds one frozenset literal."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(spec.submodule_search_locations[0], "feature_extraction", "_stop_words.py")
+        try:
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                        and any(getattr(t, "id", "") == "ENGLISH_STOP_WORDS"
+                                for t in node.targets)):
+                    return frozenset(ast.literal_eval(node.value.args[0]))
+        except (OSError, SyntaxError, ValueError, IndexError):
+            pass
+    return _heavy("sklearn.feature_extraction.text").ENGLISH_STOP_WORDS  # another layout
+
+
+def expit(x: float) -> float:
+    """The logistic function, as scipy.special.expit computes it for one number."""
+    return 1.0 / (1.0 + math.exp(-x))
 
 
 # ---------------------------------------------------------------- features
@@ -107,7 +145,8 @@ def features(body: str, standing: trust.Standing, *, is_user: bool) -> list[str]
         tokens.extend(_link_tokens(url))
     tokens.append(_link_bucket(len(urls)))
     tokens.extend(_author_tokens(standing, is_user))
-    words = [w for w in _WORD.findall(fold(_URL.sub(" ", body))) if w not in ENGLISH_STOP_WORDS]
+    stop = stop_words()
+    words = [w for w in _WORD.findall(fold(_URL.sub(" ", body))) if w not in stop]
     tokens.extend(words)
     tokens.extend(f"{a} {b}" for a, b in pairwise(words))
     return tokens
@@ -127,19 +166,34 @@ class Score:
 
 class Model:
     """A site's classifier: scikit-learn's MultinomialNB over hashed features, with what it
-    has seen. Features it never saw carry no evidence either way (a new word is no hint)."""
+    has seen. Features it never saw carry no evidence either way (a new word is no hint).
 
-    def __init__(self, classifier: MultinomialNB | None = None) -> None:
-        self.classifier = classifier
+    A model loaded from storage keeps the stored counts and scores from them; the
+    MultinomialNB (and scikit-learn) comes only when it learns more or is saved again."""
+
+    def __init__(self, classifier: Any = None,
+                 stored: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        self._classifier = classifier
+        # (class_count, columns, counts per class at those columns), as stored.
+        self._stored = stored
         self._delta: np.ndarray | None = None
         self._bias = 0.0
 
     @property
+    def classifier(self) -> Any:
+        if self._classifier is None and self._stored is not None:
+            self._classifier = _replayed(*self._stored)
+        return self._classifier
+
+    @property
     def counts(self) -> tuple[int, int]:
         """(not spam, spam) examples learned."""
-        if self.classifier is None:
+        if self._classifier is None and self._stored is not None:
+            ham, spam = self._stored[0]
+        elif self._classifier is None:
             return 0, 0
-        ham, spam = self.classifier.class_count_
+        else:
+            ham, spam = self._classifier.class_count_
         return round(float(ham)), round(float(spam))
 
     @property
@@ -152,10 +206,13 @@ class Model:
     def learn(self, docs: Sequence[list[str]], labels: Sequence[bool]) -> None:
         if not docs:
             return
-        if self.classifier is None:
-            self.classifier = MultinomialNB(alpha=ALPHA)
-        self.classifier.partial_fit(hashed(docs), np.array(labels, dtype=int),
-                                    classes=np.array([0, 1]))
+        classifier = self.classifier
+        if classifier is None:
+            classifier = self._classifier = _heavy("sklearn.naive_bayes").MultinomialNB(
+                alpha=ALPHA)
+        classifier.partial_fit(hashed(docs), np.array(labels, dtype=int),
+                               classes=np.array([0, 1]))
+        self._stored = None
         self._delta = None
 
     def _linear(self) -> tuple[np.ndarray, float]:
@@ -164,22 +221,30 @@ class Model:
         classes' priors. Naive Bayes with two classes is exactly this, so scoring is a
         hashing transform and a dot product."""
         if self._delta is None:
-            classifier = self.classifier
-            seen = classifier.feature_count_.sum(axis=0) > 0
-            log_prob = classifier.feature_log_prob_
+            if self._classifier is None and self._stored is not None:
+                class_count, feature_count = _counts_as_replayed(*self._stored)
+            else:
+                class_count = self._classifier.class_count_
+                feature_count = self._classifier.feature_count_
+            # MultinomialNB's own arithmetic (feature_log_prob_, class_log_prior_).
+            smoothed = feature_count + ALPHA
+            log_prob = np.log(smoothed) - np.log(smoothed.sum(axis=1).reshape(-1, 1))
+            with np.errstate(divide="ignore"):
+                log_prior = np.log(class_count) - np.log(class_count.sum())
+            seen = feature_count.sum(axis=0) > 0
             self._delta = np.where(seen, log_prob[1] - log_prob[0], 0.0)
-            self._bias = float(classifier.class_log_prior_[1] - classifier.class_log_prior_[0])
+            self._bias = float(log_prior[1] - log_prior[0])
         return self._delta, self._bias
 
     def probabilities(self, docs: Sequence[list[str]]) -> np.ndarray:
         """The spam probability of each document."""
         delta, bias = self._linear()
-        return expit(hashed(docs) @ delta + bias)
+        return _heavy("scipy.special").expit(hashed(docs) @ delta + bias)
 
     def probability(self, tokens: list[str]) -> float:
         """The spam probability of one document: a sum over its tokens' columns."""
         delta, bias = self._linear()
-        return float(expit(bias + delta[columns(tokens)].sum()))
+        return expit(bias + float(delta[columns(tokens)].sum()))
 
     def score(self, tokens: list[str], *, explain: bool = True) -> Score:
         return Score(self.probability(tokens), self.weighed_most(tokens) if explain else [])
@@ -196,11 +261,12 @@ class Model:
 
     def to_bytes(self) -> bytes:
         """The counts, stored sparsely (no pickle: loading runs no code)."""
-        feature_count = self.classifier.feature_count_
+        classifier = self.classifier
+        feature_count = classifier.feature_count_
         columns = np.flatnonzero(feature_count.sum(axis=0))
         buffer = io.BytesIO()
         np.savez_compressed(buffer, format=np.array([FORMAT, N_FEATURES]),
-                            class_count=self.classifier.class_count_,
+                            class_count=classifier.class_count_,
                             columns=columns.astype(np.int32),
                             counts=feature_count[:, columns])
         return buffer.getvalue()
@@ -211,21 +277,41 @@ class Model:
         with np.load(io.BytesIO(blob), allow_pickle=False) as stored:
             if list(stored["format"]) != [FORMAT, N_FEATURES]:
                 return None
-            class_count = stored["class_count"]
-            columns, counts = stored["columns"], stored["counts"]
-        # Replayed through partial_fit: one row per class holding its per-example mean,
-        # weighted by its example count, gives back exactly the counts that were stored.
-        rows = np.zeros((2, len(columns)))
-        for label in (0, 1):
-            if class_count[label]:
-                rows[label] = counts[label] / class_count[label]
-        matrix = sparse.csr_matrix(
-            (rows.ravel(), np.tile(columns, 2), [0, len(columns), 2 * len(columns)]),
-            shape=(2, N_FEATURES))
-        classifier = MultinomialNB(alpha=ALPHA)
-        classifier.partial_fit(matrix, np.array([0, 1]), classes=np.array([0, 1]),
-                               sample_weight=np.asarray(class_count, dtype=float))
-        return cls(classifier)
+            return cls(stored=(stored["class_count"], stored["columns"], stored["counts"]))
+
+
+def _per_example(class_count: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """One row per class holding its per-example mean: replayed with the class's example
+    count as its weight, it gives back the stored counts."""
+    rows = np.zeros((2, counts.shape[1]))
+    for label in (0, 1):
+        if class_count[label]:
+            rows[label] = counts[label] / class_count[label]
+    return rows
+
+
+def _counts_as_replayed(class_count: np.ndarray, columns: np.ndarray,
+                        counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The class and feature counts a MultinomialNB replayed from storage holds (each
+    feature count is its class's weight times its per-example mean, as partial_fit sums)."""
+    rows = _per_example(class_count, counts)
+    feature_count = np.zeros((2, N_FEATURES))
+    for label in (0, 1):
+        feature_count[label, columns] = float(class_count[label]) * rows[label]
+    return np.asarray(class_count, dtype=float), feature_count
+
+
+def _replayed(class_count: np.ndarray, columns: np.ndarray,
+              counts: np.ndarray) -> Any:
+    """The stored counts replayed through partial_fit: a classifier that learns on."""
+    rows = _per_example(class_count, counts)
+    matrix = _heavy("scipy.sparse").csr_matrix(
+        (rows.ravel(), np.tile(columns, 2), [0, len(columns), 2 * len(columns)]),
+        shape=(2, N_FEATURES))
+    classifier = _heavy("sklearn.naive_bayes").MultinomialNB(alpha=ALPHA)
+    classifier.partial_fit(matrix, np.array([0, 1]), classes=np.array([0, 1]),
+                           sample_weight=np.asarray(class_count, dtype=float))
+    return classifier
 
 
 # Each process keeps the models it used last, by site, with the version they were loaded at.

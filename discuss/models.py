@@ -274,6 +274,8 @@ class Comment(db.Model):
         Index("ix_comments_site_status", "site_id", "status", "created_at"),
         Index("ix_comments_user", "user_id", "status"),
         Index("ix_comments_guest_email", "guest_email_key"),
+        # A guest's own comments in a thread (their page's personal part).
+        Index("ix_comments_guest_key", "guest_key_hash", "thread_id"),
         # The duplicate-post guard finds the same text on a site without scanning the site.
         Index("ix_comments_site_body_hash", "site_id", "body_hash"),
         NEVER_REUSE_IDS,

@@ -12,10 +12,10 @@ an admin's: names are compared by Unicode's confusable mappings (UTS #39, throug
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 
-from confusables import is_confusable
 from sqlalchemy import or_, select
 
 from discuss.errors import InvalidInput
@@ -62,7 +62,11 @@ def looks_like(name: str, other: str) -> bool:
     a, b = _comparable(name), _comparable(other)
     if not a or not b or len(a) > 3 * len(b) or len(b) > 3 * len(a):
         return False  # a confusable letter stands for at most three others
-    return a == b or is_confusable(a, b)
+    if a == b:
+        return True
+    # Imported on first use: its tables cost each worker about 18 MB, and only sites with
+    # staff (a guest's name is compared with theirs) or new account names need them.
+    return importlib.import_module("confusables").is_confusable(a, b)
 
 
 def staff_names(site_id: int | None) -> list[tuple[int, str]]:

@@ -11,13 +11,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Dialect, and_, bindparam, false, func, not_, or_, select
+from sqlalchemy import (
+    Dialect,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from discuss.errors import InvalidInput, NotFound
 from discuss.extensions import db, driver_rows
-from discuss.models import Comment, Site, Status, Thread, User
+from discuss.models import Comment, Site, Status, Thread, User, Vote
 from discuss.permissions import Actor
 from discuss.threads import SLUG_RE, check_key, get_site
 
@@ -333,3 +345,74 @@ def user_history(user: User) -> dict[str, int]:
         .group_by(Comment.status)
     )
     return {str(status): n for status, n in rows}
+
+
+# ---------------------------------------------------------------- what is one reader's own
+
+# A reader's own comment that only they see (held for a moderator, or shadow-banned): the
+# thread as everyone sees it does not hold it.
+_HELD = case((or_(Comment.status.in_((Status.PENDING, Status.SPAM)),
+                  and_(Comment.status == Status.APPROVED, Comment.shadowed.is_(True))), 1),
+             else_=0)
+_OWN_BY_GUEST = (
+    select(Comment.id, literal(0), _HELD)
+    .where(Comment.guest_key_hash == bindparam("guest"), Comment.thread_id == bindparam("thread"),
+           Comment.user_id.is_(None))
+)
+_OWN_BY_USER = (
+    select(Comment.id, literal(0), _HELD)
+    .where(Comment.user_id == bindparam("user"), Comment.thread_id == bindparam("thread"))
+)
+_VOTES_OF_USER = (
+    select(Vote.comment_id, literal(1), Vote.value)
+    .join(Comment, Comment.id == Vote.comment_id)
+    .where(Vote.user_id == bindparam("user"), Comment.thread_id == bindparam("thread"))
+)
+_SLIVER_OF_USER = union_all(_OWN_BY_USER, _VOTES_OF_USER)
+
+
+@dataclass
+class Sliver:
+    """What is one reader's own in a thread, read in one indexed query: the comments they
+    wrote (``held``: some of them only they see, so the thread as everyone sees it lacks them)
+    and, for a signed-in reader, their votes (comment id → 1 or -1; None for a guest, who
+    cannot vote)."""
+
+    own: set[int] = field(default_factory=set)
+    held: bool = False
+    votes: dict[int, int] | None = None
+
+    @property
+    def ids(self) -> set[int]:
+        """The comments whose look is this reader's own (written or voted on)."""
+        return self.own | set(self.votes or ())
+
+
+def viewer_sliver(thread_id: int, actor: Actor) -> Sliver:
+    """The reader's own comments and votes in one thread, in one query (none for anyone)."""
+    if actor.user is not None:
+        statement, params = _SLIVER_OF_USER, {"user": actor.user.id, "thread": thread_id}
+        sliver = Sliver(votes={})
+    elif actor.guest_key_hash:
+        statement = _OWN_BY_GUEST
+        params = {"guest": actor.guest_key_hash, "thread": thread_id}
+        sliver = Sliver()
+    else:
+        return Sliver()
+    for comment_id, kind, value in db.session.execute(statement, params):
+        if kind == 0:
+            sliver.own.add(comment_id)
+            sliver.held = sliver.held or bool(value)
+        elif sliver.votes is not None:
+            sliver.votes[comment_id] = value
+    return sliver
+
+
+def comments_with_authors(ids: Iterable[int]) -> list[Comment]:
+    """These comments with their authors, in one query (any order)."""
+    ids = list(ids)
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Comment).options(joinedload(Comment.author)).where(Comment.id.in_(ids))
+    ).unique())

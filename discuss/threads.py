@@ -170,9 +170,10 @@ def thread_of(comment: Comment) -> Thread:
 _THREADS = Thread.__table__
 
 
-_COUNT_IN_THREAD = (_THREADS.update().where(_THREADS.c.id == bindparam("thread_id"))
-                    .values(comment_count=_THREADS.c.comment_count + bindparam("delta"),
-                            version=_THREADS.c.version + 1))
+# Public: on PostgreSQL a new comment's INSERT runs it in the same statement (a CTE).
+COUNT_IN_THREAD = (_THREADS.update().where(_THREADS.c.id == bindparam("thread_id"))
+                   .values(comment_count=_THREADS.c.comment_count + bindparam("delta"),
+                           version=_THREADS.c.version + 1))
 
 
 def author_changed(user: User) -> None:
@@ -188,5 +189,11 @@ def count_in_thread(thread: Thread, delta: int) -> None:
     """Bump the thread's version (its ETag) and its approved count by ``delta``, in one
     UPDATE … SET n = n + delta that stays exact when two requests change the same thread."""
     db.session.flush()
-    db.session.connection().execute(_COUNT_IN_THREAD, {"thread_id": thread.id, "delta": delta})
+    db.session.connection().execute(COUNT_IN_THREAD, {"thread_id": thread.id, "delta": delta})
+    counted_in_thread(thread)
+
+
+def counted_in_thread(thread: Thread) -> None:
+    """The thread's count and version were changed by the caller's own statement (see
+    COUNT_IN_THREAD): they are read again when next used."""
     db.session.expire(thread, ["comment_count", "version"])

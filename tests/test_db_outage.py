@@ -7,6 +7,7 @@ import os
 import pytest
 from sqlalchemy import create_engine, text
 
+from discuss import extensions
 from discuss.extensions import db
 from discuss.web import errors
 
@@ -19,6 +20,15 @@ def postgres_url() -> str:
     if not url.startswith("postgresql"):
         pytest.skip("runs on the PostgreSQL leg")
     return url
+
+
+def drop_every_connection(postgres_url: str) -> None:
+    """What a server restart does to the pool: every other connection to the database ends."""
+    killer = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    killer.dispose()
 
 
 def test_closing_a_session_whose_connection_was_killed_does_not_raise(app, postgres_url):
@@ -34,10 +44,16 @@ def test_closing_a_session_whose_connection_was_killed_does_not_raise(app, postg
 def test_a_request_after_the_database_dropped_its_connections_is_answered(app, client,
                                                                           postgres_url):
     assert client.get("/healthz").status_code == 200
-    killer = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with killer.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-    killer.dispose()
+    drop_every_connection(postgres_url)
     assert client.get("/healthz").status_code in (200, 503)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_connection_idle_in_the_pool_is_pinged_and_replaced_when_dropped(
+        app, client, postgres_url, monkeypatch):
+    """A restart drops pooled connections: the next reader after a quiet spell gets a fresh
+    one, not an error (a connection back from a request a moment ago is not pinged)."""
+    assert client.get("/healthz").status_code == 200
+    drop_every_connection(postgres_url)
+    monkeypatch.setattr(extensions, "IDLE_PING_SECONDS", -1.0)  # every pooled one is "idle"
     assert client.get("/healthz").status_code == 200

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -345,3 +347,81 @@ def test_decisions_made_at_once_are_each_learned_exactly_once(tmp_path):
         assert counted == learned == 48  # and whatever a lost race left is learned later
     finally:
         stop()
+
+
+# ---------------------------------------------------------------- a worker that only serves
+
+
+def test_a_stored_model_scores_exactly_as_scikit_learns_classifier(app):
+    import numpy as np
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.utils import murmurhash3_32
+
+    docs = [learning.features(text, learning.trust.UNKNOWN, is_user=n % 2 == 0)
+            for n, text in enumerate(HAM + SPAM + ["Ünïcödé wörds 日本語 naïve café"])]
+    labels = [False] * len(HAM) + [True] * len(SPAM) + [False]
+    trained = learning.Model()
+    trained.learn(docs, labels)
+    loaded = learning.Model.from_bytes(trained.to_bytes())
+
+    # Scoring a stored model builds no classifier (scikit-learn is not needed to judge).
+    for doc in [*docs, learning.features(NEXT_SPAM, learning.trust.UNKNOWN, is_user=False),
+                learning.features(NEXT_HAM, learning.trust.UNKNOWN, is_user=False)]:
+        assert loaded.score(doc) == trained.score(doc)
+    assert loaded._classifier is None
+    assert loaded.counts == trained.counts == (len(HAM) + 1, len(SPAM))
+    # The same log ratios as the classifier replayed from storage, bit for bit.
+    delta, bias = loaded._linear()
+    replayed = loaded.classifier
+    log_prob = replayed.feature_log_prob_
+    seen = replayed.feature_count_.sum(axis=0) > 0
+    assert np.array_equal(delta, np.where(seen, log_prob[1] - log_prob[0], 0.0))
+    assert bias == float(replayed.class_log_prior_[1] - replayed.class_log_prior_[0])
+    # The same hashing and stop words as scikit-learn's.
+    tokens = [t for doc in docs for t in doc]
+    assert list(learning.columns(tokens)) == [
+        murmurhash3_32(t, seed=0, positive=True) % learning.N_FEATURES for t in tokens]
+    assert learning.stop_words() == ENGLISH_STOP_WORDS
+    # A loaded model learns on: its classifier comes back from the counts.
+    loaded.learn([learning.features(NEXT_SPAM, learning.trust.UNKNOWN, is_user=False)], [True])
+    assert loaded.counts == (len(HAM) + 1, len(SPAM) + 1)
+
+
+def test_judging_comments_never_imports_scikit_learn(tmp_path):
+    """A worker that serves (reading, posting, judging with a stored model) stays without
+    scikit-learn and SciPy: about 90 MB less per worker."""
+    script = f"""
+import sys
+from discuss import create_app, learning, sites, comments, filter_training
+from discuss.extensions import db
+app = create_app({{"DISCUSS_DATABASE_URL": "sqlite:///{tmp_path}/d.sqlite3",
+                  "DISCUSS_SECRET_KEY": "x" * 40, "DISCUSS_RATELIMIT_ENABLED": False}})
+print("AT START", sorted({{m.split(".")[0] for m in sys.modules}} & {{"sklearn", "scipy"}}))
+with app.app_context():
+    db.create_all()
+    site = sites.create_site("demo", origins=["https://news.example.com"], moderation="post")
+    site.spam_filter = True
+    db.session.commit()
+    model = learning.Model()
+    model.learn([["cheap", "watches"], ["nice", "article"]], [True, False])
+    blob = model.to_bytes()
+for name in [m for m in sys.modules if m.startswith(("sklearn", "scipy"))]:
+    del sys.modules[name]
+learning.forget_model(1)
+with app.app_context():
+    db.session.add(learning.SpamFilter(site_id=1, version=1, model=blob, ham_count=1,
+                                       spam_count=1, last_example_id=0))
+    db.session.commit()
+    from discuss.permissions import Actor
+    comment = comments.post_comment("demo", "a", Actor(guest_key="k" * 40, ip_hash="i"),
+                                    "cheap watches cheap watches", None, name="G")
+    db.session.commit()
+    assert learning.current_model(1).is_ready
+    print("STATUS", comment.status)
+print("LOADED", sorted({{m.split(".")[0] for m in sys.modules}} & {{"sklearn", "scipy"}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=False, timeout=120)
+    assert "AT START []" in out.stdout, out.stdout + out.stderr
+    assert "LOADED []" in out.stdout, out.stdout + out.stderr
+    assert "STATUS spam" in out.stdout, out.stdout + out.stderr

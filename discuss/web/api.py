@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -11,13 +12,20 @@ from discuss import comments, reading, threads, votes
 from discuss.errors import InvalidInput
 from discuss.extensions import db, reads_first
 from discuss.openapi import openapi_document
+from discuss.permissions import ANONYMOUS, Actor
 from discuss.web import guest_fields
 from discuss.web.antispam import FORM_TOKEN_HEADER, checked_form, rendered_at_token
 from discuss.web.infra.assets import conditional
-from discuss.web.infra.caching import json_for_viewer, not_modified, thread_etag
+from discuss.web.infra.caching import (
+    json_for_viewer,
+    not_modified,
+    shared_json,
+    thread_etag,
+    viewer_key,
+)
 from discuss.web.language import count_labels, use_site_language
 from discuss.web.limits import limit_posting
-from discuss.web.present import comment_json, iter_nodes, page_json
+from discuss.web.present import comment_json, iter_nodes, page_json, personalise
 from discuss.web.security import current_actor, refuse_ended_sign_in
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -57,19 +65,31 @@ def get_thread() -> Response:
     if unchanged is not None:
         return unchanged
 
-    def build() -> dict:
+    def build(viewer: Actor) -> dict:
         thread = threads.get_thread_by_id(state.id)
         page = reading.load_thread_page(
-            thread, actor, sort=sort, cursor=cursor, page_size=page_size,
+            thread, viewer, sort=sort, cursor=cursor, page_size=page_size,
             secret=current_app.config["SECRET_KEY"],
         )
         my_votes = None
-        if actor.user is not None:
-            my_votes = votes.my_votes(actor.user,
+        if viewer.user is not None:
+            my_votes = votes.my_votes(viewer.user,
                                       [n.comment.id for n in iter_nodes(page.nodes)])
         return page_json(page, my_votes=my_votes)
 
-    return json_for_viewer(etag, actor, build)
+    if viewer_key(actor) == "anyone":
+        return json_for_viewer(etag, actor, lambda: build(actor))
+    # A reader of their own: the page as everyone sees it (built once per thread state), made
+    # theirs from one small query. Only one with a comment that only they see (held, or
+    # shadow-banned) gets the page built for them: everyone's page lacks it.
+    sliver = reading.viewer_sliver(state.id, actor)
+    if sliver.held:
+        return json_for_viewer(etag, actor, lambda: build(actor))
+    everyones = thread_etag(state, ANONYMOUS, "json", sort, cursor, page_size)
+    if not sliver.own and sliver.votes is None:  # a guest who wrote nothing here: as anyone
+        return json_for_viewer(etag, actor, lambda: build(ANONYMOUS), everyones=everyones)
+    shared = shared_json(everyones, lambda: build(ANONYMOUS))
+    return json_for_viewer(etag, actor, lambda: personalise(json.loads(shared), sliver))
 
 
 @bp.post("/comments")

@@ -11,7 +11,10 @@ with the message at the form (429, Retry-After).
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -25,6 +28,7 @@ from flask import (
     session,
 )
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from discuss import comments, reading, reports, threads, votes
@@ -32,8 +36,8 @@ from discuss.errors import DiscussError, InvalidInput, NotFound
 from discuss.extensions import db, reads_first
 from discuss.i18n import N_, _
 from discuss.ids import parse_id
-from discuss.models import Comment, Site, utcnow
-from discuss.permissions import Actor, edit_window
+from discuss.models import Comment, Site, Thread, User, utcnow
+from discuss.permissions import ANONYMOUS, Actor, edit_window
 from discuss.reading import Node
 from discuss.text import check_text
 from discuss.web import guest_fields
@@ -205,40 +209,38 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
     closed = thread is not None and thread.closed
     view = _view(ctx, closed=closed, reply_id=reply_id, edit_id=edit_id, report_id=report_id,
                  reported_id=reported_id)
-    # Readers without an account or guest key, on the plain page, all see the same list.
-    shared = (thread is not None and viewer_key(actor) == "anyone" and error is None
-              and not any((reply_id, edit_id, report_id, posted_id, reported_id, comment_id)))
-    list_key = shared_list_key(ctx.site, thread, view.now) if shared else None
-    cached = bodies().get(list_key) if list_key else None
+    # The plain page (no form open, no message) is the list many readers share, with what is
+    # one reader's own put in its place; any other is built for the one reader.
+    plain = (thread is not None and error is None
+             and not any((reply_id, edit_id, report_id, posted_id, reported_id, comment_id)))
+    kind = _list_kind(actor, ctx.site) if plain else None
+    sliver = None
+    if kind is not None and viewer_key(actor) != "anyone":
+        sliver = reading.viewer_sliver(thread.id, actor)
+        if sliver.held:  # a comment only they see, which the shared list lacks
+            kind = None
 
-    nodes: list[Node] = []
-    next_cursor = None
-    if thread is not None and cached is None:
-        page = reading.load_thread_page(
+    posted = None
+    if kind is not None:
+        list_html = _personal_list(_shared_list(ctx, thread, view, kind, cursor), view, sliver)
+    else:
+        page = (reading.load_thread_page(
             thread, actor, sort=ctx.sort, cursor=cursor,
             page_size=current_app.config["DISCUSS_PAGE_SIZE"],
             secret=current_app.config["SECRET_KEY"],
-        )
-        nodes, next_cursor = page.nodes, page.next_cursor
-    shown = {n.comment.id: n for n in iter_nodes(nodes) if not n.placeholder}
-
-    if error is not None and not _form_is_shown(error, view, shown):
-        error.target, error.target_id = "page", None
-    view.error = error
-
-    posted = None
-    if posted_id is not None and posted_id not in shown:
-        posted = _own_node(ctx.site, posted_id, actor)
-    view.my_votes = votes.my_votes(actor.user, [*shown, *([posted.comment.id] if posted else [])])
-
-    if cached is not None:
-        list_html = cached.decode()
-    else:
-        list_html = render_template("embed/_list.html", ctx=ctx, view=view, nodes=nodes,
-                                    next_cursor=next_cursor, cursor=cursor)
-        # Kept only if it holds nothing of this reader's (their CSRF token would be a sign).
-        if list_key and generate_csrf() not in list_html:
-            bodies().put(list_key, list_html.encode())
+        ) if thread is not None else None)
+        nodes = page.nodes if page is not None else []
+        shown = {n.comment.id: n for n in iter_nodes(nodes) if not n.placeholder}
+        if error is not None and not _form_is_shown(error, view, shown):
+            error.target, error.target_id = "page", None
+        view.error = error
+        if posted_id is not None and posted_id not in shown:
+            posted = _own_node(ctx.site, posted_id, actor)
+        view.my_votes = votes.my_votes(
+            actor.user, [*shown, *([posted.comment.id] if posted else [])])
+        list_html = render_template(
+            "embed/_list.html", ctx=ctx, view=view, nodes=nodes,
+            next_cursor=page.next_cursor if page is not None else None, cursor=cursor)
 
     html = render_template(
         "embed/thread.html", ctx=ctx, view=view, thread=thread, list_html=list_html,
@@ -247,6 +249,100 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
         comment_count=thread.comment_count if thread is not None else 0,
     )
     return _no_store(Response(html, status=status, mimetype="text/html"))
+
+
+# ---------------------------------------------------------------- the shared list
+
+# Marks each comment's article in a shared list, and stands for the CSRF token in its forms:
+# random per process (the lists are kept per process), so no comment's text can hold it.
+_NONCE = secrets.token_hex(8)
+_CSRF_SLOT = f"discuss-csrf-{_NONCE}"
+_SEPARATOR = Markup("<!--{}-->").format(_NONCE)
+_MARK = re.compile(f"<!--{_NONCE}(?::(\\d+))?-->")
+
+
+@dataclass
+class SharedList:
+    """A thread page's comment list as every reader of one kind sees it, cut at each
+    comment's article: ``parts`` joined is the list (``html``), ``slots`` says which part is
+    which comment's article, ``marked`` what re-rendering it for one reader needs
+    (flattened, whom it replies to, placeholder)."""
+
+    parts: list[str]
+    slots: dict[int, int]
+    marked: dict[int, tuple[bool, str, bool]]
+    html: str
+
+    @classmethod
+    def cut(cls, html: str, marked: dict[int, tuple[bool, str, bool]]) -> SharedList:
+        pieces = _MARK.split(html)  # text, id or None, text, id or None, …, text
+        parts, slots = [pieces[0]], {}
+        for n in range(1, len(pieces), 2):
+            if pieces[n] is not None:
+                slots[int(pieces[n])] = len(parts)
+            parts.append(pieces[n + 1])
+        return cls(parts, slots, marked, "".join(parts))
+
+
+def _list_kind(actor: Actor, site: Site) -> str | None:
+    """Which shared list a reader's page starts from: "anyone" (no account: a guest's list
+    differs from it only in their own comments), "reader" (signed in: vote forms), or None
+    when the page is theirs throughout (a moderator's delete links, or an account of another
+    site, who may not vote here)."""
+    user = actor.user
+    if user is None:
+        return "anyone"
+    if user.site_id not in (None, site.id) or actor.moderates(site):
+        return None
+    return "reader"
+
+
+def _shared_list(ctx: Context, thread: Thread, view: CommentView, kind: str,
+                 cursor: str | None) -> SharedList:
+    """The list every reader of ``kind`` sees on this page, kept per process for the minute
+    it was built in (keyed by what the page is built from, without the viewer or session)."""
+    key = shared_list_key(ctx.site, thread, view.now) + ":" + kind
+    cache = bodies()
+    shared = cache.get(key)
+    if shared is not None:
+        return shared
+    page = reading.load_thread_page(
+        thread, ANONYMOUS, sort=ctx.sort, cursor=cursor,
+        page_size=current_app.config["DISCUSS_PAGE_SIZE"],
+        secret=current_app.config["SECRET_KEY"],
+    )
+    # A signed-in reader who wrote none of it and voted on none of it: their forms hold a
+    # stand-in for the CSRF token, which each page replaces with its reader's.
+    reader = ANONYMOUS if kind == "anyone" else Actor(user=User(id=0, is_admin=False))
+    shared_view = dataclasses.replace(view, actor=reader, my_votes={}, marker=_NONCE,
+                                      marked={})
+    html = render_template("embed/_list.html", ctx=ctx, view=shared_view, nodes=page.nodes,
+                           next_cursor=page.next_cursor, cursor=cursor,
+                           csrf_token=lambda: _CSRF_SLOT)
+    shared = SharedList.cut(html, shared_view.marked)
+    if generate_csrf() not in html:  # never one reader's token in what others get
+        cache.put(key, shared, size=2 * len(html))
+    return shared
+
+
+def _personal_list(shared: SharedList, view: CommentView, sliver: reading.Sliver | None) -> str:
+    """The shared list with the articles of the comments the reader wrote or voted on
+    rendered for them (one query for those comments, when there are any on the page)."""
+    html = shared.html
+    ids = [i for i in (sliver.ids if sliver is not None else ())
+           if i in shared.slots and not shared.marked[i][2]]
+    if ids:
+        view.my_votes = sliver.votes or {}
+        items = [(Node(comment, mine=comment.id in sliver.own,
+                       reply_to=shared.marked[comment.id][1]), shared.marked[comment.id][0])
+                 for comment in reading.comments_with_authors(ids)]
+        articles = render_template("embed/_articles.html", items=items, view=view,
+                                   separator=_SEPARATOR).split(_SEPARATOR)
+        parts = list(shared.parts)
+        for (node, _), article in zip(items, articles, strict=False):
+            parts[shared.slots[node.comment.id]] = article
+        html = "".join(parts)
+    return html.replace(_CSRF_SLOT, generate_csrf()) if _CSRF_SLOT in html else html
 
 
 def _form_is_shown(error: FormError, view: CommentView, shown: dict[int, Node]) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, url_for
+from markupsafe import Markup
 
 from discuss.i18n import format_exact_time, format_relative_time
 from discuss.models import Comment, Site, Status, utcnow
@@ -102,6 +103,25 @@ class CommentView:
     guest_email: str = ""
     # The signed-in reader's votes on the comments shown: comment id → 1 or -1.
     my_votes: dict[int, int] = field(default_factory=dict)
+    # While a list many readers share is rendered (discuss.web.embed), each comment's article
+    # is marked (an HTML comment with this process's random nonce) so that one reader's own
+    # version can take its place; ``marked`` keeps what re-rendering it needs.
+    marker: str | None = None
+    marked: dict[int, tuple[bool, str, bool]] = field(default_factory=dict)
+
+    def mark(self, node: Node, flattened: bool) -> Markup:
+        """Where a comment's article begins (nothing unless a shared list is rendered)."""
+        if self.marker is None:
+            return Markup("")
+        comment_id = node.comment.id
+        self.marked[comment_id] = (flattened, node.reply_to, node.placeholder)
+        return Markup("<!--{}:{}-->").format(self.marker, comment_id)
+
+    def end_mark(self) -> Markup:
+        """Where the comment's article ends."""
+        if self.marker is None:
+            return Markup("")
+        return Markup("<!--{}-->").format(self.marker)
 
     @property
     def site(self) -> Site:

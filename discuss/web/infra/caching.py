@@ -27,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Response, current_app, request, session
 
@@ -81,32 +82,35 @@ def not_modified(etag: str, actor: Actor, *, private: bool = False) -> Response 
 
 
 class BodyCache:
-    """A small per-process LRU of response bodies, bounded by total bytes."""
+    """A small per-process LRU of response bodies (or other built parts of answers, with
+    their size given), bounded by total bytes."""
 
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> Any:
         with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
 
-    def put(self, key: str, body: bytes) -> None:
-        if len(body) > self.max_bytes // 8:
+    def put(self, key: str, body: Any, size: int | None = None) -> None:
+        size = len(body) if size is None else size
+        if size > self.max_bytes // 8:
             return
         with self._lock:
             old = self._items.pop(key, None)
-            self.size -= len(old) if old is not None else 0
-            self._items[key] = body
-            self.size += len(body)
+            self.size -= old[1] if old is not None else 0
+            self._items[key] = (body, size)
+            self.size += size
             while self.size > self.max_bytes:
-                _, dropped = self._items.popitem(last=False)
-                self.size -= len(dropped)
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.size -= dropped
 
 
 def bodies() -> BodyCache:
@@ -117,16 +121,32 @@ def bodies() -> BodyCache:
     return cache
 
 
-def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Response:
+def shared_json(etag: str, build: Callable[[], object]) -> bytes:
+    """The plain JSON body every reader without an account or guest key gets for ``etag``
+    (the tag as such a reader's): from the cache, else built and kept. The same entry as
+    ``json_for_viewer`` keeps for them uncompressed."""
+    cache = bodies()
+    body = cache.get(etag)
+    if body is None:
+        body = json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
+        cache.put(etag, body)
+    return body
+
+
+def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object], *,
+                    everyones: str | None = None) -> Response:
     """The JSON body for this tag: from the cache for anyone-viewers, else ``build()``.
+    ``everyones``: the tag of the same body as readers without a key get it (a reader whose
+    page holds nothing of their own), whose cached bodies serve this reader too.
 
     The cache keeps the gzip-compressed body beside the plain one, so a popular thread is
     compressed once per change rather than once per reader.
     """
-    shared = viewer_key(actor) == "anyone"
+    shared = viewer_key(actor) == "anyone" or everyones is not None
+    key = everyones or etag
     cache = bodies()
     gzipped = accepts_gzip()
-    cache_key = etag + (".gz" if gzipped else "")
+    cache_key = key + (".gz" if gzipped else "")
     body = cache.get(cache_key) if shared else None
     if body is None:
         body = json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
@@ -134,7 +154,7 @@ def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object]) -> Res
             body = gzip.compress(body, compresslevel=LEVEL, mtime=0)
         else:
             gzipped = False
-            cache_key = etag
+            cache_key = key
         if shared:
             cache.put(cache_key, body)
     response = Response(body, mimetype="application/json")
