@@ -32,7 +32,7 @@ from discuss.i18n import LANGUAGES, RTL, TRANSLATIONS
 from discuss.models import Status
 from discuss.permissions import Actor
 from tests.accounts_helpers import PASSWORD, html_login, make_user
-from tests.conftest import make_thread, post
+from tests.conftest import guest, make_thread, post
 
 TRANSLATED = LANGUAGES[1:]
 ARTICLE = {"key": "article-1", "url": "https://news.example.com/a", "title": "An article"}
@@ -238,6 +238,11 @@ def pages(app, client):
     confirm = links.make_link_token(secret, notifications.CONFIRM_PURPOSE,
                                        {"u": alice.id, "e": "alice@example.org"})
     stop = notifications.unsubscribe_token(secret, alice)
+    stop_queue = notifications.queue_unsubscribe_token(secret, moderator)
+    mover = make_user("mover")
+    stop_moved = notifications.queue_unsubscribe_token(secret, mover)
+    mover.email, mover.email_key = "moved@example.org", "moved@example.org"  # link now stale
+    db.session.commit()
     signin = accounts.signin_link_token(moderator, secret=secret)
     article = "/embed/demo?" + urlencode(ARTICLE)
     sign_up = {"email": "new@example.org", "password": PASSWORD}
@@ -270,11 +275,21 @@ def pages(app, client):
         ("account", "/auth/account", READER, None),
         ("account of a moderator", "/auth/account", MODERATOR, None),
         ("queue mails turned on", "/auth/account/queue-mail", MODERATOR, {"notify_queue": "1"}),
+        ("queue mail: each", "/auth/account/queue-mail", MODERATOR, {"queue_mail": "each"}),
+        ("queue mail: daily", "/auth/account/queue-mail", MODERATOR, {"queue_mail": "daily"}),
+        ("queue mail: off", "/auth/account/queue-mail", MODERATOR, {"queue_mail": "off"}),
+        ("queue mail: no such choice", "/auth/account/queue-mail", MODERATOR,
+         {"queue_mail": "weekly"}),
         ("account of a reader signed in by the site", "/auth/account", SITE_USER, None),
         ("delete account", "/auth/account/delete", READER, None),
         ("sign out", "/auth/logout", READER, None),
         ("confirm address", f"/notify/confirm/{confirm}", GUEST, None),
         ("unsubscribe", f"/notify/unsubscribe/{stop}", GUEST, None),
+        ("unsubscribed", f"/notify/unsubscribe/{stop}", GUEST, {}),
+        ("unsubscribe from queue mails", f"/notify/unsubscribe/{stop_queue}", GUEST, None),
+        ("unsubscribed from queue mails", f"/notify/unsubscribe/{stop_queue}", GUEST, {}),
+        ("unsubscribe from an address no longer used", f"/notify/unsubscribe/{stop_moved}",
+         GUEST, None),
         ("not found", "/no/such/page", GUEST, None),
     ]
 
@@ -351,7 +366,22 @@ def test_the_pages_show_what_the_test_means_to_look_at(app, pages):
     assert "Check your inbox" in seen["registered: check your inbox"]
     assert "Please correct the fields marked below." in seen["register: every field wrong"]
     assert "Mail about your queues" in seen["account of a moderator"]
-    assert "Queue mails are on." in seen["queue mails turned on"]
+    moderator = seen["account of a moderator"]
+    for text in ("When comments wait in a queue of your sites", "No mail",
+                 "One summary a day of what waits in my queues"):
+        assert text in moderator, text
+    each = "You will get a mail when comments wait in a queue."
+    assert each in seen["queue mails turned on"]
+    assert each in seen["queue mail: each"]
+    assert "You will get a daily summary of your queues." in seen["queue mail: daily"]
+    assert "Queue mails are off." in seen["queue mail: off"]
+    assert "Choose off, each or daily." in seen["queue mail: no such choice"]
+    assert "Stop mails about this discussion" in seen["unsubscribe"]
+    assert "No more reply mails" in seen["unsubscribed"]
+    assert "Stop mails about your queues" in seen["unsubscribe from queue mails"]
+    assert "No more queue mails" in seen["unsubscribed from queue mails"]
+    assert "This account no longer has that address" in \
+        seen["unsubscribe from an address no longer used"]
     assert "Signed in by the site you read" in seen["account of a reader signed in by the site"]
     assert "Your password (needed when you signed in more than" in seen["account"]
     assert "Sign in with this link" in seen["sign-in link"]
@@ -559,6 +589,47 @@ def test_account_mail_is_in_the_readers_language(client, app, mailbox):
     mail = mailbox.last_to("neu@example.org")
     assert mail["Subject"] == "Bestätigen Sie Ihre E-Mail-Adresse"
     assert mail.get_content().startswith("Hallo neu,")
+
+
+def test_queue_mails_and_feeds_speak_the_sites_language(app, client, mailbox):
+    """Mails to moderators (a notice as comments arrive, the daily digest) and the Atom feeds
+    are written in the site's default language, plurals by CLDR."""
+    from datetime import timedelta
+
+    import feedparser
+
+    from discuss.models import utcnow
+    from discuss.web.deliver import deliver_once
+
+    site = sites.create_site("ru-site", origins=["https://news.example.com"],
+                             moderation="pre", language="ru")
+    db.session.commit()
+    for name, choice in (("eager", "each"), ("daily", "daily")):
+        accounts.set_queue_mail(make_user(name, moderator_of=[site], verified=True), choice)
+    db.session.commit()
+    thread = threads.get_or_create_thread(site, "a", "https://news.example.com/a", "Статья")
+    held = [comments.post_comment(site.slug, thread.key, guest(ip=f"ip-{i}"), f"Жду {i}",
+                                  name=f"Гость {i}") for i in range(5)]
+    db.session.commit()
+    mailbox.expect(2)
+    deliver_once(now=utcnow().replace(hour=8, minute=0, second=0, microsecond=0)
+                 + timedelta(days=1))
+    notice = mailbox.last_to("eager@example.org")
+    assert notice["Subject"] == "Комментарии ожидают модерации на ru-site"
+    assert "Отписаться от этих писем: http://localhost/notify/unsubscribe/" \
+        in notice.get_content()
+    digest = mailbox.last_to("daily@example.org")
+    assert digest["Subject"] == "5 комментариев ожидают модерации"
+    body = digest.get_content()
+    assert "Что сегодня ждёт в ваших очередях модерации:" in body
+    assert "ru-site: ожидают модерации — 5, жалобы — 0, спам — 0" in body
+    assert "– Гость 0 в обсуждении «Статья»: Жду 0" in body
+
+    comments.set_status(held[0], Status.APPROVED)
+    db.session.commit()
+    feed = feedparser.parse(client.get("/feeds/ru-site/latest.atom").get_data())
+    assert feed.feed.title == "Комментарии к «ru-site»"
+    assert feed.entries[0].title == "Гость 0 в обсуждении «Статья»"
 
 
 def test_a_banned_reader_is_told_in_their_language(app, client, site):
