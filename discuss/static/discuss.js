@@ -148,7 +148,11 @@
   async function fetchDocument(url) {
     const response = await fetch(url, { headers: requestHeaders(false), credentials: "same-origin" });
     keepGuestKey(response);
-    if (!response.ok) throw new Error(t("page_failed", { status: response.status }));
+    if (!response.ok) {
+      const error = new Error(t("page_failed", { status: response.status }));
+      error.status = response.status; // a 401 tells comment-actions.js the sign-in ended
+      throw error;
+    }
     return new DOMParser().parseFromString(await response.text(), "text/html");
   }
 

@@ -374,6 +374,7 @@ def edit_comment(site_slug: str, comment_id: int) -> Response:
     ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     values = _typed_values()
     try:
+        refuse_ended_sign_in(posting=False)
         comments.edit_comment(comment, current_actor(), values["body"],
                               default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
         db.session.commit()
@@ -392,6 +393,7 @@ def delete_comment(site_slug: str, comment_id: int) -> Response:
     ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     parent_id = comment.parent_id
     try:
+        refuse_ended_sign_in(posting=False)
         comments.delete_comment(comment, current_actor(),
                                 default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
         db.session.commit()
@@ -414,6 +416,7 @@ def vote(site_slug: str, comment_id: int) -> Response:
     comment = _comment_of(site, comment_id)
     ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     try:
+        refuse_ended_sign_in(posting=False)
         votes.vote(comment, current_actor(), _vote_value(request.form.get("value")))
         db.session.commit()
     except DiscussError as exc:
@@ -432,6 +435,7 @@ def report(site_slug: str, comment_id: int) -> Response:
     ctx = _context(site, request.form, key=threads.thread_of(comment).key)
     values = {"reason": request.form.get("reason", ""), "note": request.form.get("note", "")}
     try:
+        refuse_ended_sign_in(posting=False)
         reports.report_comment(comment, current_actor(), values["reason"], values["note"],
                                default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"])
         db.session.commit()

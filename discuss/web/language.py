@@ -47,6 +47,10 @@ SCRIPT_TEXTS = {
     "went_wrong": i18n._l("Something went wrong (%(status)s). Please try again.",
                           status="{status}"),
     "service_unreachable": i18n._l("The service could not be reached. Please try again."),
+    # Any write answered 401 for a reader the page shows signed in (the API's own message
+    # speaks to integrators: "The token is not valid…").
+    "ended_post": i18n._l("Your sign-in has ended. Sign in again, or post as a guest."),
+    "ended": i18n._l("Your sign-in has ended. Please sign in again."),
 }
 # Texts with a number in them: (singular, plural) source texts with "%(num)s". The scripts get
 # one text per CLDR category ("one", "few", "many"…) and pick it with Intl.PluralRules, the
