@@ -11,7 +11,7 @@
   "use strict";
 
   const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError, t,
-    fillRemembered, refreshTimes } = window.discuss;
+    fillRemembered, refreshTimes, swapPage } = window.discuss;
 
   // The spam fields of a comment form: the honeypot and the signed time the form was shown.
   const SPAM_FIELDS = ["website", "rendered_at"];
@@ -495,15 +495,8 @@
     const commentId = element ? element.closest("[data-comment-id]")?.dataset.commentId : target;
     const parentId = kind === "comment" ? new FormData(form).get("parent_id") : null;
     store.set(KEYS.token, "");
-    window.discussAccount?.forget?.();
-    const doc = await fetchDocument(window.location.href);
-    const fresh = doc.getElementById("discuss");
-    if (!fresh) throw error;
-    page().replaceWith(document.adoptNode(fresh));
-    const meta = doc.querySelector('meta[name="csrf-token"]');
-    const mine = document.querySelector('meta[name="csrf-token"]');
-    if (meta && mine) mine.content = meta.content;
-    document.dispatchEvent(new CustomEvent("discuss:refreshed")); // discuss.js attaches again
+    window.discussAccount?.forget();
+    if (!swapPage(await fetchDocument(window.location.href))) throw error;
     const message = t(kind === "comment" ? "ended_post" : "ended");
     let again = null;
     if (kind === "comment") {
