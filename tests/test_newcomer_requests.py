@@ -33,6 +33,54 @@ def test_registering_from_a_thread_answers_the_same_whether_or_not_the_address_i
     assert db.session.query(User).filter_by(username="carol").one_or_none() is None
 
 
+def _continue(client):
+    return client.post("/auth/register/continue", data={
+        "csrf_token": form_csrf(client, "/auth/login"), "next": THREAD})
+
+
+def test_the_browser_that_signed_up_is_signed_in_once_the_mailed_link_is_opened(
+        client, app, site, mailbox):
+    mailbox.expect(1)
+    assert _register(client, username="carol", email="carol@example.org",
+                     password=PASSWORD).status_code == 201
+    # Before the link: told to open it, still signed out.
+    early = _continue(client)
+    assert early.status_code == 200
+    assert "not confirmed yet" in early.get_data(as_text=True)
+    assert "Signed in as" not in client.get(THREAD).get_data(as_text=True)
+    # The link, opened in another browser (the reader's mail app): the account is made.
+    link = mailbox.link(mailbox.last_to("carol@example.org"), "/auth/verify/")
+    other = app.test_client()
+    ready = other.post(link, data={"csrf_token": form_csrf(other, link)})
+    assert "Your account is ready" in ready.get_data(as_text=True)
+    assert "Go back to the page where you signed up" in ready.get_data(as_text=True)
+    # Back in the browser that signed up: signed in and back at the discussion.
+    back = _continue(client)
+    assert back.status_code == 303
+    assert back.headers["Location"] == THREAD
+    assert "Signed in as" in client.get(THREAD).get_data(as_text=True)
+
+
+def test_the_thread_page_itself_signs_in_the_browser_that_signed_up(client, app, site, mailbox):
+    mailbox.expect(1)
+    _register(client, username="carol", email="carol@example.org", password=PASSWORD)
+    link = mailbox.link(mailbox.last_to("carol@example.org"), "/auth/verify/")
+    other = app.test_client()
+    other.post(link, data={"csrf_token": form_csrf(other, link)})
+    assert "Signed in as" in client.get(THREAD).get_data(as_text=True)
+    assert "Signed in as" not in other.get(THREAD).get_data(as_text=True)  # only that browser
+
+
+def test_signing_up_with_a_taken_address_never_signs_anyone_in(client, app, site, mailbox):
+    make_user("dave", email="taken@example.org")
+    mailbox.expect(1)
+    _register(client, username="erin", email="taken@example.org", password=PASSWORD)
+    held = client.get_cookie("discuss_session")
+    assert held is not None  # a claim is kept either way: the cookie tells nothing
+    assert "not confirmed yet" in _continue(client).get_data(as_text=True)
+    assert "Signed in as" not in client.get(THREAD).get_data(as_text=True)
+
+
 def test_registration_names_every_wrong_field_at_once_and_keeps_what_was_typed(client, site):
     make_user("carol")
     response = _register(client, username="carol", email="not-an-address",

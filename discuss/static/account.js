@@ -252,6 +252,29 @@
     }
   });
 
+  // "Check your inbox" after signing up: when the reader comes back to this page (from their
+  // mail), continue by itself; once the mailed link made the account the service signs this
+  // browser in and sends it back to the discussion. Before that nothing changes here.
+  let continuing = false;
+  async function continueSignUp() {
+    const form = document.querySelector("form[data-discuss-continue]");
+    if (!form || document.visibilityState !== "visible" || continuing) return;
+    continuing = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", credentials: "same-origin", body: new FormData(form),
+        headers: { "X-CSRF-Token": csrfToken() },
+      });
+      if (response.ok && response.redirected) window.location.assign(response.url);
+    } catch (err) {
+      // offline: the button still works
+    } finally {
+      continuing = false;
+    }
+  }
+  document.addEventListener("visibilitychange", continueSignUp);
+  window.addEventListener("focus", continueSignUp);
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", checkSession);
   } else {

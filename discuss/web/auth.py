@@ -23,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from sqlalchemy import select
@@ -36,7 +37,10 @@ from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url
 from discuss.web.security import current_actor, request_auth_token
 from discuss.web.sessions import (
+    SIGN_UP_KEY,
+    claim_sign_up,
     limit_signin_attempts,
+    remember_sign_up,
     safe_next,
     sign_in,
     sign_out,
@@ -130,12 +134,29 @@ def register():
             request.form.get("password"),
             secret=current_app.config["SECRET_KEY"], link=token_link)
         # Whether or not the address has an account, the answer is the same (nothing tells
-        # them apart); the mailed link makes the account.
-        del registration
+        # them apart); the mailed link makes the account, and this browser is signed in when
+        # the reader comes back (continue_sign_up, or the thread page itself).
+        remember_sign_up(request.form.get("username"), registration.claim)
         db.session.commit()
         return _page("auth/registered.html", 201, username=request.form.get("username", ""))
 
     return _form_page("auth/register.html", act)
+
+
+@bp.post("/register/continue")
+def continue_sign_up():
+    """POST /auth/register/continue: once the mailed link made the account, the browser that
+    signed up is signed in and goes back to ``next`` (the discussion); before, it is told to
+    open the link first."""
+    _allow_framing_for(_next())
+    if claim_sign_up() is not None:
+        db.session.commit()
+        return redirect(_next(), code=303)
+    pending = session.get(SIGN_UP_KEY)
+    username = pending[0] if isinstance(pending, list) and pending else ""
+    return _page("auth/registered.html", username=username,
+                 error=_("Your address is not confirmed yet: open the link in the mail we "
+                         "sent, then continue."))
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -193,7 +214,8 @@ def reset(token: str):
     return _form_page("auth/reset.html", act, token=token)
 
 
-def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
+def _confirm_link(token: str, purpose: str, confirm: Callable[..., User], *,
+                  title: str | None = None, message: str | None = None):
     """GET shows a button (mail scanners may open links), POST spends the link."""
     if request.method == "POST":
         try:
@@ -203,8 +225,8 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
             db.session.rollback()
             return _page("auth/message.html", exc.status, title=_("This link does not work"),
                          message=exc.message)
-        return _page("auth/message.html", title=_("Email address confirmed"),
-                     message=_("Thank you: your email address is confirmed."))
+        return _page("auth/message.html", title=title or _("Email address confirmed"),
+                     message=message or _("Thank you: your email address is confirmed."))
     return _page("auth/confirm.html", token=token, purpose=purpose)
 
 
@@ -236,7 +258,14 @@ def signin_link(token: str):
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
-    """GET/POST /auth/verify/<token>: confirm the account's address from a mailed link."""
+    """GET/POST /auth/verify/<token>: confirm the account's address from a mailed link (a
+    sign-up's link makes the account, and says where the reader is signed in)."""
+    if request.method == "POST" and accounts.is_registration_link(
+            token, secret=current_app.config["SECRET_KEY"]):
+        return _confirm_link(token, "verify", _confirm_address, title=_("Your account is ready"),
+                             message=_("Go back to the page where you signed up: you are "
+                                       "signed in there. Elsewhere, sign in with your "
+                                       "username and password."))
     return _confirm_link(token, "verify", _confirm_address)
 
 

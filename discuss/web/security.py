@@ -129,7 +129,7 @@ def moderated_site(slug: object) -> tuple[Site, Actor]:
 # Where a browser is signed in (or handed a session): a forged cross-site request here would
 # sign the victim's browser into the attacker's account (login CSRF), with or without cookies.
 SIGN_IN_ENDPOINTS = frozenset({
-    "auth.login", "auth.register", "auth.request_reset", "auth.reset",
+    "auth.login", "auth.register", "auth.continue_sign_up", "auth.request_reset", "auth.reset",
     "api_account.login", "api_account.register", "api_account.request_reset",
 })
 

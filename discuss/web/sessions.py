@@ -50,6 +50,30 @@ def sign_in(user: User, *, remember: bool, user_agent: str = "") -> str:
     return raw
 
 
+# A sign-up made in this browser, waiting for its mailed link: [username, claim].
+SIGN_UP_KEY = "discuss_sign_up"
+
+
+def remember_sign_up(username: object, claim: str) -> None:
+    """Keep what signs this browser in once the sign-up's mailed link is opened (in the
+    iframe, the session cookie is partitioned by the article's site, so the reader is
+    signed in where they signed up)."""
+    if isinstance(username, str) and claim:
+        session[SIGN_UP_KEY] = [username.strip(), claim]
+
+
+def claim_sign_up() -> User | None:
+    """Sign in the account this browser signed up for, once its mailed link made it."""
+    pending = session.get(SIGN_UP_KEY)
+    if not (isinstance(pending, list) and len(pending) == 2):
+        return None
+    user = accounts.claim_registration(pending[0], pending[1],
+                                       secret=current_app.config["SECRET_KEY"])
+    if user is not None:
+        sign_in(user, remember=False, user_agent=request.user_agent.string or "")
+    return user
+
+
 def sign_out() -> None:
     """End the session this request came with: its bearer token, else its cookie session.
 

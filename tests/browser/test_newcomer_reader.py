@@ -4,6 +4,7 @@ fields, the count heading, the account pages' theme and height, and the host pag
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from discuss import accounts, comments, sites, threads
 from discuss.extensions import db
-from discuss.models import Comment, Status, User
+from discuss.models import Comment, OutboxMessage, Status, User
 from discuss.permissions import Actor
 
 pytestmark = pytest.mark.browser
@@ -284,6 +285,12 @@ def test_without_javascript_an_ended_sign_in_says_so_and_keeps_the_text(live_ser
 
 def test_registering_inside_the_iframe_names_every_mistake_then_asks_to_confirm(
         live_service, host_server, page, console_errors):
+    register_in_the_iframe(live_service, host_server, page, console_errors)
+
+
+def register_in_the_iframe(live_service, host_server, page, console_errors):
+    """Dana signs up inside the article's iframe (a first try with every field wrong); the
+    frame, at "Check your inbox"."""
     errors = console_errors(page)
     live_service.run(lambda: seed(host_server.url))
     page.goto(host_server.page("/article", host_page(live_service.url)))
@@ -307,6 +314,34 @@ def test_registering_inside_the_iframe_names_every_mistake_then_asks_to_confirm(
     expect(frame.get_by_role("heading", name="Check your inbox")).to_be_visible(timeout=TIMEOUT)
     # The refused form answered 400, as it should; Chromium logs that status, nothing else.
     assert [e for e in errors if "status of 400" not in e] == []
+    return frame
+
+
+def _mailed_link(live_service, address: str) -> str:
+    body = live_service.run(lambda: db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == address)).one())
+    return re.search(r"https?://\S+/auth/verify/\S+", body).group(0)
+
+
+def test_after_the_mailed_link_the_reader_is_signed_in_back_at_the_thread(
+        live_service, host_server, page, console_errors):
+    frame = register_in_the_iframe(live_service, host_server, page, console_errors)
+    # Not yet: the button says what to do, the page stays.
+    frame.get_by_role("button", name="I opened the link: continue").click()
+    expect(frame.get_by_role("alert")).to_contain_text("not confirmed yet", timeout=TIMEOUT)
+    # The mail opens in another tab; the reader confirms there.
+    mail_tab = page.context.new_page()
+    mail_tab.goto(_mailed_link(live_service, "dana@example.org"))
+    mail_tab.get_by_role("button").first.click()
+    expect(mail_tab.get_by_role("heading", name="Your account is ready")).to_be_visible(
+        timeout=TIMEOUT)
+    expect(mail_tab.get_by_text("Go back to the page where you signed up")).to_be_visible()
+    mail_tab.close()
+    # Back on the article's tab: the page continues by itself as soon as it is shown again.
+    page.bring_to_front()
+    frame.locator("html").evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    expect(frame.get_by_text("Signed in as dana")).to_be_visible(timeout=TIMEOUT)
+    expect(frame.locator("#discuss-body-new")).to_be_visible()
 
 
 # ---------------------------------------------------------------- 6. remembered guest fields
