@@ -34,7 +34,7 @@ from discuss.errors import (
     NotFound,
     NotSignedIn,
 )
-from discuss.extensions import db
+from discuss.extensions import begin_writes, db
 from discuss.i18n import _
 from discuss.ids import parse_id
 from discuss.links import (
@@ -294,7 +294,8 @@ def _registration_claim(secret: str, password_hash: str) -> str:
 def claim_registration(username: object, claim: object, *, secret: str,
                        now: datetime | None = None) -> User | None:
     """The account a sign-up in this browser became, once its mailed link was opened (in any
-    browser): the browser is then signed in without typing the password again. None while
+    browser): the browser is then signed in without typing the password again (once per
+    claim, recorded in used_tokens). None while
     the link is not opened, or when the claim is not this account's (another sign-up, an
     address that had an account, a password changed since, older than the link's life)."""
     now = now or utcnow()
@@ -305,6 +306,14 @@ def claim_registration(username: object, claim: object, *, secret: str,
             or user.created_at < now - LINK_MAX_AGE["register"]:
         return None
     if not hmac.compare_digest(_registration_claim(secret, user.password_hash), claim):
+        return None
+    # Once: two pages coming back at the same moment sign in one session, not two.
+    begin_writes()
+    try:
+        with db.session.begin_nested():
+            db.session.add(UsedToken(token_hash=token_hash(f"register-claim:{claim}"),
+                                     used_at=now))
+    except IntegrityError:
         return None
     return user
 

@@ -7,7 +7,7 @@ import re
 from urllib.parse import urlencode
 
 from discuss.extensions import db
-from discuss.models import User
+from discuss.models import AuthToken, User
 from tests.accounts_helpers import PASSWORD, form_csrf, make_user
 from tests.conftest import make_thread, minutes_ago, post
 
@@ -52,6 +52,7 @@ def test_the_browser_that_signed_up_is_signed_in_once_the_mailed_link_is_opened(
     link = mailbox.link(mailbox.last_to("carol@example.org"), "/auth/verify/")
     other = app.test_client()
     ready = other.post(link, data={"csrf_token": form_csrf(other, link)})
+    assert "Email address confirmed" in ready.get_data(as_text=True)
     assert "Your account is ready" in ready.get_data(as_text=True)
     assert "Go back to the page where you signed up" in ready.get_data(as_text=True)
     # Back in the browser that signed up: signed in and back at the discussion.
@@ -61,14 +62,24 @@ def test_the_browser_that_signed_up_is_signed_in_once_the_mailed_link_is_opened(
     assert "Signed in as" in client.get(THREAD).get_data(as_text=True)
 
 
-def test_the_thread_page_itself_signs_in_the_browser_that_signed_up(client, app, site, mailbox):
+def test_the_thread_page_offers_to_continue_and_one_claim_makes_one_session(
+        client, app, site, mailbox):
     mailbox.expect(1)
     _register(client, username="carol", email="carol@example.org", password=PASSWORD)
+    assert "Continue as carol" in client.get(THREAD).get_data(as_text=True)
     link = mailbox.link(mailbox.last_to("carol@example.org"), "/auth/verify/")
     other = app.test_client()
     other.post(link, data={"csrf_token": form_csrf(other, link)})
-    assert "Signed in as" in client.get(THREAD).get_data(as_text=True)
-    assert "Signed in as" not in other.get(THREAD).get_data(as_text=True)  # only that browser
+    assert "Continue as" not in other.get(THREAD).get_data(as_text=True)  # only that browser
+    # The same cookie coming back twice (two tabs at once) signs in one session, not two.
+    twin = app.test_client()
+    twin.set_cookie("discuss_session", client.get_cookie("discuss_session").value)
+    assert _continue(client).status_code == 303
+    assert _continue(twin).status_code == 200
+    assert db.session.query(AuthToken).count() == 1
+    page = client.get(THREAD).get_data(as_text=True)
+    assert "Signed in as" in page
+    assert "Continue as" not in page
 
 
 def test_signing_up_with_a_taken_address_never_signs_anyone_in(client, app, site, mailbox):

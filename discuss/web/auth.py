@@ -23,7 +23,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from sqlalchemy import select
@@ -37,9 +36,9 @@ from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url
 from discuss.web.security import current_actor, request_auth_token
 from discuss.web.sessions import (
-    SIGN_UP_KEY,
     claim_sign_up,
     limit_signin_attempts,
+    pending_sign_up,
     remember_sign_up,
     safe_next,
     sign_in,
@@ -135,7 +134,7 @@ def register():
             secret=current_app.config["SECRET_KEY"], link=token_link)
         # Whether or not the address has an account, the answer is the same (nothing tells
         # them apart); the mailed link makes the account, and this browser is signed in when
-        # the reader comes back (continue_sign_up, or the thread page itself).
+        # the reader comes back (continue_sign_up, offered on the thread page too).
         remember_sign_up(request.form.get("username"), registration.claim)
         db.session.commit()
         return _page("auth/registered.html", 201, username=request.form.get("username", ""))
@@ -152,9 +151,7 @@ def continue_sign_up():
     if claim_sign_up() is not None:
         db.session.commit()
         return redirect(_next(), code=303)
-    pending = session.get(SIGN_UP_KEY)
-    username = pending[0] if isinstance(pending, list) and pending else ""
-    return _page("auth/registered.html", username=username,
+    return _page("auth/registered.html", username=pending_sign_up(),
                  error=_("Your address is not confirmed yet: open the link in the mail we "
                          "sent, then continue."))
 
@@ -215,7 +212,7 @@ def reset(token: str):
 
 
 def _confirm_link(token: str, purpose: str, confirm: Callable[..., User], *,
-                  title: str | None = None, message: str | None = None):
+                  message: str | None = None):
     """GET shows a button (mail scanners may open links), POST spends the link."""
     if request.method == "POST":
         try:
@@ -225,7 +222,7 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User], *,
             db.session.rollback()
             return _page("auth/message.html", exc.status, title=_("This link does not work"),
                          message=exc.message)
-        return _page("auth/message.html", title=title or _("Email address confirmed"),
+        return _page("auth/message.html", title=_("Email address confirmed"),
                      message=message or _("Thank you: your email address is confirmed."))
     return _page("auth/confirm.html", token=token, purpose=purpose)
 
@@ -262,10 +259,10 @@ def verify(token: str):
     sign-up's link makes the account, and says where the reader is signed in)."""
     if request.method == "POST" and accounts.is_registration_link(
             token, secret=current_app.config["SECRET_KEY"]):
-        return _confirm_link(token, "verify", _confirm_address, title=_("Your account is ready"),
-                             message=_("Go back to the page where you signed up: you are "
-                                       "signed in there. Elsewhere, sign in with your "
-                                       "username and password."))
+        return _confirm_link(token, "verify", _confirm_address,
+                             message=_("Your account is ready. Go back to the page where you "
+                                       "signed up: you are signed in there. Elsewhere, sign in "
+                                       "with your username and password."))
     return _confirm_link(token, "verify", _confirm_address)
 
 

@@ -53,7 +53,7 @@ from discuss.web.language import use_site_language
 from discuss.web.limits import limit_posting, limit_reporting, limit_voting
 from discuss.web.present import author_role, avatar_url, iso, iter_nodes
 from discuss.web.security import current_actor, refuse_ended_sign_in
-from discuss.web.sessions import SIGN_UP_KEY, claim_sign_up
+from discuss.web.sessions import pending_sign_up
 from discuss.web.thread_view import (
     MAX_INDENT,
     CommentView,
@@ -266,11 +266,10 @@ def thread_page(site_slug: str) -> Response:
     """The page, or a 304 when the reader holds it already (see ``_page_etag``)."""
     site = _site(site_slug)
     ctx = _context(site, request.args)
-    if "HTTP_COOKIE" in request.environ and session.get(SIGN_UP_KEY) \
-            and claim_sign_up() is not None:
-        db.session.commit()  # back from the mailed link: signed in where they signed up
     actor = current_actor()
-    etag = _page_etag(ctx, actor)
+    # A browser waiting for its sign-up's mailed link is offered "Continue as …" (a POST):
+    # that page is not revalidated, it changes when the link is opened.
+    etag = None if pending_sign_up() else _page_etag(ctx, actor)
     if etag is not None:
         unchanged = not_modified(etag, actor, private=True)
         if unchanged is not None:

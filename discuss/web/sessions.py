@@ -62,6 +62,14 @@ def remember_sign_up(username: object, claim: str) -> None:
         session[SIGN_UP_KEY] = [username.strip(), claim]
 
 
+def pending_sign_up() -> str:
+    """The username this browser signed up with, while it has not been signed in by it."""
+    if "HTTP_COOKIE" not in request.environ:
+        return ""
+    pending = session.get(SIGN_UP_KEY)
+    return pending[0] if isinstance(pending, list) and len(pending) == 2 else ""
+
+
 def claim_sign_up() -> User | None:
     """Sign in the account this browser signed up for, once its mailed link made it."""
     pending = session.get(SIGN_UP_KEY)
@@ -135,6 +143,7 @@ def _note_queued_mail(db_session, flush_context, instances) -> None:
 def init_app(app: Flask) -> None:
     """Send queued mail after the answer has gone out."""
     app.after_request(_send_mail_after_response)
+    app.jinja_env.globals["pending_sign_up"] = pending_sign_up
     if not event.contains(db.session, "before_flush", _note_queued_mail):
         event.listen(db.session, "before_flush", _note_queued_mail)
 
