@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from discuss import accounts
 from discuss.extensions import db
 from discuss.models import AuthToken, User
-from tests.accounts_helpers import PASSWORD, form_csrf, make_user
-from tests.conftest import make_thread, minutes_ago, post
+from tests.accounts_helpers import PASSWORD, api_login, bearer, form_csrf, make_user
+from tests.conftest import csrf_header, make_thread, minutes_ago, post
 
 ARTICLE = {"key": "article-1", "url": "https://news.example.com/a", "title": "An article"}
 THREAD = "/embed/demo?" + urlencode({**ARTICLE, "theme": "dark"})
@@ -90,6 +91,27 @@ def test_signing_up_with_a_taken_address_never_signs_anyone_in(client, app, site
     assert held is not None  # a claim is kept either way: the cookie tells nothing
     assert "not confirmed yet" in _continue(client).get_data(as_text=True)
     assert "Signed in as" not in client.get(THREAD).get_data(as_text=True)
+
+
+def test_a_read_with_the_dead_token_still_leaves_the_next_write_told_the_sign_in_ended(
+        client, site):
+    # The iframe's scripts may ask /me with the token after it died and forget it, while the
+    # page still shows the reader signed in: their next comment must be a 401, not a guest's
+    # "Please give a name".
+    user = make_user("carol")
+    token = api_login(client, "carol")  # bearer token and session cookie, as in the iframe
+    accounts.end_all_sessions(user)
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    comment = {"site": "demo", "key": ARTICLE["key"], "url": ARTICLE["url"], "body": "Kept"}
+    ended = client.post("/api/v1/comments", json=comment, headers=csrf_header(client))
+    assert ended.status_code == 401
+    assert ended.get_json()["error"]["message"] == (
+        "Your sign-in has ended. Sign in again, or post as a guest.")
+    # Told once: the dead session is gone, the next try is a guest's.
+    again = client.post("/api/v1/comments", json={**comment, "name": "Carol"},
+                        headers=csrf_header(client))
+    assert again.status_code == 201
 
 
 def test_registration_names_every_wrong_field_at_once_and_keeps_what_was_typed(client, site):

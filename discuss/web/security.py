@@ -102,7 +102,7 @@ def refuse_ended_sign_in(*, posting: bool = True) -> None:
 
 def _drop_ended_session() -> None:
     """Forget a session cookie whose sign-in ended with the refused bearer token (signed out
-    everywhere): the page the reader is shown next, and their next post, are a guest's."""
+    everywhere): after a refused write, the page shown next and the next post are a guest's."""
     if session.get(SESSION_TOKEN_KEY) and _live_token(session.get(SESSION_TOKEN_KEY)) is None:
         session.pop(SESSION_TOKEN_KEY, None)
         session.pop("_user_id", None)
@@ -264,7 +264,10 @@ def _refuse_invalid_bearer() -> None:
     # (401), never served as if it came from a guest.
     raw = bearer_token()
     if raw is not None and _live_token(raw) is None:
-        _drop_ended_session()  # a token revoked with its session (sign out everywhere)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # A write refused: the page switches to signed out, and the next post is a
+            # guest's. (A read keeps the cookie: the write that follows must still be told.)
+            _drop_ended_session()
         raise NotSignedIn("The token is not valid (unknown, expired or revoked). Sign in "
                           "again.", code="invalid_token")
 
