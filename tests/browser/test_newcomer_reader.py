@@ -59,6 +59,16 @@ def host_page(service: str, body_style: str = "", scheme: str = "") -> str:
 <script async src="{service}/embed.js"></script></body></html>"""
 
 
+def sign_in_as_carol(live_service, page) -> None:
+    """Carol signs in on the sign-in page and lands on the thread (top level)."""
+    page.goto(f"{live_service.url}/auth/login?"
+              + urlencode({"next": thread_url("", "https://news.example.com")}))
+    page.fill("#f-login", "carol")
+    page.fill("#f-password", PASSWORD)
+    page.click("form[data-discuss-login] button[type=submit]")
+    page.get_by_text("Signed in as carol").wait_for(timeout=TIMEOUT)
+
+
 def rows() -> list[tuple[str, str]]:
     return [(c.body, c.status) for c in db.session.scalars(select(Comment).order_by(Comment.id))]
 
@@ -94,12 +104,7 @@ def test_a_signed_in_reader_with_an_approved_comment_is_not_held_for_speed(
         live_service, page, console_errors):
     errors = console_errors(page)
     live_service.run(lambda: seed("https://news.example.com", moderation="post"))
-    page.goto(f"{live_service.url}/auth/login?"
-              + urlencode({"next": thread_url("", "https://news.example.com")}))
-    page.fill("#f-login", "carol")
-    page.fill("#f-password", PASSWORD)
-    page.click("form[data-discuss-login] button[type=submit]")
-    page.get_by_text("Signed in as").wait_for(timeout=TIMEOUT)
+    sign_in_as_carol(live_service, page)
     page.fill("#discuss-body-new", "Quick again")
     page.click("#discuss-form-new button[type=submit]")
     item = page.locator("li.discuss-item", has_text="Quick again")
@@ -190,12 +195,7 @@ def test_link_copies_the_article_address_of_the_comment(live_service, host_serve
 def test_an_ended_sign_in_switches_to_the_signed_out_form_with_the_text_kept(
         live_service, page):
     live_service.run(lambda: seed("https://news.example.com", moderation="post"))
-    page.goto(f"{live_service.url}/auth/login?"
-              + urlencode({"next": thread_url("", "https://news.example.com")}))
-    page.fill("#f-login", "carol")
-    page.fill("#f-password", PASSWORD)
-    page.click("form[data-discuss-login] button[type=submit]")
-    page.get_by_text("Signed in as carol").wait_for(timeout=TIMEOUT)
+    sign_in_as_carol(live_service, page)
     # Signed out everywhere from another device.
     live_service.run(lambda: accounts.end_all_sessions(
         db.session.scalars(select(User).where(User.username == "carol")).one()))
@@ -216,12 +216,7 @@ def test_an_ended_sign_in_switches_to_the_signed_out_form_with_the_text_kept(
 def _sign_in_then_end_everywhere(live_service, page, *, before_the_end=None) -> None:
     """Carol signs in (to the thread page, top level), maybe does something, then all her
     sessions end from another device."""
-    page.goto(f"{live_service.url}/auth/login?"
-              + urlencode({"next": thread_url("", "https://news.example.com")}))
-    page.fill("#f-login", "carol")
-    page.fill("#f-password", PASSWORD)
-    page.click("form[data-discuss-login] button[type=submit]")
-    page.get_by_text("Signed in as carol").wait_for(timeout=TIMEOUT)
+    sign_in_as_carol(live_service, page)
     if before_the_end is not None:
         before_the_end()
     live_service.run(lambda: accounts.end_all_sessions(
