@@ -510,5 +510,6 @@
   window.discussActions = Object.freeze({
     comment: submitComment, openReply, cancelReply, openEdit, cancelEdit, edit: submitEdit, delete: submitDelete, vote: submitVote,
     openReport, closeReport, report: submitReport, showMore, copyLink,
+    fetchComment, placeComment, // for live.js
   });
 })();

@@ -355,6 +355,6 @@
   // For comment-actions.js, which shares this script's requests, storage and messages.
   window.discuss = Object.freeze({
     KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes, t,
+    fillRemembered, refreshTimes, t, actions,
   });
 })();

@@ -53,6 +53,8 @@ SCRIPT_TEXTS = {
 # browser's copy of the same CLDR rules.
 SCRIPT_PLURALS: dict[str, tuple[str, str]] = {
     "comments": ("%(num)d comment", "%(num)d comments"),  # the thread page's heading
+    # live.js's button over comments posted since the page was opened
+    "new_comments": ("%(num)d new comment", "%(num)d new comments"),
 }
 SCRIPT_SETS = {
     "page": ("unreachable", "page_failed", "just_now"),
