@@ -388,6 +388,6 @@
   // For comment-actions.js, which shares this script's requests, storage and messages.
   window.discuss = Object.freeze({
     ...shared, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes, whenTexts,
+    fillRemembered, refreshTimes, whenTexts, actions,
   });
 })();

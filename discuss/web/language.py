@@ -69,6 +69,8 @@ SCRIPT_PLURALS: dict[str, tuple[str, str]] = {
     "chars_left": i18n.N_plural("%(num)d character left", "%(num)d characters left"),
     "chars_over": i18n.N_plural("%(num)d character too many (the limit is %(max)s)",
                                 "%(num)d characters too many (the limit is %(max)s)"),
+    # live.js's button over comments posted since the page was opened
+    "new_comments": i18n.N_plural("%(num)d new comment", "%(num)d new comments"),
 }
 SCRIPT_SETS = {
     "page": ("unreachable", "page_failed", "just_now"),
