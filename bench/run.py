@@ -9,6 +9,7 @@ Settings (environment):
   DISCUSS_BENCH_SECONDS       seconds per scenario (default 5)
   DISCUSS_BENCH_MILLION       1/0: the 1,000,000-comment figure (default 1)
   DISCUSS_BENCH_ISSO          1/0: benchmark Isso too (default 1)
+  DISCUSS_BENCH_LIVE          1/0: thread reads with 1,000 open live streams (default 1)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import load
+from bench import live_bench, load
 from bench.data import COUNT_KEYS, POST_KEY, SITE, THREAD_SIZES, plan_thread
 from bench.seed import SECRET, add_million, reader_token, seed_discuss
 from bench.servers import Server, gunicorn_argv, http_get
@@ -405,6 +406,13 @@ def main() -> int:
     finally:
         server.stop()
 
+    live_section = ""
+    if flag("DISCUSS_BENCH_LIVE", True):
+        log(f"thread reads with and without {live_bench.STREAMS:,} open streams")
+        live_section = live_bench.render(live_bench.compare(small_url, WORK))
+    else:
+        notes.append("The live-streams figure was skipped (DISCUSS_BENCH_LIVE=0).")
+
     million: dict = {}
     if want_million:
         big_url = copy_database(small_url, WORK / "discuss-million.sqlite3")
@@ -417,6 +425,8 @@ def main() -> int:
 
     report = render(hello_result, ours, isso, million, notes, database,
                     time.monotonic() - started)
+    if live_section:
+        report += f"\n## Live updates\n\n{live_section}\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.md").write_text(report)
     print(report)

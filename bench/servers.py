@@ -41,12 +41,12 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Server:
+    def start(self, timeout: float = 60) -> Server:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.argv, env={**os.environ, **self.env},
                                             cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited; see {self.log_path}")

@@ -80,13 +80,14 @@ def _init_extensions(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 def _install_web_hooks(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """The web edge's request hooks, template helpers and session events, in order: Flask runs
     after_request hooks last-registered first, so compression (first) sees the final body."""
-    from discuss.web import dispatch, errors, language, moderate, security, training
+    from discuss.web import dispatch, errors, language, moderate, security, sessions, training
     from discuss.web.infra import assets, compression, querystring, requestid, routing
 
     app.request_class = querystring.Request
     routing.init_app(app)
     for install in (compression.init_app, requestid.init_app, assets.init_app,
-                    security.init_app, errors.init_app, language.init_app, dispatch.init_app,
+                    security.init_app, errors.init_app, language.init_app, sessions.init_app,
+                    dispatch.init_app,
                     moderate.init_app, training.init_app):
         install(app)
 

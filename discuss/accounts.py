@@ -9,6 +9,7 @@ build a link) and commits once.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import importlib
 import re
 import secrets
@@ -33,7 +34,7 @@ from discuss.errors import (
     NotFound,
     NotSignedIn,
 )
-from discuss.extensions import db
+from discuss.extensions import begin_writes, db
 from discuss.i18n import N_, _
 from discuss.ids import parse_id
 from discuss.links import (
@@ -210,9 +211,14 @@ def _add_user(username: str, email: str, email_key: str, password_hash: str, *,
 @dataclass
 class Registration:
     """What a registration did: ``pending`` is the sign-up waiting for its address to be
-    confirmed, None when the address has an account already (its owner is told by mail)."""
+    confirmed, None when the address has an account already (its owner is told by mail).
+
+    ``claim`` is what the browser that signed up keeps to be signed in once the mailed link
+    has made the account (``claim_registration``): 64 hex digits either way, so holding it
+    tells nothing about the address."""
 
     pending: PendingRegistration | None
+    claim: str = ""
 
 
 T = TypeVar("T")
@@ -267,7 +273,7 @@ def register(username: object, email: object, password: object, *, secret: str,
                           "you, sign in, or reset your password if you forgot it. Otherwise you "
                           "can ignore this mail.", username=existing.username),
                         now=now)
-        return Registration(None)
+        return Registration(None, secrets.token_hex(32))  # a claim that never comes true
     pending = PendingRegistration(username=username, email=email, email_key=email_key,
                                   password_hash=password_hash, created_at=now)
     db.session.add(pending)
@@ -279,7 +285,41 @@ def register(username: object, email: object, password: object, *, secret: str,
                       "this link (valid for 2 days):\n\n%(link)s\n\n"
                       "If you did not sign up, ignore this mail.",
                       username=username, link=link("register", token)), now=now)
-    return Registration(pending)
+    return Registration(pending, _registration_claim(secret, password_hash))
+
+
+def _registration_claim(secret: str, password_hash: str) -> str:
+    """Bound to this sign-up's password hash (its salt is new each time), which the account
+    keeps when the link makes it."""
+    return hmac.new(secret.encode(), b"register-claim:" + password_hash.encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def claim_registration(username: object, claim: object, *, secret: str,
+                       now: datetime | None = None) -> User | None:
+    """The account a sign-up in this browser became, once its mailed link was opened (in any
+    browser): the browser is then signed in without typing the password again (once per
+    claim, recorded in used_tokens). None while
+    the link is not opened, or when the claim is not this account's (another sign-up, an
+    address that had an account, a password changed since, older than the link's life)."""
+    now = now or utcnow()
+    if not (isinstance(username, str) and isinstance(claim, str) and len(claim) == 64):
+        return None
+    user = find_user(username)
+    if user is None or user.username_key != username.strip().lower() \
+            or user.created_at < now - LINK_MAX_AGE["register"]:
+        return None
+    if not hmac.compare_digest(_registration_claim(secret, user.password_hash), claim):
+        return None
+    # Once: two pages coming back at the same moment sign in one session, not two.
+    begin_writes()
+    try:
+        with db.session.begin_nested():
+            db.session.add(UsedToken(token_hash=token_hash(f"register-claim:{claim}"),
+                                     used_at=now))
+    except IntegrityError:
+        return None
+    return user
 
 
 def is_registration_link(token: object, *, secret: str) -> bool:

@@ -11,7 +11,7 @@ Flushes, never commits; never imports discuss.web.
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
 from discuss.extensions import db
@@ -52,6 +52,11 @@ def take_recorded(session: Session) -> list[Event]:
 
 def forget_recorded(session: Session) -> None:
     session.info.pop(RECORDED_KEY, None)
+
+
+def latest_id(thread_id: int) -> int:
+    """The thread's latest event id (0 when none): where a new live stream starts."""
+    return db.session.scalar(select(func.max(Event.id)).where(Event.thread_id == thread_id)) or 0
 
 
 def public_since(thread_id: int, after_id: int, limit: int = 200) -> list[Event]:

@@ -43,6 +43,19 @@ PATHS: dict[str, Any] = {
         ],
         "responses": {"200": _json(_ref("ThreadPage")), **_errors(400, 404)},
     }},
+    "/threads/stream": {"get": {
+        "summary": "New comments of a thread as they become public (Server-Sent Events)",
+        "description": "Event `comment`, data: the comment as in the thread tree without "
+                       "`replies`, `id:` the event id. `Last-Event-ID` resumes after it.",
+        "parameters": [
+            _param("site", "Site slug", required=True),
+            _param("key", "Thread key", required=True),
+            _param("last_event_id", "The last event id seen (instead of Last-Event-ID)"),
+        ],
+        "responses": {"200": {"description": "An open stream",
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      **_errors(400, 404)},
+    }},
     "/comments": {"post": {
         "summary": "Post a comment or a reply",
         "requestBody": {"required": True, "content": {"application/json": {

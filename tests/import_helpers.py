@@ -17,6 +17,25 @@ def run_import(runner, path: Path | str, *options: str, slug: str = "demo"):
     return runner.invoke(args=["discuss", "import", slug, str(path), *options])
 
 
+def imported_thread(runner, client: FlaskClient, path: Path | str, key: str) -> dict:
+    """Import ``path`` (it must succeed), then read thread ``key`` as a reader does."""
+    result = run_import(runner, path)
+    assert result.exit_code == 0, result.output
+    return api_thread(client, key)
+
+
+def import_twice(runner, path: Path | str, *options: str) -> str:
+    """Import ``path`` twice; the second run (with ``options``) must succeed and change no row.
+    Its output, for what it says."""
+    assert run_import(runner, path).exit_code == 0
+    before, state = counts(), database_state()
+    again = run_import(runner, path, *options)
+    assert again.exit_code == 0, again.output
+    assert counts() == before
+    assert database_state() == state
+    return again.output
+
+
 def api_thread(client: FlaskClient, key: str, slug: str = "demo") -> dict:
     """The thread as the JSON API shows it to a reader (every page of top-level comments)."""
     response = client.get("/api/v1/threads", query_string={"site": slug, "key": key})

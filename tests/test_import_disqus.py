@@ -9,29 +9,18 @@ from sqlalchemy import select
 
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread
-from tests.import_helpers import (
-    DATA,
-    api_thread,
-    by_author,
-    counts,
-    database_state,
-    run_import,
-    shape,
-)
+from tests import import_helpers as imports
 
-MESSY = DATA / "disqus-messy.xml"
+MESSY = imports.DATA / "disqus-messy.xml"
 
 
 def test_readers_see_the_disqus_discussion_with_its_nesting_and_placeholders(runner, client, site):
-    result = run_import(runner, MESSY)
-    assert result.exit_code == 0, result.output
-
-    data = api_thread(client, "/2016/jj-s2/")
+    data = imports.imported_thread(runner, client, MESSY, "/2016/jj-s2/")
     assert data["thread"]["url"] == "https://news.example.com/2016/jj-s2/?utm_source=feed"
     assert data["thread"]["title"] == "Jessica & Luke: Season 2"
     # Oldest first; the spam and the empty post are not shown; the deleted one keeps its place
     # above its reply; the reply that came before its parent in the file sits under it.
-    assert shape(data["comments"]) == [
+    assert imports.shape(data["comments"]) == [
         ("Priya", [("Sam", []), ("Ana", [])]),
         ("Lee", []),
         (None, [("Kim", [])]),
@@ -42,7 +31,7 @@ def test_readers_see_the_disqus_discussion_with_its_nesting_and_placeholders(run
         ("Chef", []),
         ("Wanderer", []),
     ]
-    seen = by_author(data["comments"])
+    seen = imports.by_author(data["comments"])
     assert seen["Priya"]["html"] == (
         '<p>Do you think <strong>Jessica</strong> will appear?</p>\n<p>I hope so<br>\nreally '
         '<a href="https://example.org/cast" rel="nofollow ugc noopener noreferrer" '
@@ -56,7 +45,7 @@ def test_readers_see_the_disqus_discussion_with_its_nesting_and_placeholders(run
 
 
 def test_each_messy_case_is_counted_in_the_summary(runner, site):
-    result = run_import(runner, MESSY)
+    result = imports.run_import(runner, MESSY)
     assert result.exit_code == 0, result.output
     out = result.output
     assert ("Imported from disqus: 5 threads (5 new), 17 comments "
@@ -76,7 +65,7 @@ def test_each_messy_case_is_counted_in_the_summary(runner, site):
 
 
 def test_statuses_emails_and_thread_flags_are_kept(runner, site):
-    run_import(runner, MESSY)
+    imports.run_import(runner, MESSY)
     rows = {c.guest_name: c for c in db.session.scalars(select(Comment))}
     assert rows["Spammer"].status == Status.SPAM
     assert rows["Regretful"].status == Status.DELETED
@@ -94,27 +83,22 @@ def test_statuses_emails_and_thread_flags_are_kept(runner, site):
 
 
 def test_importing_the_same_file_again_adds_and_changes_nothing(runner, site):
-    assert run_import(runner, MESSY).exit_code == 0
-    before, state = counts(), database_state()
-    again = run_import(runner, MESSY)
-    assert again.exit_code == 0, again.output
-    assert "0 comments." in again.output
-    assert "17 comments were imported before and were left as they are." in again.output
-    assert counts() == before
-    assert database_state() == state
+    said = imports.import_twice(runner, MESSY)
+    assert "0 comments." in said
+    assert "17 comments were imported before and were left as they are." in said
 
 
 def test_a_gzip_compressed_export_is_recognised_and_imported(runner, client, site, tmp_path):
     packed = tmp_path / "export.xml.gz"
     packed.write_bytes(gzip.compress(MESSY.read_bytes()))
-    result = run_import(runner, packed)
+    result = imports.run_import(runner, packed)
     assert result.exit_code == 0, result.output
     assert "Imported from disqus: 5 threads" in result.output
-    assert by_author(api_thread(client, "/2016/jj-s2/")["comments"])["Sam"]
+    assert imports.by_author(imports.api_thread(client, "/2016/jj-s2/")["comments"])["Sam"]
 
 
 def test_key_url_and_key_id_choose_other_thread_keys(runner, site):
-    result = run_import(runner, MESSY, "--key", "id")
+    result = imports.run_import(runner, MESSY, "--key", "id")
     assert result.exit_code == 0, result.output
     keys = set(db.session.scalars(select(Thread.key)))
     # <id> where the export has one, the path where it has none.
@@ -123,7 +107,7 @@ def test_key_url_and_key_id_choose_other_thread_keys(runner, site):
     db.session.execute(Comment.__table__.delete())
     db.session.execute(Thread.__table__.delete())
     db.session.commit()
-    result = run_import(runner, MESSY, "--key", "url", "--format", "disqus")
+    result = imports.run_import(runner, MESSY, "--key", "url", "--format", "disqus")
     assert result.exit_code == 0, result.output
     keys = set(db.session.scalars(select(Thread.key)))
     assert "https://news.example.com/2016/jj-s2/?utm_source=feed" in keys
@@ -142,10 +126,10 @@ def test_a_very_long_message_is_shortened_and_counted(runner, client, site, tmp_
         "<createdAt>2020-01-01T00:00:00Z</createdAt><isDeleted>false</isDeleted>"
         '<isSpam>false</isSpam><author><name>Verbose</name></author><thread dsq:id="1"/>'
         "</post>\n</disqus>\n")
-    result = run_import(runner, path)
+    result = imports.run_import(runner, path)
     assert result.exit_code == 0, result.output
     assert "1 comment over 10,000 characters was shortened." in result.output
-    html = api_thread(client, "/long")["comments"][0]["html"]
+    html = imports.api_thread(client, "/long")["comments"][0]["html"]
     assert html.startswith("<p>word word")
     assert html.endswith("…</p>")
     assert len(db.session.scalar(select(Comment.body))) <= 10_000
@@ -157,17 +141,17 @@ def test_posts_that_come_before_their_thread_wait_for_it(runner, client, site, t
     threads = text[start:end]
     path = tmp_path / "posts-first.xml"
     path.write_text(text.replace(threads, "").replace("</disqus>", threads + "</disqus>"))
-    result = run_import(runner, path)
+    result = imports.run_import(runner, path)
     assert result.exit_code == 0, result.output
     assert "17 comments (15 approved, 1 spam, 1 deleted)" in result.output
     assert "1 comment named no thread of the file" in result.output
-    assert shape(api_thread(client, "/2016/jj-s2/")["comments"])[0] == \
+    assert imports.shape(imports.api_thread(client, "/2016/jj-s2/")["comments"])[0] == \
         ("Priya", [("Sam", []), ("Ana", [])])
 
 
 def test_a_later_export_adds_only_its_new_posts_under_their_parents(runner, client, site,
                                                                      tmp_path):
-    assert run_import(runner, MESSY).exit_code == 0
+    assert imports.run_import(runner, MESSY).exit_code == 0
     later = tmp_path / "later.xml"
     later.write_text(MESSY.read_text().replace("</disqus>", """
   <post dsq:id="300">
@@ -179,8 +163,8 @@ def test_a_later_export_adds_only_its_new_posts_under_their_parents(runner, clie
     <parent dsq:id="202" />
   </post>
 </disqus>"""))
-    result = run_import(runner, later)
+    result = imports.run_import(runner, later)
     assert result.exit_code == 0, result.output
     assert "1 comment (1 approved)." in result.output
-    assert shape(api_thread(client, "/2016/jj-s2/")["comments"])[0] == \
+    assert imports.shape(imports.api_thread(client, "/2016/jj-s2/")["comments"])[0] == \
         ("Priya", [("Sam", [("Latecomer", [])]), ("Ana", [])])

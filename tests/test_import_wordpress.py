@@ -8,35 +8,25 @@ from sqlalchemy import select
 
 from discuss.extensions import db
 from discuss.models import Comment, Status, Thread
-from tests.import_helpers import (
-    DATA,
-    api_thread,
-    by_author,
-    counts,
-    database_state,
-    run_import,
-    shape,
-)
+from tests import import_helpers as imports
 
-MESSY = DATA / "wordpress-messy.xml"
+MESSY = imports.DATA / "wordpress-messy.xml"
 
 
 def test_readers_see_the_wordpress_comments_as_they_were_on_the_blog(runner, client, site):
-    result = run_import(runner, MESSY)
-    assert result.exit_code == 0, result.output
-    data = api_thread(client, "/2016/04/luke-cage/")
+    data = imports.imported_thread(runner, client, MESSY, "/2016/04/luke-cage/")
     assert data["thread"]["title"] == "Luke Cage & Jessica: a review"
     assert data["thread"]["url"] == "https://news.example.com/2016/04/luke-cage/"
     assert data["thread"]["closed"] is False
     # The pending reply and the spam are hidden; the trashed comment stays as a placeholder
     # above its reply; the reply whose parent is not in the file is top level.
-    assert shape(data["comments"]) == [
+    assert imports.shape(data["comments"]) == [
         ("Priya", [("Ana", [])]),
         (None, [("Anonymous", [])]),
         ("Imported Long Ago", []),
         ("Orphan", []),
     ]
-    priya = by_author(data["comments"])["Priya"]
+    priya = imports.by_author(data["comments"])["Priya"]
     assert priya["created_at"] == "2016-04-04T12:00:00Z"  # comment_date_gmt
     assert priya["html"] == (
         "<p>Great review!<br>\nSecond line.</p>\n"
@@ -47,9 +37,10 @@ def test_readers_see_the_wordpress_comments_as_they_were_on_the_blog(runner, cli
         '<p><a href="https://tracker.example/pixel.gif" rel="nofollow ugc noopener noreferrer" '
         'target="_blank">pixel</a> red</p>')
     # No zone-less GMT time: the local time, read as UTC.
-    assert by_author(data["comments"])["Imported Long Ago"]["created_at"] == "2016-04-06T09:00:00Z"
+    long_ago = imports.by_author(data["comments"])["Imported Long Ago"]
+    assert long_ago["created_at"] == "2016-04-06T09:00:00Z"
 
-    page = api_thread(client, "/about/")
+    page = imports.api_thread(client, "/about/")
     assert page["thread"]["closed"] is True
     assert page["thread"]["title"] == "About & contact"
     assert page["comments"][0]["author"]["name"] == "Chef & Co"
@@ -57,7 +48,7 @@ def test_readers_see_the_wordpress_comments_as_they_were_on_the_blog(runner, cli
 
 
 def test_statuses_follow_comment_approved_and_the_rest_is_counted(runner, site):
-    result = run_import(runner, MESSY)
+    result = imports.run_import(runner, MESSY)
     assert ("Imported from wordpress: 2 threads (2 new), 9 comments "
             "(1 pending, 6 approved, 1 spam, 1 deleted).") in result.output
     assert ("Skipped 4: 1 comment was empty; 2 pingbacks and trackbacks; 1 entry was not a "
@@ -75,18 +66,13 @@ def test_statuses_follow_comment_approved_and_the_rest_is_counted(runner, site):
 
 
 def test_key_id_uses_the_post_id(runner, site):
-    assert run_import(runner, MESSY, "--key", "id").exit_code == 0
+    assert imports.run_import(runner, MESSY, "--key", "id").exit_code == 0
     assert set(db.session.scalars(select(Thread.key))) == {"10", "20"}
 
 
 def test_importing_the_blog_again_changes_nothing(runner, site):
-    assert run_import(runner, MESSY).exit_code == 0
-    before, state = counts(), database_state()
-    again = run_import(runner, MESSY, "--format", "wordpress")
-    assert again.exit_code == 0, again.output
-    assert "9 comments were imported before and were left as they are." in again.output
-    assert counts() == before
-    assert database_state() == state
+    said = imports.import_twice(runner, MESSY, "--format", "wordpress")
+    assert "9 comments were imported before and were left as they are." in said
 
 
 def test_a_blog_address_longer_than_the_id_column_still_imports_once(runner, site, tmp_path):
@@ -94,8 +80,5 @@ def test_a_blog_address_longer_than_the_id_column_still_imports_once(runner, sit
     path = tmp_path / "long.xml"
     path.write_text(MESSY.read_text().replace(
         "<link>https://news.example.com</link>", f"<link>{long_base}</link>", 1))
-    assert run_import(runner, path).exit_code == 0
-    before = counts()
-    again = run_import(runner, path)
-    assert "9 comments were imported before and were left as they are." in again.output
-    assert counts() == before
+    said = imports.import_twice(runner, path)
+    assert "9 comments were imported before and were left as they are." in said

@@ -491,12 +491,26 @@ def test_counts_follow_the_browser_when_the_page_names_no_language(client, site)
     assert "Accept-Language" in answer.headers["Vary"]
 
 
-def test_embed_js_carries_its_words_in_every_language(client):
+def test_embed_js_fetches_its_words_in_the_pages_language_only(client):
     script = client.get("/embed.js").get_data(as_text=True)
-    assert "Загрузка комментариев" in script or "Загружаем комментарии" in script
-    assert "جارٍ تحميل التعليقات" in script
+    assert "Loading comments…" in script  # English, its own
+    assert "جارٍ تحميل التعليقات" not in script  # other languages cost an English page nothing
+    version = re.search(r'VERSION="([0-9a-f]{12})"', script).group(1)  # the words' version
     for lang in TRANSLATED:
-        assert f'"{lang}":{{"loading":' in script
+        answer = client.get("/i18n/embed.json", query_string={"lang": lang, "v": version})
+        assert answer.status_code == 200
+        assert set(answer.get_json()) == {"loading", "failed", "title"}, lang
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    ar = client.get("/i18n/embed.json?lang=ar-EG").get_json()
+    assert ar["loading"] == "جارٍ تحميل التعليقات…"
+    assert client.get("/i18n/embed.json?lang=ru").get_json()["loading"] in (
+        "Загрузка комментариев…", "Загружаем комментарии…")
+    # A tag discuss does not speak, or English: nothing to fetch but the script's own words.
+    assert client.get("/i18n/embed.json?lang=xx").get_json() == {}
+    assert client.get("/i18n/embed.json?lang=en-GB").get_json() == {}
+    stale = client.get("/i18n/embed.json?lang=de&v=000000000000")
+    assert stale.headers["Cache-Control"] == "public, max-age=300"
 
 
 READER_SCRIPTS = ("discuss.js", "comment-actions.js", "account.js", "count.js")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from discuss import accounts
 from discuss.extensions import db
-from discuss.models import User
-from tests.accounts_helpers import PASSWORD, form_csrf, make_user
-from tests.conftest import make_thread, minutes_ago, post
+from discuss.models import AuthToken, User
+from tests.accounts_helpers import PASSWORD, api_login, bearer, form_csrf, make_user
+from tests.conftest import csrf_header, make_thread, minutes_ago, post
 
 ARTICLE = {"key": "article-1", "url": "https://news.example.com/a", "title": "An article"}
 THREAD = "/embed/demo?" + urlencode({**ARTICLE, "theme": "dark"})
@@ -31,6 +32,86 @@ def test_registering_from_a_thread_answers_the_same_whether_or_not_the_address_i
     assert [a.status_code for a in answers] == [201, 201]
     assert all("Check your inbox" in a.get_data(as_text=True) for a in answers)
     assert db.session.query(User).filter_by(username="carol").one_or_none() is None
+
+
+def _continue(client):
+    return client.post("/auth/register/continue", data={
+        "csrf_token": form_csrf(client, "/auth/login"), "next": THREAD})
+
+
+def test_the_browser_that_signed_up_is_signed_in_once_the_mailed_link_is_opened(
+        client, app, site, mailbox):
+    mailbox.expect(1)
+    assert _register(client, username="carol", email="carol@example.org",
+                     password=PASSWORD).status_code == 201
+    # Before the link: told to open it, still signed out.
+    early = _continue(client)
+    assert early.status_code == 200
+    assert "not confirmed yet" in early.get_data(as_text=True)
+    assert "Signed in as" not in client.get(THREAD).get_data(as_text=True)
+    # The link, opened in another browser (the reader's mail app): the account is made.
+    link = mailbox.link(mailbox.last_to("carol@example.org"), "/auth/verify/")
+    other = app.test_client()
+    ready = other.post(link, data={"csrf_token": form_csrf(other, link)})
+    assert "Email address confirmed" in ready.get_data(as_text=True)
+    assert "Your account is ready" in ready.get_data(as_text=True)
+    assert "Go back to the page where you signed up" in ready.get_data(as_text=True)
+    # Back in the browser that signed up: signed in and back at the discussion.
+    back = _continue(client)
+    assert back.status_code == 303
+    assert back.headers["Location"] == THREAD
+    assert "Signed in as" in client.get(THREAD).get_data(as_text=True)
+
+
+def test_the_thread_page_offers_to_continue_and_one_claim_makes_one_session(
+        client, app, site, mailbox):
+    mailbox.expect(1)
+    _register(client, username="carol", email="carol@example.org", password=PASSWORD)
+    assert "Continue as carol" in client.get(THREAD).get_data(as_text=True)
+    link = mailbox.link(mailbox.last_to("carol@example.org"), "/auth/verify/")
+    other = app.test_client()
+    other.post(link, data={"csrf_token": form_csrf(other, link)})
+    assert "Continue as" not in other.get(THREAD).get_data(as_text=True)  # only that browser
+    # The same cookie coming back twice (two tabs at once) signs in one session, not two.
+    twin = app.test_client()
+    twin.set_cookie("discuss_session", client.get_cookie("discuss_session").value)
+    assert _continue(client).status_code == 303
+    assert _continue(twin).status_code == 200
+    assert db.session.query(AuthToken).count() == 1
+    page = client.get(THREAD).get_data(as_text=True)
+    assert "Signed in as" in page
+    assert "Continue as" not in page
+
+
+def test_signing_up_with_a_taken_address_never_signs_anyone_in(client, app, site, mailbox):
+    make_user("dave", email="taken@example.org")
+    mailbox.expect(1)
+    _register(client, username="erin", email="taken@example.org", password=PASSWORD)
+    held = client.get_cookie("discuss_session")
+    assert held is not None  # a claim is kept either way: the cookie tells nothing
+    assert "not confirmed yet" in _continue(client).get_data(as_text=True)
+    assert "Signed in as" not in client.get(THREAD).get_data(as_text=True)
+
+
+def test_a_read_with_the_dead_token_still_leaves_the_next_write_told_the_sign_in_ended(
+        client, site):
+    # The iframe's scripts may ask /me with the token after it died and forget it, while the
+    # page still shows the reader signed in: their next comment must be a 401, not a guest's
+    # "Please give a name".
+    user = make_user("carol")
+    token = api_login(client, "carol")  # bearer token and session cookie, as in the iframe
+    accounts.end_all_sessions(user)
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    comment = {"site": "demo", "key": ARTICLE["key"], "url": ARTICLE["url"], "body": "Kept"}
+    ended = client.post("/api/v1/comments", json=comment, headers=csrf_header(client))
+    assert ended.status_code == 401
+    assert ended.get_json()["error"]["message"] == (
+        "Your sign-in has ended. Sign in again, or post as a guest.")
+    # Told once: the dead session is gone, the next try is a guest's.
+    again = client.post("/api/v1/comments", json={**comment, "name": "Carol"},
+                        headers=csrf_header(client))
+    assert again.status_code == 201
 
 
 def test_registration_names_every_wrong_field_at_once_and_keeps_what_was_typed(client, site):

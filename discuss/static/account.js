@@ -10,44 +10,24 @@
 // A page the iframe navigates to carries no Authorization header, so when a token is held
 // and the server-rendered page shows nobody signed in (no cookie), the page is fetched again
 // with the header and its content swapped in; the "discuss:refreshed" event then tells other
-// scripts (discuss.js) to attach to the new content.
+// scripts (discuss.js) to attach to the new content. discuss.js, loaded before this script,
+// shares the CSRF token, the texts and storage, and keeps the account pages' frame sized.
 (() => {
   "use strict";
 
-  const TOKEN_KEY = "discuss.token";
+  // discuss.js, loaded first on every page that loads this one, shares these.
+  const { KEYS, store, t, csrfToken, swapPage } = window.discuss;
   let memoryToken = null; // when storage is refused, the token lives as long as the page
 
+  // Where the iframe has no storage (Chromium with third-party storage blocked: "Access is
+  // denied"), memory for now, and the partitioned session cookie across reloads.
   function readToken() {
-    try {
-      return window.localStorage.getItem(TOKEN_KEY) || memoryToken;
-    } catch (err) {
-      return memoryToken; // Chromium with third-party storage blocked: "Access is denied"
-    }
+    return store.get(KEYS.token) || memoryToken;
   }
 
   function storeToken(token) {
     memoryToken = token || null;
-    try {
-      if (token) window.localStorage.setItem(TOKEN_KEY, token);
-      else window.localStorage.removeItem(TOKEN_KEY);
-    } catch (err) {
-      // no storage of our own: memory for now, the partitioned session cookie across reloads
-    }
-  }
-
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
-
-  // The page's texts, handed over by the server in <body data-i18n> (see discuss.js).
-  function text(key) {
-    try {
-      const holder = document.querySelector("[data-i18n]");
-      return JSON.parse((holder && holder.dataset.i18n) || "{}")[key] || key;
-    } catch (err) {
-      return key;
-    }
+    store.set(KEYS.token, token || "");
   }
 
   function headers(extra) {
@@ -90,7 +70,7 @@
     } catch (err) {
       // not JSON
     }
-    return text("went_wrong").replace("{status}", String(response.status));
+    return t("went_wrong", { status: response.status });
   }
 
   async function signIn(form) {
@@ -116,7 +96,7 @@
       storeToken(body.token);
       window.location.assign(safePath(form.dataset.next, "/auth/account"));
     } catch (err) {
-      showError(form, text("service_unreachable"));
+      showError(form, t("service_unreachable"));
     } finally {
       if (button) button.disabled = false;
     }
@@ -164,18 +144,7 @@
       credentials: "same-origin", headers: headers({ Accept: "text/html" }),
     });
     if (!response.ok) return;
-    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-    const freshMeta = doc.querySelector('meta[name="csrf-token"]');
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    if (freshMeta && meta) meta.setAttribute("content", freshMeta.getAttribute("content"));
-    const fresh = doc.getElementById("discuss");
-    const current = document.getElementById("discuss");
-    if (fresh && current) {
-      current.replaceWith(document.adoptNode(fresh));
-    } else {
-      document.body.replaceChildren(...Array.from(doc.body.childNodes, (n) => document.adoptNode(n)));
-    }
-    document.dispatchEvent(new CustomEvent("discuss:refreshed"));
+    swapPage(new DOMParser().parseFromString(await response.text(), "text/html"));
   }
 
   async function checkSession() {
@@ -283,22 +252,28 @@
     }
   });
 
-  // The account pages shown inside the iframe tell embed.js their height, as the thread does.
-  function sizeFrame() {
-    if (!document.querySelector("[data-discuss-auth]") || !isFramed()) return;
-    // The content's own height (scrollHeight would never go below the frame's current one,
-    // so a short form kept the thread's height).
-    const tell = () => window.parent.postMessage(
-      { discuss: "resize", height: Math.ceil(document.documentElement.getBoundingClientRect().height) }, "*");
-    tell();
-    if (window.ResizeObserver) new ResizeObserver(tell).observe(document.body);
+  // "Check your inbox" after signing up: when the reader comes back to this page (from their
+  // mail), continue by itself; once the mailed link made the account the service signs this
+  // browser in and sends it back to the discussion. Before that nothing changes here.
+  let continuing = false;
+  async function continueSignUp() {
+    const form = document.querySelector("form[data-discuss-continue]");
+    if (!form || document.visibilityState !== "visible" || continuing) return;
+    continuing = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", credentials: "same-origin", body: new FormData(form),
+        headers: { "X-CSRF-Token": csrfToken() },
+      });
+      if (response.ok && response.redirected) window.location.assign(response.url);
+    } catch (err) {
+      // offline: the button still works
+    } finally {
+      continuing = false;
+    }
   }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", sizeFrame);
-  } else {
-    sizeFrame();
-  }
+  document.addEventListener("visibilitychange", continueSignUp);
+  window.addEventListener("focus", continueSignUp);
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", checkSession);

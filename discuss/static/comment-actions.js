@@ -11,7 +11,7 @@
   "use strict";
 
   const { KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError, t,
-    fillRemembered, refreshTimes, whenTexts } = window.discuss;
+    fillRemembered, refreshTimes, whenTexts, swapPage } = window.discuss;
 
   // The spam fields of a comment form: the honeypot and the signed time the form was shown.
   const SPAM_FIELDS = ["website", "rendered_at"];
@@ -223,41 +223,10 @@
     } catch { /* the heading stays until the next reload */ }
   }
 
-  // A reader whose sign-in ended (the service answers 401): show the page as it is for them
-  // now, signed out, with what they wrote kept in the form and a word why.
-  async function signedOut(form, error) {
-    const text = form.elements.namedItem("body").value;
-    const parentId = new FormData(form).get("parent_id");
-    store.set(KEYS.token, "");
-    window.discussAccount?.forget?.();
-    const doc = await fetchDocument(window.location.href);
-    const fresh = doc.getElementById("discuss");
-    if (!fresh) throw error;
-    page().replaceWith(document.adoptNode(fresh));
-    const meta = doc.querySelector('meta[name="csrf-token"]');
-    const mine = document.querySelector('meta[name="csrf-token"]');
-    if (meta && mine) mine.content = meta.content;
-    document.dispatchEvent(new CustomEvent("discuss:refreshed"));  // discuss.js attaches again
-    if (parentId) openReply(parentId);
-    const again = parentId ? document.getElementById(`reply-${parentId}`)?.querySelector("form")
-      : document.getElementById("discuss-form-new");
-    if (!again) throw error;
-    again.elements.namedItem("body").value = text;
-    const box = again.querySelector(".discuss-form-error");
-    if (box) { box.textContent = error.message; box.hidden = false; }
-    (again.elements.namedItem("name") || again.elements.namedItem("body")).focus();
-  }
-
   async function submitComment(form) {
     refuseTooLong(form);
     const payload = commentPayload(form);
-    let comment;
-    try {
-      comment = await api("POST", page().dataset.commentsUrl, payload);
-    } catch (error) {
-      if (error.status === 401) return signedOut(form, error);
-      throw error;
-    }
+    const comment = await api("POST", page().dataset.commentsUrl, payload);
     // The form's token was spent with this comment: every form of the page takes the new one.
     const fresh = lastFormToken;
     if (fresh) for (const field of document.querySelectorAll('input[name="rendered_at"]')) field.value = fresh;
@@ -450,6 +419,7 @@
       const said = result.my_vote === 0 ? "vote_back" : result.my_vote > 0 ? "voted_up" : "voted_down";
       announce(t(said, { score: result.score }));
     } catch (error) {
+      if (endedSignIn(error)) throw error; // the page switches to signed out (minding)
       showCommentMessage(commentId, error.message);
       announce(error.message);
     } finally {
@@ -512,8 +482,71 @@
     announce(t("more_loaded"));
   }
 
-  window.discussActions = Object.freeze({
+  // ------------------------------------------------------------ an ended sign-in
+
+  // A reader the page shows signed in (or who holds a token) is answered 401: their sign-in
+  // ended (signed out everywhere, a changed password, expiry), whatever they were doing.
+  function endedSignIn(error) {
+    return error.status === 401 &&
+      (page().dataset.viewer === "user" || Boolean(store.get(KEYS.token) || window.discussAccount?.token()));
+  }
+
+  // Show the page as it now is for them, signed out, with a word why and what they wrote
+  // kept: a comment or reply in the guest's form, an edit or a report note in its own form.
+  async function signedOut(target, error) {
+    const form = target instanceof HTMLFormElement ? target : null;
+    const kind = form ? form.dataset.discussForm : "";
+    const element = target instanceof Element ? target : null;
+    const commentId = element ? element.closest("[data-comment-id]")?.dataset.commentId : target;
+    const parentId = kind === "comment" ? new FormData(form).get("parent_id") : null;
+    store.set(KEYS.token, "");
+    window.discussAccount?.forget();
+    if (!swapPage(await fetchDocument(window.location.href))) throw error;
+    const message = t(kind === "comment" ? "ended_post" : "ended");
+    let again = null;
+    if (kind === "comment") {
+      if (parentId) openReply(parentId);
+      again = parentId ? document.getElementById(`reply-${parentId}`)?.querySelector("form")
+        : document.getElementById("discuss-form-new");
+      if (again) again.elements.namedItem("body").value = form.elements.namedItem("body").value;
+    } else if ((kind === "edit" || kind === "report") && itemOf(commentId)) {
+      const article = articleOf(itemOf(commentId));
+      if (kind === "edit") {
+        beforeEdit.set(String(commentId), article); // Cancel shows the comment as it now is
+        article.replaceWith(form.closest("article"));
+      } else {
+        article.querySelector(":scope > form.discuss-report-form")?.remove();
+        article.append(form);
+      }
+      again = form;
+    }
+    const box = again?.querySelector(".discuss-form-error");
+    if (box) {
+      box.textContent = message;
+      box.hidden = false;
+      (again.elements.namedItem("name") || again.querySelector("textarea") || box).focus();
+    } else if (commentId && itemOf(commentId)) {
+      showCommentMessage(commentId, message);
+    }
+    announce(message);
+  }
+
+  // Every action the page calls goes through here: a 401 for a signed-in reader switches the
+  // page to signed out instead of showing the raw error.
+  const minding = (action) => async (target, ...rest) => {
+    try {
+      return await action(target, ...rest);
+    } catch (error) {
+      if (endedSignIn(error)) return signedOut(target, error);
+      throw error;
+    }
+  };
+
+  const ACTIONS = {
     comment: submitComment, openReply, cancelReply, openEdit, cancelEdit, edit: submitEdit, delete: submitDelete, vote: submitVote,
     openReport, closeReport, report: submitReport, showMore, copyLink,
-  });
+    fetchComment, placeComment, // for live.js
+  };
+  window.discussActions = Object.freeze(Object.fromEntries(
+    Object.entries(ACTIONS).map(([name, action]) => [name, minding(action)])));
 })();

@@ -10,6 +10,9 @@
  * localStorage keys: discuss.token (bearer token, set by the sign-in code), discuss.guest (this
  * browser's guest key, from the X-Discuss-Guest-Key response header), discuss.name and
  * discuss.email (remembered guest fields).
+ * The account and moderation pages load this script too, for what every page's scripts share
+ * (window.discuss: the CSRF token, texts, storage, swapping in a page fetched again) and, in
+ * the frame, to keep it sized; account.js and moderate.js use it from there.
  * Messages to the host page: {discuss: "ready"} once, {discuss: "resize", height} on changes.
  * From the host page (embed.js, parent window only): {discuss: "theme", theme} and
  * {discuss: "sso", token?, login} (single sign-on: account.js exchanges the token; "Sign in"
@@ -19,9 +22,13 @@
   "use strict";
 
   const KEYS = { token: "discuss.token", guest: "discuss.guest", name: "discuss.name", email: "discuss.email" };
-  const store = {
+  const store = { // an empty value removes the key
     get(key) { try { return window.localStorage.getItem(key); } catch { return null; } },
-    set(key, value) { try { window.localStorage.setItem(key, value); } catch { /* storage blocked */ } },
+    set(key, value) {
+      try {
+        if (value) window.localStorage.setItem(key, value); else window.localStorage.removeItem(key);
+      } catch { /* storage blocked */ }
+    },
   };
 
   // ------------------------------------------------------------ talking to the host page
@@ -44,14 +51,15 @@
 
   // ------------------------------------------------------------ texts in the page's language
 
-  // The server hands the page's first texts over as JSON in #discuss's data-i18n (CSP allows no
-  // inline script), the others with the action script (loadTexts). t("posted") is the text,
-  // t("page_failed", {status: 500}) fills its "{status}". A text with a number picks its
-  // plural form by values.count, else values.n (which may be the number as written).
+  // The server hands the page's first texts over as JSON in data-i18n (on #discuss, or the
+  // account pages' <main>; CSP allows no inline script), the others with the action script
+  // (loadTexts). t("posted") is the text, t("page_failed", {status: 500}) fills its "{status}". A
+  // text with a number picks its plural form by values.count, else values.n (which may be the
+  // number as written).
   let texts = null;
   function t(key, values) {
     if (texts === null) {
-      try { texts = JSON.parse(page()?.dataset.i18n || "{}"); } catch { texts = {}; }
+      try { texts = JSON.parse(document.querySelector("[data-i18n]")?.dataset.i18n || "{}"); } catch { texts = {}; }
     }
     let text = texts[key] || key;
     if (typeof text === "object") { // one text per CLDR plural category of values.n
@@ -114,20 +122,40 @@
     if (target) tellHost({ discuss: "scroll-to", top: Math.max(0, Math.round(target.getBoundingClientRect().top + window.scrollY)) });
   }
 
-  // account.js may swap the whole body (signed in by token): always look the root up again.
-  const page = () => document.getElementById("discuss");
-  if (!page()) {
-    // Error pages: still let the host show and size the frame.
-    startSizing();
-    return;
-  }
+  // ------------------------------------------------------------ what every page's scripts share
 
-  // ------------------------------------------------------------ requests
-
+  // The one reading of the page's CSRF token, sent as X-CSRF-Token with every write.
   function csrfToken() {
     const meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : "";
   }
+
+  // This page fetched again (``doc``, for a reader who is now signed in or out) replaces what
+  // is shown, with the form token it came with; "discuss:refreshed" tells the scripts.
+  function swapPage(doc) {
+    const fresh = doc.getElementById("discuss");
+    const current = page();
+    if (fresh && current) current.replaceWith(document.adoptNode(fresh));
+    else if (!current) document.body.replaceChildren(...Array.from(doc.body.childNodes, (n) => document.adoptNode(n)));
+    else return false;
+    const meta = doc.querySelector('meta[name="csrf-token"]');
+    const mine = document.querySelector('meta[name="csrf-token"]');
+    if (meta && mine) mine.content = meta.content;
+    document.dispatchEvent(new CustomEvent("discuss:refreshed"));
+    return true;
+  }
+
+  // account.js may swap the whole body (signed in by token): always look the root up again.
+  const page = () => document.getElementById("discuss");
+  const shared = { KEYS, store, t, csrfToken, swapPage, page };
+  if (!page()) {
+    // Account, moderation and error pages: share the helpers, and size the frame (if any).
+    window.discuss = Object.freeze(shared);
+    if (window.parent !== window) startSizing();
+    return;
+  }
+
+  // ------------------------------------------------------------ requests
 
   function requestHeaders(json) {
     const headers = { "X-CSRF-Token": csrfToken(), "Accept": json ? "application/json" : "text/html" };
@@ -149,7 +177,11 @@
   async function fetchDocument(url) {
     const response = await fetch(url, { headers: requestHeaders(false), credentials: "same-origin" });
     keepGuestKey(response);
-    if (!response.ok) throw new Error(t("page_failed", { status: response.status }));
+    if (!response.ok) {
+      const error = new Error(t("page_failed", { status: response.status }));
+      error.status = response.status; // a 401 tells comment-actions.js the sign-in ended
+      throw error;
+    }
     return new DOMParser().parseFromString(await response.text(), "text/html");
   }
 
@@ -319,12 +351,7 @@
     if (!store.get(KEYS.guest) || store.get(KEYS.token) || viewer !== "anyone") return;
     const doc = await fetchDocument(window.location.href);
     const fresh = doc.getElementById("discuss");
-    if (!fresh || fresh.dataset.viewer === viewer) return;
-    page().replaceWith(document.adoptNode(fresh));
-    const meta = doc.querySelector('meta[name="csrf-token"]');
-    const mine = document.querySelector('meta[name="csrf-token"]');
-    if (meta && mine) mine.content = meta.content;
-    prepare();
+    if (fresh && fresh.dataset.viewer !== viewer) swapPage(doc); // "discuss:refreshed": prepare()
   }
 
   function prepare() {
@@ -360,7 +387,7 @@
 
   // For comment-actions.js, which shares this script's requests, storage and messages.
   window.discuss = Object.freeze({
-    KEYS, store, page, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes, t, whenTexts,
+    ...shared, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
+    fillRemembered, refreshTimes, whenTexts, actions,
   });
 })();

@@ -16,14 +16,36 @@
   var embeds = [];
   var dark = window.matchMedia ? matchMedia("(prefers-color-scheme: dark)") : null;
   var hash = /^#comment-\d{1,18}$/.test(location.hash) ? location.hash : "";
-  // The placeholder's words in every language discuss speaks, filled in from its catalogs
-  // when the service serves this file: {"de": {"loading": …, "failed": …, "title": …}, …}.
-  var TEXTS = /*@texts*/{};
+  // The placeholder's words are English here; a page in another language asks the service
+  // for its own (one small request per language, kept for a year under the words' version,
+  // which the service writes in when it serves this file): {"loading": …, "failed": …, …}.
+  var VERSION = /*@words*/"";
+  var WORDS = {};
+
+  function langOf(box) {
+    return (box.dataset.lang || document.documentElement.lang || "").toLowerCase();
+  }
+
+  function withWords(box, then) {
+    var lang = langOf(box);
+    if (!lang || /^en\b/.test(lang)) return then();
+    var entry = WORDS[lang];
+    if (!entry) {
+      entry = WORDS[lang] = { waiting: [] };
+      fetch(service + "/i18n/embed.json?" + new URLSearchParams({ lang: lang, v: VERSION }))
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .catch(function () { return {}; }) // unreachable: English
+        .then(function (words) {
+          entry.words = words || {};
+          entry.waiting.forEach(function (f) { f(); });
+        });
+    }
+    if (entry.words) then(); else entry.waiting.push(then);
+  }
 
   function text(box, key, english) {
-    var lang = (box.dataset.lang || document.documentElement.lang || "").toLowerCase();
-    var own = TEXTS[lang.split("-")[0]];
-    return (own && own[key]) || english;
+    var entry = WORDS[langOf(box)];
+    return (entry && entry.words && entry.words[key]) || english;
   }
 
   function say(box, text, cls) {
@@ -54,6 +76,13 @@
   function canonical() {
     var link = document.querySelector('link[rel="canonical"]');
     return link && link.href ? link.href : location.href.split("#")[0];
+  }
+
+  function named(embed) {
+    if (embed.frame) embed.frame.title = text(embed.box, "title", "Comments");
+    if (!embed.heard && !embed.failed) {
+      embed.note = say(embed.box, text(embed.box, "loading", "Loading comments…"), "discuss-loading");
+    }
   }
 
   function fail(embed, message) {
@@ -100,7 +129,7 @@
       if (!embed.heard) {
         embed.heard = true;
         clearTimeout(embed.timer);
-        embed.note.remove();
+        if (embed.note) embed.note.remove();
       }
       if (data.discuss === "ready") {
         handOver(embed);
@@ -162,7 +191,8 @@
       } else if (d.key.length > 512) {
         fail(embed, "Comments could not be loaded: the discussion key is longer than 512 characters.");
       } else {
-        embed.note = say(box, text(box, "loading", "Loading comments…"), "discuss-loading");
+        // The frame starts at once; the placeholder and the frame's title wait for the words.
+        withWords(box, named.bind(null, embed));
         if (observer) observer.observe(box); else build(embed);
       }
     }

@@ -12,7 +12,7 @@
     siteSwitch.addEventListener("change", () => { window.location.href = siteSwitch.value; });
   }
   if (!form) return;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const { csrfToken } = window.discuss; // discuss.js, loaded first, reads it for every page
   const KEYS = { a: "approve", r: "reject", s: "spam", d: "delete", u: "restore" };
   const DONE = { approve: "Approved", reject: "Rejected", spam: "Marked as spam", delete: "Deleted",
     pin: "Pinned", unpin: "Unpinned", restore: "Restored" };
@@ -70,7 +70,7 @@
       response = await fetch("/api/v1/moderation/actions", {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
         body: JSON.stringify({ ids, action, note, expected_status: expected }),
       });
     } catch (err) {
@@ -130,7 +130,7 @@
     try {
       response = await fetch("/api/v1/moderation/actions", {
         method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
         body: JSON.stringify({ ids, action: "restore" }),
       });
     } catch (err) {

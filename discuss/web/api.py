@@ -125,6 +125,7 @@ def edit_comment(comment_id: int) -> Response:
     """PATCH /comments/<id>: change a comment's text (author in the window, or moderator)."""
     data = json_body()
     comment = comments.get_comment(comment_id)
+    refuse_ended_sign_in(posting=False)
     comments.edit_comment(comment, current_actor(), data.get("body"),
                           default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
     db.session.commit()
@@ -135,6 +136,7 @@ def edit_comment(comment_id: int) -> Response:
 def delete_comment(comment_id: int) -> tuple[str, int]:
     """DELETE /comments/<id>: delete a comment (204); replies keep their place."""
     comment = comments.get_comment(comment_id)
+    refuse_ended_sign_in(posting=False)
     comments.delete_comment(comment, current_actor(),
                             default_window=current_app.config["DISCUSS_EDIT_WINDOW"])
     db.session.commit()

@@ -20,7 +20,7 @@ from discuss.web.api import json_body
 from discuss.web.limits import limit_reporting, limit_voting
 from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url, iso, site_slug
-from discuss.web.security import current_actor, request_auth_token
+from discuss.web.security import current_actor, refuse_ended_sign_in, request_auth_token
 from discuss.web.sessions import limit_signin_attempts, sign_in, sign_out
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1")
@@ -139,6 +139,7 @@ def vote(comment_id: int) -> Response:
     """POST /comments/<id>/vote: vote 1 or -1, or 0 to take the vote back."""
     data = json_body()
     comment = comments.get_comment(comment_id)
+    refuse_ended_sign_in(posting=False)
     score, my_vote = votes.vote(comment, current_actor(), data.get("value"))
     db.session.commit()
     return jsonify({"score": score, "my_vote": my_vote})
@@ -150,6 +151,7 @@ def report(comment_id: int) -> tuple[Response, int]:
     """POST /comments/<id>/report: report a comment to the site's moderators (202)."""
     data = json_body()
     comment = comments.get_comment(comment_id)
+    refuse_ended_sign_in(posting=False)
     reports.report_comment(comment, current_actor(), data.get("reason"), data.get("note"),
                            default_threshold=current_app.config["DISCUSS_REPORT_THRESHOLD"])
     db.session.commit()

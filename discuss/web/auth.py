@@ -36,7 +36,10 @@ from discuss.web.mail_links import token_link
 from discuss.web.present import avatar_url
 from discuss.web.security import current_actor, request_auth_token
 from discuss.web.sessions import (
+    claim_sign_up,
     limit_signin_attempts,
+    pending_sign_up,
+    remember_sign_up,
     safe_next,
     sign_in,
     sign_out,
@@ -130,12 +133,27 @@ def register():
             request.form.get("password"),
             secret=current_app.config["SECRET_KEY"], link=token_link)
         # Whether or not the address has an account, the answer is the same (nothing tells
-        # them apart); the mailed link makes the account.
-        del registration
+        # them apart); the mailed link makes the account, and this browser is signed in when
+        # the reader comes back (continue_sign_up, offered on the thread page too).
+        remember_sign_up(request.form.get("username"), registration.claim)
         db.session.commit()
         return _page("auth/registered.html", 201, username=request.form.get("username", ""))
 
     return _form_page("auth/register.html", act)
+
+
+@bp.post("/register/continue")
+def continue_sign_up():
+    """POST /auth/register/continue: once the mailed link made the account, the browser that
+    signed up is signed in and goes back to ``next`` (the discussion); before, it is told to
+    open the link first."""
+    _allow_framing_for(_next())
+    if claim_sign_up() is not None:
+        db.session.commit()
+        return redirect(_next(), code=303)
+    return _page("auth/registered.html", username=pending_sign_up(),
+                 error=_("Your address is not confirmed yet: open the link in the mail we "
+                         "sent, then continue."))
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -193,7 +211,8 @@ def reset(token: str):
     return _form_page("auth/reset.html", act, token=token)
 
 
-def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
+def _confirm_link(token: str, purpose: str, confirm: Callable[..., User], *,
+                  message: str | None = None):
     """GET shows a button (mail scanners may open links), POST spends the link."""
     if request.method == "POST":
         try:
@@ -204,7 +223,7 @@ def _confirm_link(token: str, purpose: str, confirm: Callable[..., User]):
             return _page("auth/message.html", exc.status, title=_("This link does not work"),
                          message=exc.message)
         return _page("auth/message.html", title=_("Email address confirmed"),
-                     message=_("Thank you: your email address is confirmed."))
+                     message=message or _("Thank you: your email address is confirmed."))
     return _page("auth/confirm.html", token=token, purpose=purpose)
 
 
@@ -236,7 +255,14 @@ def signin_link(token: str):
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
 def verify(token: str):
-    """GET/POST /auth/verify/<token>: confirm the account's address from a mailed link."""
+    """GET/POST /auth/verify/<token>: confirm the account's address from a mailed link (a
+    sign-up's link makes the account, and says where the reader is signed in)."""
+    if request.method == "POST" and accounts.is_registration_link(
+            token, secret=current_app.config["SECRET_KEY"]):
+        return _confirm_link(token, "verify", _confirm_address,
+                             message=_("Your account is ready. Go back to the page where you "
+                                       "signed up: you are signed in there. Elsewhere, sign in "
+                                       "with your username and password."))
     return _confirm_link(token, "verify", _confirm_address)
 
 

@@ -8,6 +8,7 @@ setting, known once a view has loaded the site: ``use_site_language``), else Eng
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Flask, Response, abort, g, has_request_context, jsonify, request
@@ -15,7 +16,7 @@ from flask_babel import Babel, force_locale, get_locale, get_translations, refre
 from werkzeug.http import generate_etag
 
 from discuss import i18n
-from discuss.web.infra.assets import SCRIPT_TEXTS_PROVIDER, conditional
+from discuss.web.infra.assets import LONG_CACHE, WORDS_VERSION_PROVIDER, conditional
 from discuss.web.infra.compression import add_vary
 
 babel = Babel()
@@ -54,6 +55,10 @@ SCRIPT_TEXTS = {
     "score": i18n._l("Score %(score)s", score="{score}"),
     "too_long": i18n._l("The comment is %(length)s characters long; the limit is %(max)s. "
                         "Please shorten it.", length="{length}", max="{max}"),
+    # Any write answered 401 for a reader the page shows signed in (the API's own message
+    # speaks to integrators: "The token is not valid…").
+    "ended_post": i18n._l("Your sign-in has ended. Sign in again, or post as a guest."),
+    "ended": i18n._l("Your sign-in has ended. Please sign in again."),
 }
 # Texts with a number in them: (singular, plural) source texts with "%(num)s". The scripts get
 # one text per CLDR category ("one", "few", "many"…) and pick it with Intl.PluralRules, the
@@ -64,12 +69,17 @@ SCRIPT_PLURALS: dict[str, tuple[str, str]] = {
     "chars_left": i18n.N_plural("%(num)d character left", "%(num)d characters left"),
     "chars_over": i18n.N_plural("%(num)d character too many (the limit is %(max)s)",
                                 "%(num)d characters too many (the limit is %(max)s)"),
+    # live.js's button over comments posted since the page was opened
+    "new_comments": i18n.N_plural("%(num)d new comment", "%(num)d new comments"),
 }
 SCRIPT_SETS = {
     "page": ("unreachable", "page_failed", "just_now"),
     "account": ("went_wrong", "service_unreachable"),
 }
-# What embed.js shows on the article page before (or instead of) the discussion's frame.
+# What embed.js shows on the article page before (or instead of) the discussion's frame. It
+# carries them in English; a page in another language fetches its own from /i18n/embed.json
+# (a few hundred bytes, cached for a year under the words' version), so an English page, and
+# every page after the first, pays nothing for the other 20 languages.
 EMBED_TEXTS = {
     "loading": i18n._l("Loading comments…"),
     "failed": i18n._l("Comments could not be loaded."),
@@ -77,13 +87,36 @@ EMBED_TEXTS = {
 }
 
 
-def embed_texts() -> dict[str, dict[str, str]]:
-    """embed.js's words in every language but English (its own fallback)."""
-    table = {}
-    for lang in i18n.LANGUAGES[1:]:
-        with force_locale(lang):
-            table[lang] = {key: str(text) for key, text in EMBED_TEXTS.items()}
-    return table
+def embed_words(lang: str) -> dict[str, str]:
+    """embed.js's words in one language ({} in English: the script's own)."""
+    if lang == i18n.DEFAULT:
+        return {}
+    with force_locale(lang):
+        return {key: str(text) for key, text in EMBED_TEXTS.items()}
+
+
+_words_version: dict[str, str] = {}
+
+
+def embed_words_version() -> str:
+    """A hash of embed.js's words in every language: their URL changes when any does."""
+    if "all" not in _words_version:
+        table = {lang: embed_words(lang) for lang in i18n.LANGUAGES}
+        _words_version["all"] = generate_etag(
+            json.dumps(table, sort_keys=True, ensure_ascii=False).encode())[:12]
+    return _words_version["all"]
+
+
+def embed_words_view() -> Response:
+    """GET /i18n/embed.json?lang=<the page's tag>&v=<version>: embed.js's words, for any page
+    on any origin; pinned for a year when ``v`` names the current words."""
+    lang = i18n.match_language(request.args.get("lang")) or i18n.DEFAULT
+    response = jsonify(embed_words(lang))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    pinned = request.args.get("v") == embed_words_version()
+    response.headers["Cache-Control"] = LONG_CACHE if pinned else "public, max-age=300"
+    response.set_etag(generate_etag(response.get_data()), weak=True)
+    return conditional(response)
 
 
 def plural_texts(singular: str, plural: str) -> dict[str, str]:
@@ -177,13 +210,14 @@ def texts_view(lang: str) -> Response:
 
 def init_app(app: Flask) -> None:
     """Flask-Babel with the selector above, compiled catalogs, template globals, the texts
-    route, and the words embed.js carries (discuss.web.infra.assets fills them in)."""
+    routes, and the version of embed.js's words (discuss.web.infra.assets writes it in)."""
     babel.init_app(app, locale_selector=select_language,
                    default_translation_directories=str(i18n.TRANSLATIONS))
     i18n.compile_catalogs()
     app.context_processor(_template_context)
     app.jinja_env.globals["requested_language"] = requested_language
     app.add_url_rule("/i18n/<lang>.json", "language_texts", texts_view)
-    app.extensions[SCRIPT_TEXTS_PROVIDER] = embed_texts
+    app.add_url_rule("/i18n/embed.json", "embed_words", embed_words_view)
+    app.extensions[WORDS_VERSION_PROVIDER] = embed_words_version
     app.after_request(_vary)
 

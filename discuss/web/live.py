@@ -75,12 +75,12 @@ def sse(message: Mapping[str, Any]) -> str:
     return f"id: {message['id']}\nevent: comment\ndata: {data}\n\n"
 
 
-def parse_last_event_id(header: str | None, query: str | None) -> int:
-    """The id a reconnecting stream last saw (header first, then ``?last_event_id=``); 0 when
-    none. Anything but a whole number is a 400."""
+def parse_last_event_id(header: str | None, query: str | None) -> int | None:
+    """The id a reconnecting stream last saw (header first, then ``?last_event_id=``); None
+    for a new stream. Anything but a whole number is a 400."""
     raw = header if header not in (None, "") else query
     if raw in (None, ""):
-        return 0
+        return None
     raw = raw.strip()
     if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_EVENT_ID:
         raise InvalidInput("Last-Event-ID must be an event id.", {"last_event_id": "invalid"})
@@ -208,17 +208,20 @@ def _follow(thread_id: int, inbox: queue.SimpleQueue, backlog: list[dict[str, An
 
 
 def check_stream_request() -> tuple[int, int]:
-    """(thread id, last event id seen) of the stream the current request asks for; NotFound
-    for an unknown site or thread, InvalidInput for a bad Last-Event-ID."""
+    """(thread id, event id to follow from) of the stream the current request asks for: the
+    Last-Event-ID of a reconnecting stream, else the thread's latest event (a new stream gets
+    what happens from now on). NotFound for an unknown site or thread, InvalidInput for a bad
+    Last-Event-ID."""
     last_id = parse_last_event_id(request.headers.get("Last-Event-ID"),
                                   request.args.get("last_event_id"))
     state = reading.thread_state(request.args.get("site"), request.args.get("key"))
-    return state.id, last_id
+    return state.id, events.latest_id(state.id) if last_id is None else last_id
 
 
 def missed(thread_id: int, last_id: int) -> list[dict[str, Any]]:
-    """What a stream reconnecting after ``last_id`` missed (nothing for a new stream)."""
-    return messages(events.public_since(thread_id, last_id)) if last_id else []
+    """The messages of the thread after ``last_id``, oldest first (read after subscribing, so
+    that nothing committed in between is lost)."""
+    return messages(events.public_since(thread_id, last_id))
 
 
 @bp.get("/threads/stream")

@@ -83,18 +83,29 @@ def current_actor() -> Actor:
     return actor
 
 
-def refuse_ended_sign_in() -> None:
-    """A write from a reader whose sign-in ended (revoked or expired session or token) is a
-    401, not a guest's comment: their page still shows them signed in. The dead session is
-    dropped from the cookie, so the next try is an ordinary guest's."""
+def refuse_ended_sign_in(*, posting: bool = True) -> None:
+    """A write (a comment, an edit, a deletion, a vote, a report) from a reader whose sign-in
+    ended (revoked or expired session or token) is a 401, not a guest's: their page still
+    shows them signed in. The dead session is dropped from the cookie, so the next try is an
+    ordinary guest's."""
     if current_actor().user is not None:
         return
     if bearer_token() is None and not session.get(SESSION_TOKEN_KEY):
         return
     session.pop(SESSION_TOKEN_KEY, None)
     session.pop("_user_id", None)
-    raise NotSignedIn("Your sign-in has ended. Sign in again, or post as a guest.",
-                      code="session_ended")
+    if posting:
+        raise NotSignedIn("Your sign-in has ended. Sign in again, or post as a guest.",
+                          code="session_ended")
+    raise NotSignedIn("Your sign-in has ended. Please sign in again.", code="session_ended")
+
+
+def _drop_ended_session() -> None:
+    """Forget a session cookie whose sign-in ended with the refused bearer token (signed out
+    everywhere): after a refused write, the page shown next and the next post are a guest's."""
+    if session.get(SESSION_TOKEN_KEY) and _live_token(session.get(SESSION_TOKEN_KEY)) is None:
+        session.pop(SESSION_TOKEN_KEY, None)
+        session.pop("_user_id", None)
 
 
 def moderator() -> Actor:
@@ -118,7 +129,7 @@ def moderated_site(slug: object) -> tuple[Site, Actor]:
 # Where a browser is signed in (or handed a session): a forged cross-site request here would
 # sign the victim's browser into the attacker's account (login CSRF), with or without cookies.
 SIGN_IN_ENDPOINTS = frozenset({
-    "auth.login", "auth.register", "auth.request_reset", "auth.reset",
+    "auth.login", "auth.register", "auth.continue_sign_up", "auth.request_reset", "auth.reset",
     "api_account.login", "api_account.register", "api_account.request_reset",
 })
 
@@ -253,6 +264,10 @@ def _refuse_invalid_bearer() -> None:
     # (401), never served as if it came from a guest.
     raw = bearer_token()
     if raw is not None and _live_token(raw) is None:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # A write refused: the page switches to signed out, and the next post is a
+            # guest's. (A read keeps the cookie: the write that follows must still be told.)
+            _drop_ended_session()
         raise NotSignedIn("The token is not valid (unknown, expired or revoked). Sign in "
                           "again.", code="invalid_token")
 

@@ -12,6 +12,7 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 from flask import (
+    Flask,
     current_app,
     g,
     request,
@@ -40,6 +41,38 @@ def sign_in(user: User, *, remember: bool, user_agent: str = "") -> str:
     login_user(user, remember=False, fresh=True)
     g.pop("actor", None)
     return raw
+
+
+# A sign-up made in this browser, waiting for its mailed link: [username, claim].
+SIGN_UP_KEY = "discuss_sign_up"
+
+
+def remember_sign_up(username: object, claim: str) -> None:
+    """Keep what signs this browser in once the sign-up's mailed link is opened (in the
+    iframe, the session cookie is partitioned by the article's site, so the reader is
+    signed in where they signed up)."""
+    if isinstance(username, str) and claim:
+        session[SIGN_UP_KEY] = [username.strip(), claim]
+
+
+def pending_sign_up() -> str:
+    """The username this browser signed up with, while it has not been signed in by it."""
+    if "HTTP_COOKIE" not in request.environ:
+        return ""
+    pending = session.get(SIGN_UP_KEY)
+    return pending[0] if isinstance(pending, list) and len(pending) == 2 else ""
+
+
+def claim_sign_up() -> User | None:
+    """Sign in the account this browser signed up for, once its mailed link made it."""
+    pending = session.get(SIGN_UP_KEY)
+    if not (isinstance(pending, list) and len(pending) == 2):
+        return None
+    user = accounts.claim_registration(pending[0], pending[1],
+                                       secret=current_app.config["SECRET_KEY"])
+    if user is not None:
+        sign_in(user, remember=False, user_agent=request.user_agent.string or "")
+    return user
 
 
 def sign_out() -> None:
@@ -75,6 +108,11 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     if parts.scheme or parts.netloc or joined.netloc != "service.invalid":
         return fallback
     return target
+
+
+def init_app(app: Flask) -> None:
+    """Templates ask whether this browser waits for a mailed sign-up link to be opened."""
+    app.jinja_env.globals["pending_sign_up"] = pending_sign_up
 
 
 def _signin_target() -> str:

@@ -6,7 +6,9 @@ dark, 1280 px and 375 px wide; in Arabic and Japanese) and, where the moderation
 of the moderation queue: to docs/screenshots/ (committed, shown in the README) and
 tests/artifacts/ (git-ignored).
 
-    python -m tests.browser.screenshots
+    python -m tests.browser.screenshots            # the thread, the queue
+    python -m tests.browser.screenshots --all      # and every page issue 13 changed
+    python -m tests.browser.screenshots --sign-in  # and signing up, an ended sign-in
 """
 
 from __future__ import annotations
@@ -250,6 +252,60 @@ def shoot_pages(browser, service) -> None:
             context.close()
 
 
+def shoot_sign_in_pages(browser, service) -> None:
+    """Signing up and an ended sign-in (issue 13), light and dark, 1280 and 375 px wide:
+    "Check your inbox" inside a thread, the thread offering "Continue as …" afterwards, and
+    the signed-out form that keeps a comment whose sign-in ended."""
+    from urllib.parse import urlencode
+
+    from sqlalchemy import select
+
+    from discuss.extensions import db
+    from discuss.models import User
+
+    for n, (scheme, width) in enumerate(VARIANTS):
+        size = "desktop" if width >= 1000 else "mobile"
+        thread = "/embed/demo?" + urlencode({
+            "key": KEY, "url": "https://news.example.com/2016/jj-s2",
+            "title": "Jessica Jones Season 2", "theme": scheme})
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      color_scheme=scheme, device_scale_factor=1)
+        page = context.new_page()
+        page.goto(service.url + "/auth/register?" + urlencode({"next": thread}))
+        page.fill("#f-username", f"newreader{n}")
+        page.fill("#f-email", f"newreader{n}@example.org")
+        page.fill("#f-password", "a-long-and-new-password-4-screens")
+        page.click("form[data-discuss-register] button[type=submit]")
+        page.get_by_role("heading", name="Check your inbox").wait_for()
+        save(page.screenshot(full_page=True), f"register-check-inbox-{scheme}-{size}.png")
+        page.goto(service.url + thread)
+        page.get_by_role("button", name=f"Continue as newreader{n}").wait_for()
+        save(page.screenshot(), f"thread-continue-sign-up-{scheme}-{size}.png")
+        context.close()
+
+        username = f"ended{n}"
+        service.run(lambda name=username: accounts.create_user(
+            name, f"{name}@example.org", "a-long-and-new-password-4-screens").id)
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      color_scheme=scheme, device_scale_factor=1)
+        page = context.new_page()
+        # Signed in through the page, as a reader is (a cookie set by page.request would sit
+        # in another partition beside the page's own).
+        page.goto(service.url + "/auth/login?" + urlencode({"next": thread}))
+        page.fill("#f-login", username)
+        page.fill("#f-password", "a-long-and-new-password-4-screens")
+        page.click("form[data-discuss-login] button[type=submit]")
+        page.get_by_text(f"Signed in as {username}").wait_for()
+        service.run(lambda name=username: accounts.end_all_sessions(db.session.scalars(
+            select(User).where(User.username == name)).one()))
+        page.fill("#discuss-body-new", "Written while my sign-in ended elsewhere: still here.")
+        page.click("#discuss-form-new button[type=submit]")
+        page.locator("#discuss-error-new").wait_for(state="visible", timeout=15000)
+        page.wait_for_timeout(200)
+        save(page.screenshot(), f"ended-sign-in-{scheme}-{size}.png")
+        context.close()
+
+
 def _quoted(path: str) -> str:
     from urllib.parse import quote
 
@@ -291,6 +347,8 @@ def main() -> int:
             shoot_queue(browser, service)
             if "--all" in sys.argv:
                 shoot_pages(browser, service)
+            if "--all" in sys.argv or "--sign-in" in sys.argv:
+                shoot_sign_in_pages(browser, service)
             browser.close()
     finally:
         stop()

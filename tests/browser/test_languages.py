@@ -78,7 +78,9 @@ def test_arabic_discussion_mirrors_and_speaks_arabic(live_service, host_server, 
             'data-lang="ar"></div>')
     page.goto(host_server.page("/article", page_html(live_service.url, body)))
     handle = page.wait_for_selector("#discuss-thread iframe", state="attached")
-    assert handle.get_attribute("title") == "التعليقات"
+    # The frame starts at once; its title follows in the page's language (embed.js fetches
+    # its words for a page that is not in English).
+    expect(page.locator("#discuss-thread iframe")).to_have_attribute("title", "التعليقات")
     frame = handle.content_frame()
     frame.wait_for_selector("text=رد على التعليق")
     assert frame.evaluate("document.documentElement.dir") == "rtl"
@@ -102,6 +104,32 @@ def test_arabic_discussion_mirrors_and_speaks_arabic(live_service, host_server, 
     assert frame.text_content("#discuss-live") == "نُشر تعليقك."
     page.screenshot(path=str(artifacts / "languages-arabic.png"), full_page=True)
     assert errors == []
+
+
+def test_the_placeholder_speaks_the_pages_language_and_an_english_page_asks_for_no_words(
+        live_service, host_server, seeded, page):
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/i18n/embed.json" in r.url else None)
+    held = []
+    page.route("**/embed/demo?*", lambda route: held.append(route))  # the frame waits
+    body = ('<div id="discuss-thread" data-site="demo" data-key="talk" data-title="Talk" '
+            'data-lang="de-AT"></div>')
+    page.goto(host_server.page("/article", page_html(live_service.url, body)),
+              wait_until="domcontentloaded")
+    expect(page.locator(".discuss-loading")).to_have_text("Kommentare werden geladen …")
+    expect(page.locator("#discuss-thread iframe")).to_have_attribute("title", "Kommentare")
+    assert len(asked) == 1
+    assert "lang=de-at" in asked[0]
+    held[0].continue_()
+    expect(page.locator(".discuss-loading")).to_have_count(0)
+
+    asked.clear()
+    page.unroute("**/embed/demo?*")
+    page.goto(host_server.page("/english", page_html(live_service.url, body.replace(
+        ' data-lang="de-AT"', ""))))
+    page.frame_locator("iframe").locator("text=رد على التعليق").wait_for()
+    assert page.locator("#discuss-thread iframe").get_attribute("title") == "Comments"
+    assert asked == []
 
 
 def test_japanese_errors_from_the_script_come_in_japanese(live_service, host_server, seeded,

@@ -43,8 +43,9 @@ class Asset:
 
 
 _built: dict[str, tuple[float, Asset]] = {}
-TEXTS_MARK = b"/*@texts*/{}"
-SCRIPT_TEXTS_PROVIDER = "discuss.script_texts"  # app.extensions key: () -> {lang: {key: text}}
+WORDS_MARK = b'/*@words*/""'
+# app.extensions key: () -> the version of embed.js's words (discuss.web.language)
+WORDS_VERSION_PROVIDER = "discuss.embed_words_version"
 
 
 def minify(name: str, source: bytes) -> bytes:
@@ -77,13 +78,13 @@ def served_asset(name: str) -> Asset:
 
 
 def _with_texts(source: bytes) -> bytes:
-    """A script that says ``/*@texts*/{}`` gets its texts in every language there (from the
-    app's SCRIPT_TEXTS_PROVIDER, which discuss.web.language installs)."""
-    provider = current_app.extensions.get(SCRIPT_TEXTS_PROVIDER)
-    if TEXTS_MARK not in source or provider is None:
+    """A script that says ``/*@words*/""`` gets there the version of the words it fetches
+    (embed.js: its placeholder's words in the page's language, cached for a year under it),
+    from the app's WORDS_VERSION_PROVIDER, which discuss.web.language installs."""
+    provider = current_app.extensions.get(WORDS_VERSION_PROVIDER)
+    if WORDS_MARK not in source or provider is None:
         return source
-    table = json.dumps(provider(), ensure_ascii=False, separators=(",", ":"))
-    return source.replace(TEXTS_MARK, table.encode())
+    return source.replace(WORDS_MARK, json.dumps(provider()).encode())
 
 
 def content_hash(name: str) -> str:
