@@ -244,6 +244,13 @@ def pages(app, client):
     mover.email, mover.email_key = "moved@example.org", "moved@example.org"  # link now stale
     db.session.commit()
     signin = accounts.signin_link_token(moderator, secret=secret)
+    sign_up_links = {}
+    for lang in [None, *TRANSLATED]:
+        accounts.register(f"joiner{lang or ''}", f"joiner{lang or ''}@example.org", PASSWORD,
+                          secret=secret,
+                          link=lambda _purpose, token, lang=lang: sign_up_links.setdefault(
+                              lang, token))
+    db.session.commit()
     article = "/embed/demo?" + urlencode(ARTICLE)
     sign_up = {"email": "new@example.org", "password": PASSWORD}
     return [
@@ -267,6 +274,13 @@ def pages(app, client):
          {"username": "x", "email": "not an address", "password": "short"}),
         ("registered: check your inbox", "/auth/register", GUEST,
          {**sign_up, "username": "newcomer"}),
+        ("registered from the discussion", "/auth/register", GUEST,
+         {**sign_up, "username": "newcomer2", "next": article}),
+        ("continue before the link was opened", "/auth/register/continue", GUEST,
+         {"next": article}),
+        ("thread while a sign-up waits for its link", article, GUEST, None),
+        ("sign-up link", lambda lang: f"/auth/verify/{sign_up_links[lang]}", GUEST, None),
+        ("sign-up link opened", lambda lang: f"/auth/verify/{sign_up_links[lang]}", GUEST, {}),
         ("reset request", "/auth/reset", GUEST, None),
         ("reset", f"/auth/reset/{reset}", GUEST, None),
         ("expired link", "/auth/reset/not-a-token", GUEST, None),
@@ -308,7 +322,8 @@ def browsers(app) -> dict:
             SITE_USER: site_user}
 
 
-def _get(clients, path: str, lang: str | None, who: str, form: dict | None = None):
+def _get(clients, path, lang: str | None, who: str, form: dict | None = None):
+    path = path(lang) if callable(path) else path  # a link spent once: one per language
     sep = "&" if "?" in path else "?"
     url = path + (f"{sep}lang={lang}" if lang else "")
     browser = clients[who]
@@ -319,8 +334,8 @@ def _get(clients, path: str, lang: str | None, who: str, form: dict | None = Non
     page = browser.get("/auth/login", headers=headers).get_data(as_text=True)
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
     data = {**form, "csrf_token": token}
-    if "username" in data and data["username"] == "newcomer":
-        data["username"] = f"newcomer{lang or ''}"  # one sign-up per language
+    if str(data.get("username", "")).startswith("newcomer"):
+        data["username"] += lang or ""  # one sign-up per language
     if lang:
         data["lang"] = lang
     return browser.post(url, data=data, headers=headers)
@@ -364,6 +379,15 @@ def test_the_pages_show_what_the_test_means_to_look_at(app, pages):
     for text in ("Moderator", "A moderator of this site", "Anonymous", "deleted user"):
         assert text in thread, text
     assert "Check your inbox" in seen["registered: check your inbox"]
+    for text in ("come back here: you will be signed in.", "I opened the link: continue",
+                 "Or sign in"):
+        assert text in seen["registered: check your inbox"], text
+    assert "you will be signed in and back at the discussion." in \
+        seen["registered from the discussion"]
+    assert "Your address is not confirmed yet" in seen["continue before the link was opened"]
+    assert "Continue as newcomer2" in seen["thread while a sign-up waits for its link"]
+    assert "Your account is ready. Go back to the page where you signed up" in \
+        seen["sign-up link opened"]
     assert "Please correct the fields marked below." in seen["register: every field wrong"]
     assert "Mail about your queues" in seen["account of a moderator"]
     moderator = seen["account of a moderator"]
