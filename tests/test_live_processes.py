@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.conftest import free_port
+from tests.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -85,13 +86,7 @@ class Process:
             raise
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_process_group(self.process, timeout=20)
 
 
 class EventStream:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop_process_group
+
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,13 +88,7 @@ class Instance:
         return [int(pid) for pid in out.split()]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_process_group(self.process, timeout=15)
 
 
 def flask_cli(*args: str) -> str:
