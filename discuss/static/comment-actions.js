@@ -170,12 +170,18 @@
     window.setTimeout(() => { link.textContent = label; }, 2500);
   }
 
+  const countLater = (textarea) => {
+    whenTexts().then(() => showCount(textarea), () => { /* the server still says it */ });
+  };
   document.addEventListener("input", (event) => {
     const target = event.target;
-    if (target instanceof HTMLTextAreaElement && target.dataset.max) {
-      whenTexts().then(() => showCount(target), () => { /* the server still says it */ });
-    }
+    if (target instanceof HTMLTextAreaElement && target.dataset.max) countLater(target);
   });
+  // This script arrives after the first keystroke or paste that asked for it: count what is
+  // already typed, or a long paste would show no counter until the next key.
+  for (const textarea of document.querySelectorAll("#discuss textarea[data-max]")) {
+    if (textarea.value) countLater(textarea);
+  }
 
   // A comment over the limit is not sent: the form says by how much (the server would too).
   function refuseTooLong(form) {

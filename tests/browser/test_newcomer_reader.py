@@ -152,6 +152,26 @@ def test_the_counter_shows_what_is_left_near_the_limit(live_service, page):
     expect(page.locator(".discuss-counter")).to_have_text("500 characters left")
 
 
+def test_a_paste_made_before_the_script_arrives_is_counted(live_service, page):
+    """The first paste is what fetches comment-actions.js: held back here, the script must
+    still count the text already in the field when it arrives, not wait for the next key."""
+    live_service.run(lambda: seed("https://news.example.com"))
+    arrived = []
+
+    def late(route):
+        page.wait_for_timeout(400)
+        arrived.append(route.request.url)
+        route.continue_()
+
+    page.route("**/comment-actions*.js*", late)
+    page.goto(thread_url(live_service.url, "https://news.example.com"))
+    page.locator("#discuss-body-new").fill("word " * 2_100)  # 10,500 characters
+    assert arrived == []  # the paste came first
+    expect(page.locator(".discuss-counter")).to_have_text(
+        "499 characters too many (the limit is 10,000)")
+    assert arrived
+
+
 # ---------------------------------------------------------------- 3. deep links
 
 
