@@ -20,8 +20,9 @@ from functools import cache
 from typing import Any, TypeVar
 
 from itsdangerous import BadSignature
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss import mail, names
@@ -450,12 +451,20 @@ def start_session(user: User, *, days: int, user_agent: str = "",
     return raw
 
 
+# One query (the token and its user), built once: every request of a signed-in reader runs
+# it. The user's moderated sites are read only where a page asks (most reads never do).
+_TOKEN_WITH_USER = (
+    select(AuthToken).options(joinedload(AuthToken.user).lazyload(User.moderated_sites))
+    .where(AuthToken.token_hash == bindparam("hash"))
+)
+
+
 def live_token(raw: str, *, now: datetime | None = None) -> AuthToken | None:
     """The token behind ``raw`` if it may still be used (not expired, revoked or outdated)."""
     if not raw or len(raw) > 200:
         return None
     now = now or utcnow()
-    token = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash(raw)))
+    token = db.session.scalar(_TOKEN_WITH_USER, {"hash": token_hash(raw)})
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     if token.epoch != token.user.session_epoch:

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
-    Dialect,
     and_,
     bindparam,
     case,
@@ -28,7 +27,7 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from discuss.errors import InvalidInput, NotFound
-from discuss.extensions import db, driver_rows
+from discuss.extensions import FastRead, db
 from discuss.models import Comment, Site, Status, Thread, User, Vote
 from discuss.permissions import Actor
 from discuss.threads import SLUG_RE, check_key, get_site
@@ -245,15 +244,14 @@ def build_tree(comments: Iterable[Comment], actor: Actor) -> list[Node]:
     return prune(roots)
 
 
-# Built once: constructing a statement costs more than running it on these hot read paths.
-# The counts query is compiled once per database driver and number of keys (k0…kN-1, at most
-# MAX_COUNT_KEYS in the API) and then run as plain SQL (extensions.driver_rows): an expanding
-# IN is rendered again on every call, and even a cached statement costs more to look up and
-# execute through SQLAlchemy than SQLite takes to answer it.
-_COUNTS: dict[tuple, tuple[str, tuple[str, ...], tuple[int, ...] | None]] = {}
+# Built once and run as plain SQL (extensions.FastRead): constructing a statement, and even
+# running a cached one through SQLAlchemy, costs more than SQLite takes to answer these hot
+# indexed reads. The counts query has one variant per number of keys (k0…kN-1, at most
+# MAX_COUNT_KEYS in the API): an expanding IN would be rendered again on every call.
+_COUNTS: dict[int, FastRead] = {}
 
 
-_THREAD_STATE = (
+_THREAD_STATE = FastRead(
     select(Thread.id, Thread.site_id, Thread.created_at, Thread.version,
            Thread.comment_count, Thread.closed, Thread.title, Thread.url)
     .join(Site, Site.id == Thread.site_id)
@@ -261,27 +259,18 @@ _THREAD_STATE = (
 )
 
 
-def _counts_sql(dialect: Dialect,
-                n_keys: int) -> tuple[str, tuple[str, ...], tuple[int, ...] | None]:
-    """The counts query's SQL for ``n_keys`` keys, its parameter names (slug, k0, k1, …) and,
-    when the driver takes parameters by position (SQLite's ``?``), their order as indexes into
-    that tuple; None when by name (psycopg's ``%(k0)s``)."""
-    cache_key = (dialect.name, dialect.driver, dialect.paramstyle, n_keys)
-    entry = _COUNTS.get(cache_key)
-    if entry is None:
-        names = ("slug", *(f"k{n}" for n in range(n_keys)))
-        statement = (
+def _counts_read(n_keys: int) -> FastRead:
+    """The counts query for ``n_keys`` keys (parameters slug, k0, k1, …)."""
+    read = _COUNTS.get(n_keys)
+    if read is None:
+        read = _COUNTS[n_keys] = FastRead(
             select(Site.language, Thread.key, Thread.comment_count)
             .select_from(Site)
             .outerjoin(Thread, and_(Thread.site_id == Site.id,
-                                    Thread.key.in_([bindparam(name) for name in names[1:]])))
+                                    Thread.key.in_([bindparam(f"k{n}") for n in range(n_keys)])))
             .where(Site.slug == bindparam("slug"))
         )
-        compiled = statement.compile(dialect=dialect)
-        order = (tuple(names.index(name) for name in compiled.positiontup or ())
-                 if compiled.positional else None)
-        entry = _COUNTS[cache_key] = (compiled.string, names, order)
-    return entry
+    return read
 
 
 def count_comments(site_slug: object, keys: Sequence[str]) -> dict[str, int]:
@@ -297,13 +286,11 @@ def count_comments_and_language(site_slug: object,
     """
     if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
         raise NotFound("No such site.", code="unknown_site")
-    values = (site_slug, *set(keys))
-    engine = db.engine
-    sql, names, order = _counts_sql(engine.dialect, len(values) - 1)
-    params = (dict(zip(names, values, strict=True)) if order is None
-              else tuple(values[i] for i in order))
-    with engine.connect() as connection:
-        rows = driver_rows(connection, sql, params)
+    distinct = set(keys)
+    params: dict[str, object] = {f"k{n}": key for n, key in enumerate(distinct)}
+    params["slug"] = site_slug
+    with db.engine.connect() as connection:
+        rows = _counts_read(len(distinct)).rows(connection, params)
     if not rows:
         raise NotFound("No such site.", code="unknown_site")
     counts = dict.fromkeys(keys, 0)
@@ -331,7 +318,8 @@ def thread_state(site_slug: object, key: object) -> ThreadState:
         raise NotFound("No such site.", code="unknown_site")
     key = check_key(key)
     with db.engine.connect() as connection:
-        row = connection.execute(_THREAD_STATE, {"slug": site_slug, "key": key}).first()
+        rows = _THREAD_STATE.rows(connection, {"slug": site_slug, "key": key})
+    row = rows[0] if rows else None
     if row is None:
         get_site(site_slug)  # says which of the two is unknown
         raise NotFound("No such thread.", code="unknown_thread")
@@ -351,7 +339,7 @@ def user_history(user: User) -> dict[str, int]:
 
 # A reader's own comment that only they see (held for a moderator, or shadow-banned): the
 # thread as everyone sees it does not hold it.
-_HELD = case((or_(Comment.status.in_((Status.PENDING, Status.SPAM)),
+_HELD = case((or_(Comment.status == Status.PENDING, Comment.status == Status.SPAM,
                   and_(Comment.status == Status.APPROVED, Comment.shadowed.is_(True))), 1),
              else_=0)
 _OWN_BY_GUEST = (
@@ -368,7 +356,8 @@ _VOTES_OF_USER = (
     .join(Comment, Comment.id == Vote.comment_id)
     .where(Vote.user_id == bindparam("user"), Comment.thread_id == bindparam("thread"))
 )
-_SLIVER_OF_USER = union_all(_OWN_BY_USER, _VOTES_OF_USER)
+_SLIVER_OF_USER = FastRead(union_all(_OWN_BY_USER, _VOTES_OF_USER))
+_SLIVER_OF_GUEST = FastRead(_OWN_BY_GUEST)
 
 
 @dataclass
@@ -391,15 +380,15 @@ class Sliver:
 def viewer_sliver(thread_id: int, actor: Actor) -> Sliver:
     """The reader's own comments and votes in one thread, in one query (none for anyone)."""
     if actor.user is not None:
-        statement, params = _SLIVER_OF_USER, {"user": actor.user.id, "thread": thread_id}
+        read, params = _SLIVER_OF_USER, {"user": actor.user.id, "thread": thread_id}
         sliver = Sliver(votes={})
     elif actor.guest_key_hash:
-        statement = _OWN_BY_GUEST
+        read = _SLIVER_OF_GUEST
         params = {"guest": actor.guest_key_hash, "thread": thread_id}
         sliver = Sliver()
     else:
         return Sliver()
-    for comment_id, kind, value in db.session.execute(statement, params):
+    for comment_id, kind, value in read.rows(db.session.connection(), params):
         if kind == 0:
             sliver.own.add(comment_id)
             sliver.held = sliver.held or bool(value)

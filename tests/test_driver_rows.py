@@ -7,10 +7,14 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, bindparam, event, literal, select
 from sqlalchemy.exc import DBAPIError
 
-from discuss.extensions import db, driver_rows
+from discuss import accounts, comments, reading, sites, threads, votes
+from discuss.extensions import FastRead, db, driver_rows
+from discuss.models import Comment, Status, Thread
+from discuss.permissions import Actor
+from tests.conftest import post
 
 
 def test_the_private_method_is_still_there_with_the_arguments_used():
@@ -41,3 +45,41 @@ def test_driver_rows_answers_and_fires_the_cursor_events(app):
 def test_driver_rows_fails_as_sqlalchemys_errors(app):
     with db.engine.connect() as connection, pytest.raises(DBAPIError):
         driver_rows(connection, "SELECT * FROM no_such_table")
+
+
+def test_a_fast_read_gives_the_rows_sqlalchemy_gives(app):
+    """FastRead (the thread's state, a reader's own comments and votes, counts) answers with
+    the same values as running the statement through SQLAlchemy: aware timestamps, booleans,
+    the fixed values it holds (statuses) compared as stored."""
+    site = sites.create_site("demo", origins=["https://news.example.com"], moderation="pre")
+    site.min_submit_seconds = 0
+    thread = threads.get_or_create_thread(site, "a", "https://news.example.com/a", "A")
+    reader = accounts.create_user("carol", "carol@example.com", "tangerine-violin-88-orbit")
+    held = post(thread, "Carol's words, waiting", actor=Actor(user=reader))
+    other = post(thread, "Someone else's")
+    comments.set_status(other, Status.APPROVED)
+    db.session.commit()
+    votes.vote(other, Actor(user=reader), -1)
+    thread.closed = True
+    db.session.commit()
+
+    statement = (
+        select(Comment.id, Comment.created_at, Comment.status, Thread.closed, literal(7),
+               Comment.edited_at)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.key == bindparam("key"), Comment.status == Status.PENDING)
+    )
+    fast = FastRead(statement)
+    with db.engine.connect() as connection:
+        expected = [tuple(row) for row in connection.execute(statement, {"key": "a"})]
+        got = fast.rows(connection, {"key": "a"})
+    assert got == expected == [(held.id, held.created_at, "pending", True, 7, None)]
+    assert got[0][1].tzinfo is not None
+
+    state = reading.thread_state("demo", "a")
+    assert (state.id, state.created_at, state.closed) == (thread.id, thread.created_at, True)
+    sliver = reading.viewer_sliver(thread.id, Actor(user=reader))
+    assert sliver.own == {held.id}
+    assert sliver.held
+    assert sliver.votes == {other.id: -1}
+    assert reading.count_comments("demo", ["a", "b", "a"]) == {"a": 1, "b": 0}

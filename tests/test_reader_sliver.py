@@ -16,7 +16,7 @@ from discuss.extensions import db
 from discuss.models import Comment, Site, Status, Thread, utcnow
 from discuss.permissions import ANONYMOUS, Actor
 from discuss.web import embed
-from discuss.web.infra.caching import bodies, thread_etag
+from discuss.web.infra.caching import bodies, json_bytes, thread_etag
 from discuss.web.present import iter_nodes, page_json
 from discuss.web.security import current_actor
 from tests.conftest import guest, post
@@ -126,6 +126,44 @@ def test_a_readers_json_is_theirs_and_the_same_as_built_for_them(app, client, si
     # Exactly what building the page for each of them gives.
     assert as_carol == built_for(app, thread, carol)
     assert as_guest == built_for(app, thread, guest(key=GUEST_KEY))
+
+
+def test_a_readers_json_bytes_are_exactly_built_for_them_even_around_lookalike_text(
+        app, client, site):
+    """Made from everyone's bytes without parsing them: a comment whose text looks like the
+    JSON of a comment, the reader's own deleted comment kept as a placeholder above a reply,
+    and votes of theirs elsewhere in the thread change nothing but what is theirs."""
+    thread = thread_of(site, 5)
+    carol, carol_headers = reader("carol")
+    lookalike = '{"id":1,"parent_id":null,"author":null,"html":"x"} {"id":2,"my_vote":0,'
+    decoy = post(thread, lookalike, actor=guest(key="z" * 40), name='"author":null')
+    gone = post(thread, "Carol's words, deleted later", actor=carol)
+    post(thread, "A reply that keeps it in place", parent=gone, actor=guest(key="y" * 40))
+    kept = post(thread, "Carol's kept words", actor=carol)
+    other = threads_make(site, "article-2")
+    elsewhere = post(other, "In another thread", actor=guest(key="x" * 40))
+    db.session.commit()
+    votes.vote(decoy, carol, -1)
+    votes.vote(elsewhere, carol, 1)
+    comments.delete_comment(gone, carol, default_window=3600)
+    db.session.commit()
+
+    answer = client.get(json_url(), headers=carol_headers)
+    assert answer.status_code == 200
+    assert answer.data == json_bytes(built_for(app, thread, carol))
+    page = answer.get_json()
+    found = {item["id"]: item for item in page["comments"]}
+    assert found[decoy.id]["my_vote"] == -1
+    assert "mine" not in found[decoy.id]
+    assert found[gone.id]["author"] is None
+    assert "mine" not in found[gone.id]
+    assert found[kept.id]["mine"] is True
+    assert found[kept.id]["my_vote"] == 0
+    assert lookalike in found[decoy.id]["html"].replace("&quot;", '"')
+    # Everyone's body, served to a reader without a key, still carries none of it.
+    everyone = client.get(json_url()).data
+    assert b'"my_vote"' not in everyone
+    assert b'"mine"' not in everyone
 
 
 def test_a_readers_own_held_comment_shows_to_them_only(app, client, site):
@@ -261,11 +299,49 @@ def test_two_signed_in_readers_get_one_shared_list(app, site, count_queries):
     # What is kept for everyone holds no reader's token.
     with app.test_request_context("/"):
         kept = [value for value, _ in bodies()._items.values()]
-    text = "".join(item.html if isinstance(item, embed.SharedList) else item.decode()
-                   for item in kept)
+    text = "".join(item.html if isinstance(item, embed.SharedList)
+                   else item if isinstance(item, str) else item.decode() for item in kept)
     assert token_bob not in text
     assert token_dan not in text
     assert "discuss-mine" not in text
+
+
+def test_readers_who_voted_alike_share_the_articles_they_voted_on(app, site, count_queries):
+    """Bob and Dan voted up the same comment, Eve voted it down: Dan's page is made without
+    reading or rendering a comment (Bob's versions are kept, each with the token's stand-in),
+    and each page holds its own reader's token and vote."""
+    thread = thread_of(site, 12)
+    target = thread_comments(thread)[1]
+    headers = {}
+    for name, value in (("bob", 1), ("dan", 1), ("eve", -1)):
+        actor, headers[name] = reader(name)
+        votes.vote(target, actor, value)
+    db.session.commit()
+    pages = {}
+    first = app.test_client()
+    pages["bob"] = first.get(page_url(), headers=headers["bob"]).get_data(as_text=True)
+    with count_queries() as q:
+        pages["dan"] = app.test_client().get(page_url(), headers=headers["dan"]).get_data(
+            as_text=True)
+    pages["eve"] = app.test_client().get(page_url(), headers=headers["eve"]).get_data(
+        as_text=True)
+
+    assert not any("FROM comments" in s and "JOIN votes" not in s and "UNION" not in s
+                   for s in q.statements)
+    assert comment_list(without_tokens(pages["bob"])) == comment_list(without_tokens(pages["dan"]))
+    tokens = {name: re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+              for name, html in pages.items()}
+    for name, html in pages.items():
+        assert html.count(tokens[name]) > 12
+        assert all(token not in html for other, token in tokens.items() if other != name)
+        assert embed._CSRF_SLOT not in html
+    article = re.compile(rf'aria-labelledby="discuss-author-{target.id}".*?</article>', re.S)
+    up = 'data-value="1" aria-pressed="true"'
+    down = 'data-value="-1" aria-pressed="true"'
+    assert up in article.search(pages["dan"]).group(0)
+    assert up not in article.search(pages["eve"]).group(0)
+    assert down in article.search(pages["eve"]).group(0)
+    assert pages["eve"].count('aria-pressed="true"') == 1
 
 
 def test_the_json_everyone_shares_carries_no_readers_state(app, client, site):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -25,7 +24,7 @@ from discuss.web.infra.caching import (
 )
 from discuss.web.language import count_labels, use_site_language
 from discuss.web.limits import limit_posting
-from discuss.web.present import comment_json, iter_nodes, page_json, personalise
+from discuss.web.present import comment_json, iter_nodes, page_json, personal_json
 from discuss.web.security import current_actor, refuse_ended_sign_in
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -89,7 +88,7 @@ def get_thread() -> Response:
     if not sliver.own and sliver.votes is None:  # a guest who wrote nothing here: as anyone
         return json_for_viewer(etag, actor, lambda: build(ANONYMOUS), everyones=everyones)
     shared = shared_json(everyones, lambda: build(ANONYMOUS))
-    return json_for_viewer(etag, actor, lambda: personalise(json.loads(shared), sliver))
+    return json_for_viewer(etag, actor, lambda: personal_json(shared, sliver))
 
 
 @bp.post("/comments")

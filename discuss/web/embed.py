@@ -273,16 +273,17 @@ class SharedList:
     slots: dict[int, int]
     marked: dict[int, tuple[bool, str, bool]]
     html: str
+    key: str  # in the cache; its readers' own articles are kept under it too
 
     @classmethod
-    def cut(cls, html: str, marked: dict[int, tuple[bool, str, bool]]) -> SharedList:
+    def cut(cls, html: str, marked: dict[int, tuple[bool, str, bool]], key: str) -> SharedList:
         pieces = _MARK.split(html)  # text, id or None, text, id or None, …, text
         parts, slots = [pieces[0]], {}
         for n in range(1, len(pieces), 2):
             if pieces[n] is not None:
                 slots[int(pieces[n])] = len(parts)
             parts.append(pieces[n + 1])
-        return cls(parts, slots, marked, "".join(parts))
+        return cls(parts, slots, marked, "".join(parts), key)
 
 
 def _list_kind(actor: Actor, site: Site) -> str | None:
@@ -320,7 +321,7 @@ def _shared_list(ctx: Context, thread: Thread, view: CommentView, kind: str,
     html = render_template("embed/_list.html", ctx=ctx, view=shared_view, nodes=page.nodes,
                            next_cursor=page.next_cursor, cursor=cursor,
                            csrf_token=lambda: _CSRF_SLOT)
-    shared = SharedList.cut(html, shared_view.marked)
+    shared = SharedList.cut(html, shared_view.marked, key)
     if generate_csrf() not in html:  # never one reader's token in what others get
         cache.put(key, shared, size=2 * len(html))
     return shared
@@ -328,20 +329,37 @@ def _shared_list(ctx: Context, thread: Thread, view: CommentView, kind: str,
 
 def _personal_list(shared: SharedList, view: CommentView, sliver: reading.Sliver | None) -> str:
     """The shared list with the articles of the comments the reader wrote or voted on
-    rendered for them (one query for those comments, when there are any on the page)."""
+    rendered for them. An article depends on the reader only through their vote on it and
+    whether they wrote it: each version is kept beside the shared list (with the stand-in
+    for the CSRF token), so readers who voted alike share it, and only the missing ones are
+    read (one query) and rendered."""
     html = shared.html
     ids = [i for i in (sliver.ids if sliver is not None else ())
            if i in shared.slots and not shared.marked[i][2]]
     if ids:
-        view.my_votes = sliver.votes or {}
-        items = [(Node(comment, mine=comment.id in sliver.own,
-                       reply_to=shared.marked[comment.id][1]), shared.marked[comment.id][0])
-                 for comment in reading.comments_with_authors(ids)]
-        articles = render_template("embed/_articles.html", items=items, view=view,
-                                   separator=_SEPARATOR).split(_SEPARATOR)
+        votes = sliver.votes or {}
+        keys = {i: f"{shared.key}:{i}:{votes.get(i, 0)}:{int(i in sliver.own)}" for i in ids}
+        cache = bodies()
+        articles = {i: cache.get(key) for i, key in keys.items()}
+        missing = [i for i, article in articles.items() if article is None]
+        if missing:
+            view.my_votes = votes
+            items = [(Node(comment, mine=comment.id in sliver.own,
+                           reply_to=shared.marked[comment.id][1]),
+                      shared.marked[comment.id][0])
+                     for comment in reading.comments_with_authors(missing)]
+            rendered = render_template("embed/_articles.html", items=items, view=view,
+                                       separator=_SEPARATOR,
+                                       csrf_token=lambda: _CSRF_SLOT).split(_SEPARATOR)
+            token = generate_csrf()
+            for (node, _), article in zip(items, rendered, strict=False):
+                articles[node.comment.id] = article
+                if token not in article:  # never one reader's token in what others get
+                    cache.put(keys[node.comment.id], article)
         parts = list(shared.parts)
-        for (node, _), article in zip(items, articles, strict=False):
-            parts[shared.slots[node.comment.id]] = article
+        for comment_id, article in articles.items():
+            if article is not None:
+                parts[shared.slots[comment_id]] = article
         html = "".join(parts)
     return html.replace(_CSRF_SLOT, generate_csrf()) if _CSRF_SLOT in html else html
 

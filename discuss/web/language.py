@@ -134,15 +134,34 @@ def plural_texts(singular: str, plural: str) -> dict[str, str]:
     return forms
 
 
+# (language, number) → its label and plural category: article lists ask for the same few
+# numbers on every view, and the catalogs do not change while the process runs.
+_COUNT_WORDS: dict[tuple[str, int], tuple[str, str]] = {}
+_COUNT_WORDS_MAX = 50_000
+
+
+def _count_words(lang: str, locale: object, n: int) -> tuple[str, str]:
+    words = _COUNT_WORDS.get((lang, n))
+    if words is None:
+        if n == 0:
+            words = (i18n._("No comments yet"), "zero")
+        else:
+            words = (i18n.ngettext("%(num)d comment", "%(num)d comments", n),
+                     i18n.plural_category(locale, n))
+        if len(_COUNT_WORDS) >= _COUNT_WORDS_MAX:
+            _COUNT_WORDS.clear()
+        _COUNT_WORDS[(lang, n)] = words
+    return words
+
+
 def count_labels(counts: dict[str, int]) -> dict[str, dict[str, str]]:
     """``labels`` ("3 комментария") and ``plurals`` (CLDR's category: "few") of each count."""
     locale = get_locale() or i18n.DEFAULT
+    lang = str(locale)
     labels, plurals = {}, {}
     for key, n in counts.items():
-        labels[key] = i18n._("No comments yet") if n == 0 else \
-            i18n.ngettext("%(num)d comment", "%(num)d comments", n)
-        plurals[key] = "zero" if n == 0 else i18n.plural_category(locale, n)
-    return {"lang": str(locale), "labels": labels, "plurals": plurals}
+        labels[key], plurals[key] = _count_words(lang, locale, n)
+    return {"lang": lang, "labels": labels, "plurals": plurals}
 
 
 def requested_language() -> str | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,9 @@ class Asset:
     mimetype: str
 
 
-_built: dict[str, tuple[float, Asset]] = {}
+# static folder/name → (the file's mtime, when it was looked at, what is served)
+_built: dict[str, tuple[float, float, Asset]] = {}
+RECHECK_SECONDS = 1.0
 WORDS_MARK = b'/*@words*/""'
 # app.extensions key: () -> the version of embed.js's words (discuss.web.language)
 WORDS_VERSION_PROVIDER = "discuss.embed_words_version"
@@ -67,14 +70,23 @@ def build_asset(name: str, source: bytes) -> Asset:
 
 
 def served_asset(name: str) -> Asset:
-    """The built form of static/<name> (a .js or .css file), rebuilt when the file changes."""
+    """The built form of static/<name> (a .js or .css file), rebuilt when the file changes.
+
+    A page names a dozen assets by their hash: the file is looked at again at most once a
+    second (a deploy or an edit shows within that), not on every mention."""
+    key = f"{current_app.static_folder}/{name}"
+    cached = _built.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < RECHECK_SECONDS:
+        return cached[2]
     path = Path(current_app.static_folder or "") / name
     mtime = path.stat().st_mtime
-    cached = _built.get(str(path))
     if cached is None or cached[0] != mtime:
-        cached = (mtime, build_asset(name, _with_texts(path.read_bytes())))
-        _built[str(path)] = cached
-    return cached[1]
+        asset = build_asset(name, _with_texts(path.read_bytes()))
+    else:
+        asset = cached[2]
+    _built[key] = (mtime, now, asset)
+    return asset
 
 
 def _with_texts(source: bytes) -> bytes:

@@ -121,6 +121,11 @@ def bodies() -> BodyCache:
     return cache
 
 
+def json_bytes(value: object) -> bytes:
+    """JSON as every thread answer is written: compact, UTF-8 (present.personal_json reads it)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def shared_json(etag: str, build: Callable[[], object]) -> bytes:
     """The plain JSON body every reader without an account or guest key gets for ``etag``
     (the tag as such a reader's): from the cache, else built and kept. The same entry as
@@ -128,12 +133,12 @@ def shared_json(etag: str, build: Callable[[], object]) -> bytes:
     cache = bodies()
     body = cache.get(etag)
     if body is None:
-        body = json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
+        body = json_bytes(build())
         cache.put(etag, body)
     return body
 
 
-def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object], *,
+def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object | bytes], *,
                     everyones: str | None = None) -> Response:
     """The JSON body for this tag: from the cache for anyone-viewers, else ``build()``.
     ``everyones``: the tag of the same body as readers without a key get it (a reader whose
@@ -149,7 +154,8 @@ def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object], *,
     cache_key = key + (".gz" if gzipped else "")
     body = cache.get(cache_key) if shared else None
     if body is None:
-        body = json.dumps(build(), separators=(",", ":"), ensure_ascii=False).encode()
+        built = build()
+        body = built if isinstance(built, bytes) else json_bytes(built)
         if gzipped and len(body) >= MIN_SIZE:
             body = gzip.compress(body, compresslevel=LEVEL, mtime=0)
         else:
