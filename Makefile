@@ -20,13 +20,15 @@ run: $(STAMP)
 	$(BIN)/discuss demo-setup   # prints a one-time sign-in link for the demo moderator
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
-# The whole suite on SQLite (with Redis and Chromium where present), then again on PostgreSQL.
+# The whole suite on SQLite (with Redis and Chromium where present), then again on PostgreSQL
+# (without the browser, and without the tests that start the service as processes on databases
+# of their own: they do the same on either leg).
 test: $(STAMP)
 	$(BIN)/python -m tests.legs check
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	@if $(BIN)/python -m tests.legs postgres; then \
 	  echo "== the suite again on PostgreSQL"; \
-	  DISCUSS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"; \
+	  DISCUSS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not processes"; \
 	fi
 
 lint: $(STAMP)

@@ -155,6 +155,17 @@ class FastRead:
                       for convert, value in zip(processors, row, strict=True)) for row in rows]
 
 
+def one_read(engine: Engine) -> Connection:
+    """A pooled connection for a single reading statement. On PostgreSQL it runs in
+    autocommit: the statement is its own transaction, with no BEGIN before it and no ROLLBACK
+    when the pool takes the connection back (three round trips become one). SQLite's
+    driver_rows reads begin nothing already."""
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
+
+
 # A pooled PostgreSQL connection idle this long is pinged before use (a server restart drops
 # it); one back from a request a moment ago is used as it is.
 IDLE_PING_SECONDS = 10.0

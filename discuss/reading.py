@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from discuss.errors import InvalidInput, NotFound
-from discuss.extensions import FastRead, db
+from discuss.extensions import FastRead, db, one_read
 from discuss.models import Comment, Site, Status, Thread, User, Vote
 from discuss.permissions import Actor
 from discuss.threads import SLUG_RE, check_key, get_site
@@ -289,7 +289,7 @@ def count_comments_and_language(site_slug: object,
     distinct = set(keys)
     params: dict[str, object] = {f"k{n}": key for n, key in enumerate(distinct)}
     params["slug"] = site_slug
-    with db.engine.connect() as connection:
+    with one_read(db.engine) as connection:
         rows = _counts_read(len(distinct)).rows(connection, params)
     if not rows:
         raise NotFound("No such site.", code="unknown_site")
@@ -317,7 +317,7 @@ def thread_state(site_slug: object, key: object) -> ThreadState:
     if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
         raise NotFound("No such site.", code="unknown_site")
     key = check_key(key)
-    with db.engine.connect() as connection:
+    with one_read(db.engine) as connection:
         rows = _THREAD_STATE.rows(connection, {"slug": site_slug, "key": key})
     row = rows[0] if rows else None
     if row is None:
@@ -388,7 +388,14 @@ def viewer_sliver(thread_id: int, actor: Actor) -> Sliver:
         sliver = Sliver()
     else:
         return Sliver()
-    for comment_id, kind, value in read.rows(db.session.connection(), params):
+    # In the request's transaction when it has one (a signed-in reader's token was read in
+    # it), else as a single read (a guest's JSON reads nothing else through the session).
+    if db.session().in_transaction():
+        rows = read.rows(db.session.connection(), params)
+    else:
+        with one_read(db.engine) as connection:
+            rows = read.rows(connection, params)
+    for comment_id, kind, value in rows:
         if kind == 0:
             sliver.own.add(comment_id)
             sliver.held = sliver.held or bool(value)

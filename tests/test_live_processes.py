@@ -11,11 +11,13 @@ PostgreSQL database DISCUSS_TEST_LIVE_DATABASE, default test_live.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +32,9 @@ import pytest
 
 from tests.browser.conftest import free_port
 from tests.processes import stop_process_group
+
+# Their own databases whichever leg runs: the PostgreSQL leg does not run them again.
+pytestmark = pytest.mark.processes
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -97,6 +102,7 @@ class EventStream:
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         self.connection.request("GET", f"{parts.path}?{parts.query}",
                                 headers={"Accept": "text/event-stream", **(headers or {})})
+        self.socket = self.connection.sock  # the response may take it over (Connection: close)
         self.response = self.connection.getresponse()
         self.status = self.response.status
         self.headers = dict(self.response.getheaders())
@@ -133,6 +139,10 @@ class EventStream:
             raise AssertionError(f"no event within {within} s; read: {self.lines}") from None
 
     def close(self) -> None:
+        # The reading thread holds the response's file in readline() until the next line (a
+        # keep-alive comes every 25 s): shut the socket first so that read ends now.
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_RDWR)
         self.connection.close()
 
 
@@ -312,21 +322,27 @@ def test_the_production_command_starts_the_stream_server_again_when_it_dies(inst
 # ---------------------------------------------------------------- without Redis (SQLite)
 
 
-@pytest.fixture
-def sqlite_env(tmp_path) -> dict[str, str]:
-    env = {"DISCUSS_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
+# One SQLite database and dev server for the tests below (each writes its own thread).
+@pytest.fixture(scope="module")
+def sqlite_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("live-sqlite")
+
+
+@pytest.fixture(scope="module")
+def sqlite_env(sqlite_dir) -> dict[str, str]:
+    env = {"DISCUSS_DATABASE_URL": f"sqlite:///{sqlite_dir / 'live.sqlite3'}",
            "DISCUSS_SECRET_KEY": SECRET, "DISCUSS_RATELIMIT_ENABLED": "false",
-           "DISCUSS_INSTANCE_PATH": str(tmp_path / "instance"), "DISCUSS_REDIS_URL": ""}
+           "DISCUSS_INSTANCE_PATH": str(sqlite_dir / "instance"), "DISCUSS_REDIS_URL": ""}
     flask_cli(env, "db", "upgrade")
     seed(env)
     return env
 
 
-@pytest.fixture
-def dev_server(sqlite_env, tmp_path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def dev_server(sqlite_env, sqlite_dir) -> Iterator[str]:
     port = free_port()
     server = Process([str(BIN / "flask"), "--app", "wsgi", "run", "--port", str(port)],
-                     sqlite_env, tmp_path / "flask.log", f"http://127.0.0.1:{port}/healthz")
+                     sqlite_env, sqlite_dir / "flask.log", f"http://127.0.0.1:{port}/healthz")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -23,7 +23,7 @@ import pytest
 
 from tests.processes import stop_process_group
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.processes]
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
