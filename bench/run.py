@@ -259,13 +259,24 @@ def discuss_bytes(server: Server, key: str) -> tuple[int, list[str]]:
     total, parts = gzip_size(page), ["iframe page"]
     text = page.decode()
     urls = set(re.findall(r'<(?:script|img)[^>]+src="(/[^"]+)"', text))
-    urls |= set(re.findall(r'<link[^>]+href="(/[^"]+)"', text))
+    # What a browser fetches: stylesheets and icons, not a feed named by rel="alternate".
+    for link in re.findall(r"<link\b[^>]*>", text):
+        rel = re.search(r'rel="([^"]+)"', link)
+        href = re.search(r'href="(/[^"]+)"', link)
+        if rel and href and set(rel.group(1).split()) & {"stylesheet", "icon"}:
+            urls.add(href.group(1))
     urls.add("/embed.js")
+    avatars = 0
     for url in sorted(urls):
         status, data, _ = http_get(server.base + url.replace("&amp;", "&"))
         if status == 200:
             total += gzip_size(data)
-            parts.append(url.split("?")[0])
+            if url.startswith("/avatars/"):
+                avatars += 1
+            else:
+                parts.append(url.split("?")[0])
+    if avatars:
+        parts.append(f"{avatars} avatar{'s' if avatars != 1 else ''}")
     return total, parts
 
 

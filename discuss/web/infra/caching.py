@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, request, session
+from flask import Response, current_app, g, request, session
 
 from discuss.i18n import current_language
 from discuss.models import Site, Thread
@@ -233,6 +233,19 @@ def _page_parts(site: Site, state: Thread | ThreadState | None, now: datetime) -
     ]
 
 
+def _page_digest(site: Site, state: Thread | ThreadState | None, now: datetime) -> str:
+    """``_page_parts`` digested, once per request (the page's tag and its shared list's key
+    are both made from it)."""
+    thread = None if state is None else (state.id, state.created_at, state.version,
+                                         state.comment_count, state.closed, state.title,
+                                         state.url)
+    memo_key = (repr([getattr(site, key) for key in _SITE_COLUMNS]), thread, minute_of(now))
+    memo = g.get("page_digest")
+    if memo is None or memo[0] != memo_key:
+        memo = g.page_digest = (memo_key, _digest(_page_parts(site, state, now)))
+    return memo[1]
+
+
 def page_etag(site: Site, state: ThreadState | None, actor: Actor, now: datetime) -> str:
     """The tag of the thread page as this request renders it (``state`` None: no thread yet).
 
@@ -243,7 +256,7 @@ def page_etag(site: Site, state: ThreadState | None, actor: Actor, now: datetime
     signed again on every answer while holding the same session."""
     user = actor.user
     parts = [
-        *_page_parts(site, state, now),
+        _page_digest(site, state, now),
         viewer_key(actor),
         None if user is None else [user.name, user.email_key, can(actor, "moderate", site)],
         _digest(dict(session)),
@@ -255,4 +268,4 @@ def page_etag(site: Site, state: ThreadState | None, actor: Actor, now: datetime
 def shared_list_key(site: Site, thread: Thread, now: datetime) -> str:
     """The key of the thread page's comment list as every reader without an account or guest
     key sees it, built in this minute: the page's own parts without the viewer or session."""
-    return "list:" + _digest(["list", *_page_parts(site, thread, now)])
+    return "list:" + _digest(["list", _page_digest(site, thread, now)])
