@@ -16,7 +16,7 @@ import importlib
 import re
 import unicodedata
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
 from discuss.errors import InvalidInput
 from discuss.extensions import db
@@ -69,14 +69,23 @@ def looks_like(name: str, other: str) -> bool:
     return importlib.import_module("confusables").is_confusable(a, b)
 
 
+def _staff_query(one_site: bool) -> Select:
+    moderators = select(SiteModerator.user_id)
+    if one_site:
+        moderators = moderators.where(SiteModerator.site_id == bindparam("site_id"))
+    return (select(User.id, User.username, User.display_name)
+            .where(or_(User.is_admin.is_(True), User.id.in_(moderators))))
+
+
+# Built once (every guest's post reads it): the staff of one site, and of every site.
+_STAFF = {True: _staff_query(True), False: _staff_query(False)}
+
+
 def staff_names(site_id: int | None) -> list[tuple[int, str]]:
     """(user id, name) of the staff whose names are protected: admins, and the moderators of
     the site (of any site when ``site_id`` is None), by username and display name."""
-    moderators = select(SiteModerator.user_id)
-    if site_id is not None:
-        moderators = moderators.where(SiteModerator.site_id == site_id)
-    rows = db.session.execute(select(User.id, User.username, User.display_name)
-                              .where(or_(User.is_admin.is_(True), User.id.in_(moderators))))
+    rows = db.session.execute(_STAFF[site_id is not None],
+                              {"site_id": site_id} if site_id is not None else {})
     names: list[tuple[int, str]] = []
     for user_id, username, display_name in rows:
         names.append((user_id, username))
