@@ -551,7 +551,7 @@
   const ACTIONS = {
     comment: submitComment, openReply, cancelReply, openEdit, cancelEdit, edit: submitEdit, delete: submitDelete, vote: submitVote,
     openReport, closeReport, report: submitReport, showMore, copyLink,
-    fetchComment, placeComment, // for live.js
+    fetchComment, placeComment, refreshCount, // for live.js
   };
   window.discussActions = Object.freeze(Object.fromEntries(
     Object.entries(ACTIONS).map(([name, action]) => [name, minding(action)])));

@@ -50,7 +50,7 @@
   }
 
   async function show() {
-    const { fetchComment, placeComment } = await actions();
+    const { fetchComment, placeComment, refreshCount } = await actions();
     const arrived = [...waiting];
     waiting.clear();
     update();
@@ -62,6 +62,7 @@
     for (const [id, item, parentId] of items) if (!shown(id)) placeComment(item, parentId);
     if (before) window.scrollBy(0, before.article.getBoundingClientRect().top - before.top);
     refreshTimes(page());
+    refreshCount(); // the "N comments" heading counts them too
   }
 
   function arrived(comment) {

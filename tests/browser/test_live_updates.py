@@ -57,6 +57,7 @@ def test_a_second_readers_comment_waits_behind_a_button_and_nothing_moves(
     button = page.locator(".discuss-new-comments button")
     expect(button).to_have_text("1 new comment", timeout=TIMEOUT)
     assert page.locator(f"#comment-{first}").count() == 0  # not inserted by itself
+    expect(page.locator("#discuss-count")).to_have_text("12 comments")  # nor counted yet
     assert page.evaluate("window.scrollY") == scrolled
     assert top_of(page, f"#{reading}") == top
     page.screenshot(path=str(artifacts / "live-updates-button.png"))
@@ -69,6 +70,7 @@ def test_a_second_readers_comment_waits_behind_a_button_and_nothing_moves(
     expect(page.locator(f"#comment-{first}")).to_contain_text("Hello from the second reader!",
                                                              timeout=TIMEOUT)
     expect(button).to_have_count(0)
+    expect(page.locator("#discuss-count")).to_have_text("14 comments", timeout=TIMEOUT)
     # Newest first: both went in above what the reader reads, which stays where it was.
     assert abs(top_of(page, f"#{reading}") - top) < 1
     assert page.evaluate("window.scrollY") > scrolled
