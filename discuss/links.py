@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from discuss.errors import InvalidInput
@@ -27,6 +28,19 @@ LINK_MAX_AGE = {
     "register": timedelta(days=2),
     "signin": timedelta(days=1),
 }
+
+
+# A spent token's record refuses its reuse while the token could still be presented: every
+# kind expires within the longest link life (a comment form's token within hours), so a record
+# older than that, with room to spare, guards nothing.
+SPENT_KEPT = max(LINK_MAX_AGE.values()) + timedelta(days=5)
+
+
+def forget_old_spent(*, now: datetime) -> int:
+    """Drop the records of spent tokens (links, form tokens, sign-up claims) that expired long
+    ago; how many were dropped. Without it the table grows by a row with every comment."""
+    result = db.session.execute(delete(UsedToken).where(UsedToken.used_at < now - SPENT_KEPT))
+    return result.rowcount or 0
 
 
 # (purpose, token) -> absolute URL of the page that consumes the token.
