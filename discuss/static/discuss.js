@@ -378,8 +378,23 @@
     accountScript().catch(() => { /* the plain sign-out page still works */ });
   }
 
+  // Live updates (docs/live.md): the stream opens here; live.js, which shows what arrives, is
+  // fetched with the first new comment, so a reader of a quiet thread never downloads it.
+  const liveWaiting = [];
+  function startLive() {
+    const url = page().dataset.stream;
+    if (!url || !window.EventSource) return;
+    let loading = null;
+    new EventSource(url).addEventListener("comment", (event) => {
+      liveWaiting.push(JSON.parse(event.data));
+      if (window.discussLive) window.discussLive.arrived();
+      else loading ??= loadScript(page().dataset.liveJs).catch(() => { loading = null; });
+    });
+  }
+
   document.addEventListener("discuss:refreshed", prepare);
   prepare();
+  startLive();
   loadAccountScript();
   window.setInterval(() => refreshTimes(page()), 60 * 1000);
   startSizing();
@@ -388,6 +403,6 @@
   // For comment-actions.js, which shares this script's requests, storage and messages.
   window.discuss = Object.freeze({
     ...shared, requestHeaders, keepGuestKey, fetchDocument, announce, clearError,
-    fillRemembered, refreshTimes, whenTexts, actions,
+    fillRemembered, refreshTimes, whenTexts, actions, liveWaiting,
   });
 })();

@@ -1,8 +1,9 @@
 /* live.js: comments that others post while the page is open (docs/live.md).
  *
- * Loaded after discuss.js on the page of a thread that has comments. It listens to the
- * thread's stream (#discuss's data-stream, Server-Sent Events: the browser reconnects by
- * itself and resumes after the last event it got). Nothing moves while the reader reads: new
+ * discuss.js opens the thread's stream (#discuss's data-stream, Server-Sent Events: the
+ * browser reconnects by itself and resumes after the last event it got) and fetches this
+ * script with the first new comment; what arrives waits in discuss.liveWaiting, which this
+ * script empties (window.discussLive.arrived). Nothing moves while the reader reads: new
  * comments wait behind an "N new comments" button above the list. A click fetches each as the
  * server renders it (comment-actions.js's fragment, fetched with the first comment) and puts
  * it in its place; the comment at the top of the window stays where it was.
@@ -10,7 +11,7 @@
 (() => {
   "use strict";
 
-  const { page, t, announce, refreshTimes, actions } = window.discuss;
+  const { page, t, announce, refreshTimes, actions, liveWaiting } = window.discuss;
   const waiting = new Map(); // comment id -> parent id, in the order they arrived
   let bar = null;
 
@@ -75,8 +76,9 @@
     }, 1000);
   }
 
-  const url = page()?.dataset.stream;
-  if (url && window.EventSource) {
-    new EventSource(url).addEventListener("comment", (event) => arrived(JSON.parse(event.data)));
+  function drain() {
+    for (const comment of liveWaiting.splice(0)) arrived(comment);
   }
+  window.discussLive = Object.freeze({ arrived: drain });
+  drain(); // what came while this script was on its way
 })();

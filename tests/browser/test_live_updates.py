@@ -44,6 +44,8 @@ def test_a_second_readers_comment_waits_behind_a_button_and_nothing_moves(
     page = context.new_page()
     page.set_viewport_size({"width": 800, "height": 600})
     errors = console_errors(page)
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.goto(f"{live_service.url}/embed/demo?{urlencode({**ARTICLE, 'sort': 'newest'})}")
     page.wait_for_selector("#discuss-comments li")
     page.evaluate("window.scrollTo(0, 700)")
@@ -52,10 +54,13 @@ def test_a_second_readers_comment_waits_behind_a_button_and_nothing_moves(
         "all => all.find(a => a.getBoundingClientRect().top >= 0).parentElement.id")
     scrolled, top = page.evaluate("window.scrollY"), top_of(page, f"#{reading}")
     page.wait_for_timeout(500)  # the stream is open (the page has settled)
+    assert any("/threads/stream" in url for url in fetched)
+    assert not any("/live.js" in url for url in fetched)  # nothing new yet: not downloaded
 
     first = live_service.run(lambda: second_reader_posts("Hello from the second reader!"))
     button = page.locator(".discuss-new-comments button")
     expect(button).to_have_text("1 new comment", timeout=TIMEOUT)
+    assert sum("/live.js" in url for url in fetched) == 1  # fetched with the first comment
     assert page.locator(f"#comment-{first}").count() == 0  # not inserted by itself
     expect(page.locator("#discuss-count")).to_have_text("12 comments")  # nor counted yet
     assert page.evaluate("window.scrollY") == scrolled

@@ -173,7 +173,7 @@ def json_for_viewer(etag: str, actor: Actor, build: Callable[[], object | bytes]
 # ---------------------------------------------------------------- the HTML thread page
 
 # The thread page's stylesheet and scripts: their hashed URLs are part of its HTML.
-PAGE_ASSETS = ("discuss.css", "discuss.js", "comment-actions.js", "account.js")
+PAGE_ASSETS = ("discuss.css", "discuss.js", "comment-actions.js", "account.js", "live.js")
 # Page settings that are read while rendering (the page size, the default edit window, avatars).
 PAGE_SETTINGS = ("DISCUSS_PAGE_SIZE", "DISCUSS_EDIT_WINDOW", "DISCUSS_GRAVATAR")
 _SITE_COLUMNS = tuple(attr.key for attr in Site.__mapper__.column_attrs)
