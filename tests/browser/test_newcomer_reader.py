@@ -214,22 +214,28 @@ def test_link_copies_the_article_address_of_the_comment(live_service, host_serve
 def test_an_ended_sign_in_switches_to_the_signed_out_form_with_the_text_kept(
         live_service, page):
     live_service.run(lambda: seed("https://news.example.com", moderation="post"))
-    sign_in_as_carol(live_service, page)
-    # Signed out everywhere from another device.
-    live_service.run(lambda: accounts.end_all_sessions(
-        db.session.scalars(select(User).where(User.username == "carol")).one()))
-    page.fill("#discuss-body-new", "Words I do not want to lose")
+    _sign_in_then_end_everywhere(live_service, page)
+    _post_after_the_end(page, "Words I do not want to lose")
+    expect(page.locator("#discuss-name-new")).to_be_visible()
+    _post_again_as_a_guest(page, "Words I do not want to lose")
+
+
+def _post_after_the_end(page, words: str) -> None:
+    """A new comment after the sign-in ended: refused with #13's words, the text kept, the
+    page signed out."""
+    page.fill("#discuss-body-new", words)
     page.click("#discuss-form-new button[type=submit]")
     expect(page.locator("#discuss-error-new")).to_have_text(
         "Your sign-in has ended. Sign in again, or post as a guest.", timeout=TIMEOUT)
-    expect(page.locator("#discuss-name-new")).to_be_visible()
-    assert page.locator("#discuss-body-new").input_value() == "Words I do not want to lose"
+    assert page.locator("#discuss-body-new").input_value() == words
     assert page.get_by_text("Signed in as").count() == 0
-    # Posting again goes through, as a guest.
+
+
+def _post_again_as_a_guest(page, words: str) -> None:
+    """Posting again goes through, as a guest."""
     page.fill("#discuss-name-new", "Carol")
     page.click("#discuss-form-new button[type=submit]")
-    expect(page.locator("li.discuss-item", has_text="Words I do not want to lose")).to_be_visible(
-        timeout=TIMEOUT)
+    expect(page.locator("li.discuss-item", has_text=words)).to_be_visible(timeout=TIMEOUT)
 
 
 def _sign_in_then_end_everywhere(live_service, page, *, before_the_end=None) -> None:
@@ -284,16 +290,8 @@ def test_without_javascript_an_ended_sign_in_says_so_and_keeps_the_text(live_ser
     live_service.run(lambda: seed("https://news.example.com", moderation="post"))
     page = browser.new_context(java_script_enabled=False).new_page()
     _sign_in_then_end_everywhere(live_service, page)
-    page.fill("#discuss-body-new", "Words typed without scripts")
-    page.click("#discuss-form-new button[type=submit]")
-    expect(page.locator("#discuss-error-new")).to_have_text(
-        "Your sign-in has ended. Sign in again, or post as a guest.", timeout=TIMEOUT)
-    assert page.locator("#discuss-body-new").input_value() == "Words typed without scripts"
-    assert page.get_by_text("Signed in as").count() == 0
-    page.fill("#discuss-name-new", "Carol")
-    page.click("#discuss-form-new button[type=submit]")
-    expect(page.locator("li.discuss-item", has_text="Words typed without scripts")).to_be_visible(
-        timeout=TIMEOUT)
+    _post_after_the_end(page, "Words typed without scripts")
+    _post_again_as_a_guest(page, "Words typed without scripts")
 
 
 # ---------------------------------------------------------------- 5. registering
