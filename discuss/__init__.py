@@ -17,9 +17,28 @@ from discuss.config import apply_settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class DiscussFlask(Flask):
+    """Flask, with what it works out per call about each view and hook kept: every request
+    asks whether each of its dozen hooks is a coroutine function (an inspection each time),
+    and the answer never changes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable, Callable] = {}
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        try:
+            return self._sync[func]
+        except KeyError:
+            wrapped = self._sync[func] = super().ensure_sync(func)
+            return wrapped
+        except TypeError:  # unhashable
+            return super().ensure_sync(func)
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (environment, then overrides), extensions, blueprints, CLI."""
-    app = Flask(
+    app = DiscussFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         instance_path=os.environ.get("DISCUSS_INSTANCE_PATH") or str(ROOT / "instance"),

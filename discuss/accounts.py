@@ -23,6 +23,7 @@ from itsdangerous import BadSignature
 from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss import mail, names
@@ -35,7 +36,14 @@ from discuss.errors import (
     NotFound,
     NotSignedIn,
 )
-from discuss.extensions import begin_writes, db
+from discuss.extensions import (
+    FastRead,
+    as_loaded,
+    begin_writes,
+    db,
+    one_read,
+    session_is_reading,
+)
 from discuss.i18n import N_, _
 from discuss.ids import parse_id
 from discuss.links import (
@@ -457,6 +465,38 @@ _TOKEN_WITH_USER = (
     select(AuthToken).options(joinedload(AuthToken.user).lazyload(User.moderated_sites))
     .where(AuthToken.token_hash == bindparam("hash"))
 )
+_TOKEN_COLUMNS = tuple(AuthToken.__table__.columns)
+_USER_COLUMNS = tuple(User.__table__.columns)
+# The same as a plain read at the start of a request (the usual case): the token's and its
+# user's columns, and whether the user moderates any site (when not, no page needs to ask).
+_TOKEN_ROW = FastRead(
+    select(*_TOKEN_COLUMNS, *_USER_COLUMNS,
+           exists().where(SiteModerator.user_id == User.id).label("moderates"))
+    .join_from(AuthToken, User, AuthToken.user_id == User.id)
+    .where(AuthToken.token_hash == bindparam("hash"))
+)
+
+
+def _token_with_user(hash_: str) -> AuthToken | None:
+    """The token and its user. When the session has begun nothing yet, one plain read on a
+    connection of its own (on PostgreSQL in autocommit: one round trip, no BEGIN, no ROLLBACK)
+    whose row becomes the session's objects; otherwise the ORM query in the session's
+    transaction, which sees what the request has written so far."""
+    if session_is_reading():
+        return db.session.scalar(_TOKEN_WITH_USER, {"hash": hash_})
+    with one_read(db.engine) as connection:
+        rows = _TOKEN_ROW.rows(connection, {"hash": hash_})
+    if not rows:
+        return None
+    row = rows[0]
+    split = len(_TOKEN_COLUMNS)
+    token = as_loaded(AuthToken, _TOKEN_COLUMNS, row[:split])
+    user = as_loaded(User, _USER_COLUMNS, row[split:split + len(_USER_COLUMNS)])
+    if "user" not in token.__dict__:
+        set_committed_value(token, "user", user)
+    if not row[-1] and "moderated_sites" not in user.__dict__:
+        set_committed_value(user, "moderated_sites", [])
+    return token
 
 
 def live_token(raw: str, *, now: datetime | None = None) -> AuthToken | None:
@@ -464,7 +504,7 @@ def live_token(raw: str, *, now: datetime | None = None) -> AuthToken | None:
     if not raw or len(raw) > 200:
         return None
     now = now or utcnow()
-    token = db.session.scalar(_TOKEN_WITH_USER, {"hash": token_hash(raw)})
+    token = _token_with_user(token_hash(raw))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     if token.epoch != token.user.session_epoch:

@@ -7,19 +7,24 @@ migrations name every index and constraint the same way on SQLite and PostgreSQL
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+from flask import has_request_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Connection, Dialect, Engine, MetaData, Select, event
+from sqlalchemy import Connection, Dialect, Engine, MetaData, Select, event, select
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from discuss import writelock
 
@@ -57,6 +62,74 @@ def _reads_after_commit_take_no_write_lock(session) -> None:
         sqlite_write_intent.set(False)
 
 
+# Set while the session holds a connection with its transaction (it has read or written).
+_CONNECTED = "discuss.connected"
+
+
+@event.listens_for(db.session, "after_begin")
+def _note_connection(session, transaction, connection) -> None:
+    session.info[_CONNECTED] = True
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _forget_connection(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTED, None)
+
+
+def session_is_reading() -> bool:
+    """True when the request's session has begun a transaction on the database (it read or
+    wrote through it): a read that must see what the request wrote goes through it. Objects
+    merely added to the session begin nothing there."""
+    return bool(db.session().info.get(_CONNECTED))
+
+
+M = TypeVar("M")
+
+
+@cache
+def _attribute_keys(model: type, columns: tuple) -> tuple[str, ...]:
+    return tuple(model.__mapper__.get_property_by_column(c).key for c in columns)
+
+
+def as_loaded(model: type[M], columns: tuple, values: Sequence) -> M:
+    """``model``'s row (``values`` of its table's ``columns``) as the session would have
+    loaded it: the object already in the session's identity map if there is one, else one
+    made from the values and added to the session as persistent and unchanged (no SQL), its
+    relationships loaded when first used."""
+    mapper = model.__mapper__
+    primary = tuple(values[columns.index(c)] for c in mapper.primary_key)
+    present = db.session.identity_map.get(identity_key(model, primary))
+    if present is not None:
+        return present
+    instance = mapper.class_manager.new_instance()
+    # As the ORM's own loading does: values put in the instance's dict are what it loaded
+    # (no change history); make_transient_to_detached then gives it its identity.
+    instance.__dict__.update(zip(_attribute_keys(model, columns), values, strict=True))
+    make_transient_to_detached(instance)
+    db.session.add(instance)
+    return instance
+
+
+class RowRead:
+    """One ORM object by a prebuilt query: as a single read (``FastRead`` on ``one_read``)
+    whose row becomes the session's object when the session has begun nothing, else by the
+    ORM in the session's transaction (which sees what the request wrote)."""
+
+    def __init__(self, model: type, *where: Any) -> None:
+        self.model = model
+        self.columns = tuple(model.__table__.columns)
+        self.orm = select(model).where(*where)
+        self.fast = FastRead(select(*self.columns).where(*where))
+
+    def one(self, params: Mapping[str, object]) -> Any:
+        if session_is_reading():
+            return db.session.scalar(self.orm, params)
+        with one_read(db.engine) as connection:
+            rows = self.fast.rows(connection, params)
+        return as_loaded(self.model, self.columns, rows[0]) if rows else None
+
+
 def reads_first() -> None:
     """A write request that looks things up before it writes: its first transaction only
     reads, so on SQLite it takes no write lock (call ``begin_writes`` before the first write)."""
@@ -73,7 +146,7 @@ def begin_writes() -> None:
     if sqlite_write_intent.get():
         return
     session = db.session()
-    if session.in_transaction():
+    if session_is_reading():  # else its first statement begins as a write already
         connection = session.connection()
         begin_write = _WRITE_BEGINNERS.get(connection.engine)
         if begin_write is not None:
@@ -98,11 +171,19 @@ def driver_rows(connection: Connection, statement: str,
     own (SQLite runs it alone, psycopg's implicit transaction ends when the pool takes the
     connection back); after other statements it runs in theirs.
     """
+    return _cursor_rows(connection, statement, parameters)[0]
+
+
+def _cursor_rows(connection: Connection, statement: str,
+                 parameters: Sequence | Mapping) -> tuple[list[tuple], tuple]:
+    """``driver_rows`` and the type codes of the columns (the driver's description)."""
     cursor = connection.connection.cursor()
     try:
         connection._cursor_execute(cursor, statement, parameters)
         try:
-            return cursor.fetchall() if cursor.description else []
+            if not cursor.description:
+                return [], ()
+            return cursor.fetchall(), tuple(column[1] for column in cursor.description)
         except connection.dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(statement, parameters, exc,
                                       connection.dialect.loaded_dbapi.Error) from exc
@@ -119,10 +200,12 @@ class FastRead:
     def __init__(self, statement: Select) -> None:
         self.statement = statement
         # dialect key → (SQL, parameter names in the driver's order or None when it takes
-        # them by name, the values of the statement's own literals, result processors)
-        self._compiled: dict[tuple, tuple[str, tuple[str, ...] | None, dict, tuple]] = {}
+        # them by name, the values of the statement's own literals, result processors once
+        # the first answer told the column types)
+        self._compiled: dict[tuple, tuple[str, tuple[str, ...] | None, dict, tuple | None]] = {}
 
-    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict, tuple]:
+    def _compile(self,
+                 dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict, tuple | None]:
         key = (dialect.name, dialect.driver, dialect.paramstyle)
         entry = self._compiled.get(key)
         if entry is None:
@@ -130,8 +213,6 @@ class FastRead:
             if "POSTCOMPILE" in compiled.string:
                 raise ValueError("FastRead: write IN of fixed values as equalities")
             names = tuple(compiled.positiontup or ()) if compiled.positional else None
-            processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                               for column in self.statement.selected_columns)
             # The values the statement holds itself (literals), the rest come with each call,
             # as the driver takes them (an enum member as its stored string).
             own = {}
@@ -139,31 +220,68 @@ class FastRead:
                 if not bind.required and bind.value is not None:
                     convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
                     own[name] = convert(bind.value) if convert else bind.value
-            entry = (compiled.string, names, own, processors)
+            entry = (compiled.string, names, own, None)
             self._compiled[key] = entry
         return entry
 
     def rows(self, connection: Connection, params: Mapping[str, object]) -> list[tuple]:
         """The rows for ``params``: plain values (str, int), as the driver takes them."""
-        sql, names, defaults, processors = self._compile(connection.dialect)
+        dialect = connection.dialect
+        sql, names, defaults, processors = self._compile(dialect)
         values = {**defaults, **params}
-        rows = driver_rows(connection, sql,
-                           values if names is None else tuple(values[n] for n in names))
+        rows, codes = _cursor_rows(connection, sql,
+                                   values if names is None else tuple(values[n] for n in names))
+        if processors is None:
+            # Made once, from the first answer's column types as SQLAlchemy makes them (a
+            # PostgreSQL number's converter depends on the type the server says it sent).
+            processors = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, code)
+                for column, code in zip(self.statement.selected_columns, codes, strict=True))
+            key = (dialect.name, dialect.driver, dialect.paramstyle)
+            self._compiled[key] = (sql, names, defaults, processors)
         if not any(processors):
             return rows
         return [tuple(value if convert is None or value is None else convert(value)
                       for convert, value in zip(processors, row, strict=True)) for row in rows]
 
 
-def one_read(engine: Engine) -> Connection:
-    """A pooled connection for a single reading statement. On PostgreSQL it runs in
-    autocommit: the statement is its own transaction, with no BEGIN before it and no ROLLBACK
+# The connection a request keeps for its single reads, given back at its end.
+_request_reader: ContextVar[Connection | None] = ContextVar("discuss_reader", default=None)
+
+
+@contextmanager
+def one_read(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection for single reading statements. On PostgreSQL it runs in
+    autocommit: each statement is its own transaction, with no BEGIN before it and no ROLLBACK
     when the pool takes the connection back (three round trips become one). SQLite's
-    driver_rows reads begin nothing already."""
+    driver_rows reads begin nothing already. In a request the same connection serves each
+    of its single reads (a signed-in reader's page makes three) and goes back to the pool at
+    the request's end (``release_reader``); elsewhere it goes back after the block."""
+    if not has_request_context():
+        with _reader(engine) as connection:
+            yield connection
+        return
+    connection = _request_reader.get()
+    if connection is None or connection.engine is not engine or connection.invalidated:
+        release_reader()
+        connection = _reader(engine)
+        _request_reader.set(connection)
+    yield connection
+
+
+def _reader(engine: Engine) -> Connection:
     connection = engine.connect()
     if engine.dialect.name == "postgresql":
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
     return connection
+
+
+def release_reader(exc: BaseException | None = None) -> None:
+    """Give the request's single-read connection back to the pool (a request teardown)."""
+    connection = _request_reader.get()
+    if connection is not None:
+        _request_reader.set(None)
+        connection.close()
 
 
 # A pooled PostgreSQL connection idle this long is pinged before use (a server restart drops

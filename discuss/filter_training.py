@@ -55,6 +55,8 @@ def note_import(comment: Comment, status: Status) -> None:
 
 def noted_sites() -> set[int]:
     """The sites whose examples this session added (and forgets them)."""
+    if not db.session.registry.has():
+        return set()  # the request used no session (a cached read): nothing was noted
     return db.session.info.pop(NOTED_SITES_KEY, set())
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from discuss.errors import InvalidInput, NotFound
-from discuss.extensions import FastRead, db, one_read
+from discuss.extensions import FastRead, db, one_read, session_is_reading
 from discuss.models import Comment, Site, Status, Thread, User, Vote
 from discuss.permissions import Actor
 from discuss.threads import SLUG_RE, check_key, get_site
@@ -390,7 +390,7 @@ def viewer_sliver(thread_id: int, actor: Actor) -> Sliver:
         return Sliver()
     # In the request's transaction when it has one (a signed-in reader's token was read in
     # it), else as a single read (a guest's JSON reads nothing else through the session).
-    if db.session().in_transaction():
+    if session_is_reading():
         rows = read.rows(db.session.connection(), params)
     else:
         with one_read(db.engine) as connection:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from discuss.errors import Forbidden, InvalidInput, NotFound
-from discuss.extensions import begin_writes, db
+from discuss.extensions import RowRead, begin_writes, db
 from discuss.models import Comment, Site, Thread, User
 from discuss.text import CONTROL, check_text
 
@@ -32,19 +32,20 @@ MAX_URL_LENGTH = 2048
 SLUG_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 
 
-# Prebuilt: the writes' hot path runs these on every post.
-_SITE_BY_SLUG = select(Site).where(Site.slug == bindparam("slug"))
+# Prebuilt: every page and the writes' hot path run these (a single read when the request
+# has begun nothing yet, extensions.RowRead).
+_SITE_BY_SLUG = RowRead(Site, Site.slug == bindparam("slug"))
 
 
-_THREAD_BY_KEY = select(Thread).where(Thread.site_id == bindparam("site_id"),
-                                      Thread.key == bindparam("key"))
+_THREAD_BY_KEY = RowRead(Thread, Thread.site_id == bindparam("site_id"),
+                         Thread.key == bindparam("key"))
 
 
 def get_site(slug: str) -> Site:
     """The site named by ``slug``, or NotFound."""
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise NotFound("No such site.", code="unknown_site")
-    site = db.session.scalar(_SITE_BY_SLUG, {"slug": slug})
+    site = _SITE_BY_SLUG.one({"slug": slug})
     if site is None:
         raise NotFound("No such site.", code="unknown_site")
     return site
@@ -87,7 +88,10 @@ def check_url(site: Site, url: object, *, any_origin: bool = False) -> str:
 
 
 def find_thread(site: Site, key: str) -> Thread | None:
-    return db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
+    thread = _THREAD_BY_KEY.one({"site_id": site.id, "key": key})
+    if thread is not None and "site" not in thread.__dict__:
+        set_committed_value(thread, "site", site)  # thread.site without another query
+    return thread
 
 
 _SITE_AND_THREAD = (select(Site, Thread)

@@ -83,3 +83,48 @@ def test_a_fast_read_gives_the_rows_sqlalchemy_gives(app):
     assert sliver.held
     assert sliver.votes == {other.id: -1}
     assert reading.count_comments("demo", ["a", "b", "a"]) == {"a": 1, "b": 0}
+
+
+def test_objects_made_from_single_reads_are_as_the_orm_loads_them(app):
+    """A site, a thread and a token with its user, read as single reads at the start of a
+    request (extensions.RowRead, accounts.live_token), are the same values as the ORM loads,
+    unchanged in the session (a commit writes nothing), and their relationships load."""
+    site = sites.create_site("demo", origins=["https://news.example.com"], moderation="pre")
+    thread = threads.get_or_create_thread(site, "a", "https://news.example.com/a", "A")
+    user = accounts.create_user("carol", "carol@example.com", "tangerine-violin-88-orbit")
+    raw, _ = accounts.create_api_token(user, "test", days=30)
+    sites.appoint_moderator(site, "carol")
+    db.session.commit()
+
+    def columns(obj) -> dict:
+        return {c.key: getattr(obj, c.key) for c in type(obj).__table__.columns}
+
+    ids = {"site": (type(site), site.id), "thread": (Thread, thread.id),
+           "user": (type(user), user.id)}
+    db.session.remove()
+    expected = {name: columns(db.session.get(model, id_)) for name, (model, id_) in ids.items()}
+    db.session.remove()
+
+    with app.test_request_context("/"):
+        loaded_site = threads.get_site("demo")
+        loaded_thread = threads.find_thread(loaded_site, "a")
+        token = accounts.live_token(raw)
+        written = []
+
+        def note(conn, cursor, statement, *args) -> None:
+            written.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert columns(loaded_site) == expected["site"]
+            assert columns(loaded_thread) == expected["thread"]
+            assert columns(token.user) == expected["user"]
+            assert loaded_thread.site is loaded_site
+            assert not db.session.dirty
+            db.session.commit()
+            assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+                           for s in written)
+            assert [s.slug for s in token.user.moderated_sites] == ["demo"]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        db.session.remove()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import get_locale
 from werkzeug.http import generate_etag
 
 from discuss import comments, reading, threads, votes
@@ -16,6 +17,7 @@ from discuss.web import guest_fields
 from discuss.web.antispam import FORM_TOKEN_HEADER, checked_form, rendered_at_token
 from discuss.web.infra.assets import conditional
 from discuss.web.infra.caching import (
+    bodies,
     json_for_viewer,
     not_modified,
     shared_json,
@@ -157,13 +159,28 @@ def counts() -> Response:
     # shared caches may keep it briefly and browsers revalidate with the ETag.
     counted, site_language = reading.count_comments_and_language(slug, keys)
     use_site_language(site_language)
-    # The words for each count in the page's language (lang=, else Accept-Language, else the
-    # site's), with CLDR's plural category so a page's own wording can follow it too.
-    response = jsonify({"counts": counted, **count_labels(counted)})
+    body, etag = _counts_answer(counted)
+    response = Response(body, mimetype="application/json")
     response.headers.add("Access-Control-Allow-Origin", "*")
     response.headers.add("Cache-Control", "public, max-age=30")
-    response.set_etag(generate_etag(response.get_data()), weak=True)
+    response.set_etag(etag, weak=True)
     return conditional(response)
+
+
+def _counts_answer(counted: dict[str, int]) -> tuple[bytes, str]:
+    """The counts answer's body and tag, with the words for each count in the page's language
+    (lang=, else Accept-Language, else the site's) and CLDR's plural category so a page's own
+    wording can follow it too. Article lists ask for the same few counts again and again:
+    each answer is built once per process and kept while the counts stay the same."""
+    key = "counts:" + str(get_locale()) + ":" + "\x1f".join(
+        f"{name}\x1e{n}" for name, n in counted.items())
+    cache = bodies()
+    answer = cache.get(key)
+    if answer is None:
+        body = jsonify({"counts": counted, **count_labels(counted)}).get_data()
+        answer = (body, generate_etag(body))
+        cache.put(key, answer, size=len(body) + len(key))
+    return answer
 
 
 @bp.get("/openapi.json")

@@ -28,7 +28,7 @@ from flask import (
     session,
 )
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
 from discuss import comments, reading, reports, threads, votes
@@ -41,7 +41,7 @@ from discuss.permissions import ANONYMOUS, Actor, edit_window
 from discuss.reading import Node
 from discuss.text import check_text
 from discuss.web import guest_fields
-from discuss.web.antispam import checked_form
+from discuss.web.antispam import checked_form, rendered_at_token
 from discuss.web.errors import error_response
 from discuss.web.infra.caching import (
     bodies,
@@ -243,21 +243,35 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
             "embed/_list.html", ctx=ctx, view=view, nodes=nodes,
             next_cursor=page.next_cursor if page is not None else None, cursor=cursor)
 
-    html = render_template(
+    frame = (_shared_frame(ctx, thread, view, kind)
+             if kind is not None and not pending_sign_up() else None)
+    if frame is not None:
+        html = frame.fill(list_html, view)
+    else:
+        html = _render_page(ctx, view, thread, list_html, posted)
+    return _no_store(Response(html, status=status, mimetype="text/html"))
+
+
+def _render_page(ctx: Context, view: CommentView, thread: Thread | None, list_html: str,
+                 posted: Node | None, **slots: Any) -> str:
+    return render_template(
         "embed/thread.html", ctx=ctx, view=view, thread=thread, list_html=list_html,
         posted=posted, theme=ctx.theme,
         title=(thread.title if thread is not None and thread.title else ctx.title),
-        comment_count=thread.comment_count if thread is not None else 0,
+        comment_count=thread.comment_count if thread is not None else 0, **slots,
     )
-    return _no_store(Response(html, status=status, mimetype="text/html"))
 
 
 # ---------------------------------------------------------------- the shared list
 
-# Marks each comment's article in a shared list, and stands for the CSRF token in its forms:
-# random per process (the lists are kept per process), so no comment's text can hold it.
+# Marks each comment's article in a shared list, and stands for the CSRF token in its forms
+# and for what else is one reader's own in a shared page: random per process (the lists are
+# kept per process), so no comment's text can hold it.
 _NONCE = secrets.token_hex(8)
-_CSRF_SLOT = f"discuss-csrf-{_NONCE}"
+_SLOTS = ("csrf", "list", "user", "guest-name", "guest-email", "rendered-at")
+_SLOT = {name: f"discuss-{name}-{_NONCE}" for name in _SLOTS}
+_SLOT_RE = re.compile(f"discuss-({'|'.join(_SLOTS)})-{_NONCE}")
+_CSRF_SLOT = _SLOT["csrf"]
 _SEPARATOR = Markup("<!--{}-->").format(_NONCE)
 _MARK = re.compile(f"<!--{_NONCE}(?::(\\d+))?-->")
 
@@ -362,6 +376,59 @@ def _personal_list(shared: SharedList, view: CommentView, sliver: reading.Sliver
                 parts[shared.slots[comment_id]] = article
         html = "".join(parts)
     return html.replace(_CSRF_SLOT, generate_csrf()) if _CSRF_SLOT in html else html
+
+
+@dataclass
+class SharedFrame:
+    """A thread page around its comment list as every reader of one kind sees it, cut at the
+    slots where one reader's own values go (``_SLOTS``): ``parts`` alternates text and slot
+    names."""
+
+    parts: list[str]
+
+    def fill(self, list_html: str, view: CommentView) -> str:
+        user = view.actor.user
+        values = {
+            "list": list_html,
+            "csrf": generate_csrf(),
+            "user": escape(user.name) if user is not None else "",
+            "guest-name": escape(view.guest_name),
+            "guest-email": escape(view.guest_email),
+            "rendered-at": escape(rendered_at_token(view.site.slug, view.ctx.key)),
+        }
+        parts = self.parts
+        pieces = [parts[0]]
+        for n in range(1, len(parts), 2):
+            pieces.append(values[parts[n]])
+            pieces.append(parts[n + 1])
+        return "".join(pieces)
+
+
+def _shared_frame(ctx: Context, thread: Thread, view: CommentView,
+                  kind: str) -> SharedFrame | None:
+    """The page around the list for every reader of ``kind`` (and of one ``data-viewer``),
+    rendered with stand-ins for what is theirs and kept beside the shared list: the reader's
+    name, their remembered guest name and email, the CSRF token and the form's timing token."""
+    actor = view.actor
+    viewer = "user" if actor.user is not None else ("guest" if actor.guest_key else "anyone")
+    key = f"{shared_list_key(ctx.site, thread, view.now)}:{kind}:frame:{viewer}"
+    cache = bodies()
+    frame = cache.get(key)
+    if frame is not None:
+        return frame
+    if actor.user is not None:
+        stand_in = Actor(user=User(id=0, is_admin=False, display_name=_SLOT["user"]))
+    else:
+        stand_in = Actor(guest_key=_NONCE) if actor.guest_key else ANONYMOUS
+    shared_view = dataclasses.replace(view, actor=stand_in, guest_name=_SLOT["guest-name"],
+                                      guest_email=_SLOT["guest-email"], my_votes={})
+    html = _render_page(ctx, shared_view, thread, _SLOT["list"], None,
+                        csrf_token=lambda: _CSRF_SLOT,
+                        rendered_at_token=lambda *_: _SLOT["rendered-at"])
+    frame = SharedFrame(_SLOT_RE.split(html))
+    if generate_csrf() not in html:  # never one reader's token in what others get
+        cache.put(key, frame, size=2 * len(html))
+    return frame
 
 
 def _form_is_shown(error: FormError, view: CommentView, shown: dict[int, Node]) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from discuss.errors import DiscussError
-from discuss.extensions import db
+from discuss.extensions import db, release_reader
 from discuss.i18n import _
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,7 @@ def _unexpected(exc: Exception) -> Response:
 def init_app(app: Flask) -> None:
     """Answer every error the same way: domain errors, HTTP errors, a database outage."""
     app.teardown_appcontext(_close_session)
+    app.teardown_request(release_reader)
     app.register_error_handler(DiscussError, _discuss_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -163,26 +163,44 @@ def page_json(page: ThreadPage, my_votes: dict[int, int]) -> dict:
     }
 
 
-# Where a comment begins in a thread's JSON (comment_json's first keys, as json.dumps writes
-# them without spaces). Text inside strings cannot match: their quotes are escaped.
-_COMMENT_START = re.compile(rb'\{"id":(\d+),("parent_id":(?:\d+|null),"author":(null)?)')
+# A comment's second key in a thread's JSON, as json.dumps writes it without spaces (the
+# first is its id): no other object has it, and text inside strings cannot hold it (their
+# quotes are escaped).
+_PARENT_KEY = b',"parent_id":'
+_AUTHOR = re.compile(rb'"parent_id":(?:\d+|null),"author":(null)?')
 
 
 def personal_json(shared: bytes, sliver: Sliver) -> bytes:
     """The page everyone sees (``page_json`` as JSON bytes) made the reader's own without
     parsing it: ``my_vote`` on every comment for a signed-in reader, ``mine`` on what they
     wrote (not on a placeholder). The same bytes as ``page_json`` built for them, for a reader
-    with nothing held (``sliver.held`` false): one pass over the comments' first keys."""
+    with nothing held (``sliver.held`` false): every comment gets ``"my_vote":0`` in one
+    replacement, then the few the reader wrote or voted on are found and written anew."""
     own, votes = sliver.own, sliver.votes
-
-    def theirs(match: re.Match[bytes]) -> bytes:
-        comment_id = int(match[1])
+    if votes is None:
+        page, blank = shared, b""
+    else:
+        blank = b'"my_vote":0,'
+        page = shared.replace(_PARENT_KEY, b"," + blank + _PARENT_KEY[1:])
+    changes = []
+    for comment_id in own | {i for i, value in (votes or {}).items() if value}:
+        head = b'{"id":%d,%s' % (comment_id, blank)
+        start = page.find(head + _PARENT_KEY[1:])
+        if start < 0:
+            continue  # not on this page
+        end = start + len(head)
         extra = b'"my_vote":%d,' % votes.get(comment_id, 0) if votes is not None else b""
-        if comment_id in own and match[3] is None:
+        if comment_id in own and _AUTHOR.match(page, end)[1] is None:
             extra += b'"mine":true,'
-        return b'{"id":%s,%s%s' % (match[1], extra, match[2])
-
-    return _COMMENT_START.sub(theirs, shared)
+        changes.append((start, end, b'{"id":%d,%s' % (comment_id, extra)))
+    if not changes:
+        return page
+    pieces, at = [], 0
+    for start, end, replacement in sorted(changes):
+        pieces += [page[at:start], replacement]
+        at = end
+    pieces.append(page[at:])
+    return b"".join(pieces)
 
 
 def iter_nodes(nodes: list[Node]):

@@ -69,8 +69,7 @@ def cache_headers(response: Response, etag: str, actor: Actor, *,
     response.set_etag(etag, weak=True)
     scope = "public" if viewer_key(actor) == "anyone" and not private else "private"
     response.headers["Cache-Control"] = f"{scope}, no-cache"
-    for header in VARY:
-        add_vary(response, header)
+    add_vary(response, *VARY)
     return response
 
 

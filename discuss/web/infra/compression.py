@@ -31,18 +31,24 @@ def accepts_gzip() -> bool:
     return False
 
 
-def add_vary(response: Response, name: str) -> None:
-    """``response.vary.add(name)``, the same header for less: werkzeug parses and rebuilds the
-    Vary header through its HeaderSet; a header absent, or a plain list of names, needs neither.
-    """
+def add_vary(response: Response, *names: str) -> None:
+    """``response.vary.update(names)``, the same header for less: werkzeug parses and rebuilds
+    the Vary header through its HeaderSet; a header absent, or a plain list of names, needs
+    neither."""
     current = next((value for key, value in response.headers.items()
                     if key.lower() == "vary"), None)
+    if current is not None and not _PLAIN_VARY.match(current):
+        response.vary.update(names)
+        return
+    present = current.lower().split(", ") if current else []
+    added = [name for name in dict.fromkeys(names) if name.lower() not in present]
+    if not added:
+        return
+    value = ", ".join(added)
     if current is None:
-        response.headers.add("Vary", name)
-    elif not _PLAIN_VARY.match(current):
-        response.vary.add(name)
-    elif name.lower() not in current.lower().split(", "):
-        response.headers["Vary"] = f"{current}, {name}"
+        response.headers.add("Vary", value)
+    else:
+        response.headers["Vary"] = f"{current}, {value}"
 
 
 def _compress(response: Response) -> Response:
