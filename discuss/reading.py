@@ -7,11 +7,13 @@ for article lists straight from the engine, and reads a thread's state for its E
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
+    CompoundSelect,
+    Select,
     and_,
     bindparam,
     case,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.orm import aliased, joinedload
@@ -342,22 +345,44 @@ def user_history(user: User) -> dict[str, int]:
 _HELD = case((or_(Comment.status == Status.PENDING, Comment.status == Status.SPAM,
                   and_(Comment.status == Status.APPROVED, Comment.shadowed.is_(True))), 1),
              else_=0)
-_OWN_BY_GUEST = (
-    select(Comment.id, literal(0), _HELD)
-    .where(Comment.guest_key_hash == bindparam("guest"), Comment.thread_id == bindparam("thread"),
-           Comment.user_id.is_(None))
-)
-_OWN_BY_USER = (
-    select(Comment.id, literal(0), _HELD)
-    .where(Comment.user_id == bindparam("user"), Comment.thread_id == bindparam("thread"))
-)
-_VOTES_OF_USER = (
-    select(Vote.comment_id, literal(1), Vote.value)
-    .join(Comment, Comment.id == Vote.comment_id)
-    .where(Vote.user_id == bindparam("user"), Comment.thread_id == bindparam("thread"))
-)
-_SLIVER_OF_USER = FastRead(union_all(_OWN_BY_USER, _VOTES_OF_USER))
-_SLIVER_OF_GUEST = FastRead(_OWN_BY_GUEST)
+
+
+def _own_by_guest(thread: ColumnElement) -> Select:
+    return (select(Comment.id.label("comment_id"), literal(0).label("kind"),
+                   _HELD.label("value"))
+            .where(Comment.guest_key_hash == bindparam("guest"), Comment.thread_id == thread,
+                   Comment.user_id.is_(None)))
+
+
+def _own_and_votes_of_user(thread: ColumnElement) -> CompoundSelect:
+    own = (select(Comment.id.label("comment_id"), literal(0).label("kind"), _HELD.label("value"))
+           .where(Comment.user_id == bindparam("user"), Comment.thread_id == thread))
+    voted = (select(Vote.comment_id, literal(1), Vote.value)
+             .join(Comment, Comment.id == Vote.comment_id)
+             .where(Vote.user_id == bindparam("user"), Comment.thread_id == thread))
+    return union_all(own, voted)
+
+
+def _state_with(sliver: Select | CompoundSelect) -> FastRead:
+    """The thread's state (as ``_THREAD_STATE``) and the reader's own rows in one statement:
+    each row is the state followed by one of their rows, or by NULLs when they have none."""
+    mine = sliver.subquery("mine")
+    return FastRead(
+        select(*_THREAD_STATE.statement.selected_columns, *mine.c)
+        .join(Site, Site.id == Thread.site_id)
+        .outerjoin(mine, true())
+        .where(Site.slug == bindparam("slug"), Thread.key == bindparam("key"))
+    )
+
+
+_SLIVER_OF_USER = FastRead(_own_and_votes_of_user(bindparam("thread")))
+_SLIVER_OF_GUEST = FastRead(_own_by_guest(bindparam("thread")))
+# The thread named by site and key, inside the statements that read its state as well.
+_NAMED_THREAD = (select(Thread.id).join(Site, Site.id == Thread.site_id)
+                 .where(Site.slug == bindparam("slug"), Thread.key == bindparam("key"))
+                 .scalar_subquery())
+_STATE_AND_SLIVER_OF_USER = _state_with(_own_and_votes_of_user(_NAMED_THREAD))
+_STATE_AND_SLIVER_OF_GUEST = _state_with(_own_by_guest(_NAMED_THREAD))
 
 
 @dataclass
@@ -381,20 +406,46 @@ def viewer_sliver(thread_id: int, actor: Actor) -> Sliver:
     """The reader's own comments and votes in one thread, in one query (none for anyone)."""
     if actor.user is not None:
         read, params = _SLIVER_OF_USER, {"user": actor.user.id, "thread": thread_id}
-        sliver = Sliver(votes={})
     elif actor.guest_key_hash:
         read = _SLIVER_OF_GUEST
         params = {"guest": actor.guest_key_hash, "thread": thread_id}
-        sliver = Sliver()
     else:
         return Sliver()
-    # In the request's transaction when it has one (a signed-in reader's token was read in
-    # it), else as a single read (a guest's JSON reads nothing else through the session).
+    # In the request's transaction when it has one (it read or wrote through it already),
+    # else as a single read.
     if session_is_reading():
         rows = read.rows(db.session.connection(), params)
     else:
         with one_read(db.engine) as connection:
             rows = read.rows(connection, params)
+    return _sliver_of(rows, actor)
+
+
+def thread_state_and_sliver(site_slug: object, key: object,
+                            actor: Actor) -> tuple[ThreadState, Sliver]:
+    """``thread_state`` and, for a reader with a guest key or an account, ``viewer_sliver``,
+    in one single read (one round trip on PostgreSQL)."""
+    if actor.user is not None:
+        read, params = _STATE_AND_SLIVER_OF_USER, {"user": actor.user.id}
+    elif actor.guest_key_hash:
+        read, params = _STATE_AND_SLIVER_OF_GUEST, {"guest": actor.guest_key_hash}
+    else:
+        return thread_state(site_slug, key), Sliver()
+    if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
+        raise NotFound("No such site.", code="unknown_site")
+    params |= {"slug": site_slug, "key": check_key(key)}
+    with one_read(db.engine) as connection:
+        rows = read.rows(connection, params)
+    if not rows:
+        get_site(site_slug)  # says which of the two is unknown
+        raise NotFound("No such thread.", code="unknown_thread")
+    width = len(fields(ThreadState))
+    return (ThreadState(*rows[0][:width]),
+            _sliver_of([row[width:] for row in rows if row[width] is not None], actor))
+
+
+def _sliver_of(rows: Iterable[Sequence], actor: Actor) -> Sliver:
+    sliver = Sliver(votes={}) if actor.user is not None else Sliver()
     for comment_id, kind, value in rows:
         if kind == 0:
             sliver.own.add(comment_id)

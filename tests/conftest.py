@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
 from discuss import comments, create_app, sites, threads
-from discuss.extensions import db
+from discuss.extensions import db, reader_engine
 from discuss.models import Comment, Site, Thread, utcnow
 from discuss.permissions import Actor
 from tests.legs import available, in_ci
@@ -135,12 +135,15 @@ def count_queries(app: Flask):
                     ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT", "ROLLBACK")):
                 counter.statements.append(statement)
 
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", before)
+        # Single reads go to their own engine on PostgreSQL (extensions.reader_engine).
+        engines = {db.engine, reader_engine(db.engine)}
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", before)
         try:
             yield counter
         finally:
-            event.remove(engine, "before_cursor_execute", before)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", before)
 
     return counting
 

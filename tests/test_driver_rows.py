@@ -83,6 +83,13 @@ def test_a_fast_read_gives_the_rows_sqlalchemy_gives(app):
     assert sliver.held
     assert sliver.votes == {other.id: -1}
     assert reading.count_comments("demo", ["a", "b", "a"]) == {"a": 1, "b": 0}
+    # The state and the reader's part in one statement: the same as the two reads.
+    assert reading.thread_state_and_sliver("demo", "a", Actor(user=reader)) == (state, sliver)
+    nobody = Actor(user=accounts.create_user("dan", "dan@example.com",
+                                             "tangerine-violin-88-orbit"))
+    db.session.commit()
+    assert reading.thread_state_and_sliver("demo", "a", nobody) == (
+        state, reading.viewer_sliver(thread.id, nobody))
 
 
 def test_objects_made_from_single_reads_are_as_the_orm_loads_them(app):

@@ -56,8 +56,10 @@ def get_thread() -> Response:
     # The ETag comes from one light query; most readers then get a 304 or a cached body, and
     # only a change to the thread (or a viewer of their own) builds the tree again.
     """GET /threads: a page of the thread's visible comments as a tree (ETag, 304)."""
-    state = reading.thread_state(_query_arg("site"), _query_arg("key"))
+    site, key = _query_arg("site"), _query_arg("key")
     actor = current_actor()
+    # A reader of their own: the thread's state and what is theirs in it, in one read.
+    state, sliver = reading.thread_state_and_sliver(site, key, actor)
     sort = request.args.get("sort", "oldest")
     cursor = request.args.get("cursor") or None
     page_size = current_app.config["DISCUSS_PAGE_SIZE"]
@@ -83,7 +85,6 @@ def get_thread() -> Response:
     # A reader of their own: the page as everyone sees it (built once per thread state), made
     # theirs from one small query. Only one with a comment that only they see (held, or
     # shadow-banned) gets the page built for them: everyone's page lacks it.
-    sliver = reading.viewer_sliver(state.id, actor)
     if sliver.held:
         return json_for_viewer(etag, actor, lambda: build(actor))
     everyones = thread_etag(state, ANONYMOUS, "json", sort, cursor, page_size)
