@@ -183,16 +183,22 @@ def driver_rows(connection: Connection, statement: str,
     return _cursor_rows(connection, statement, parameters)[0]
 
 
-def _cursor_rows(connection: Connection, statement: str,
-                 parameters: Sequence | Mapping) -> tuple[list[tuple], tuple]:
-    """``driver_rows`` and the type codes of the columns (the driver's description)."""
+def _cursor_rows(connection: Connection, statement: str, parameters: Sequence | Mapping,
+                 describe: bool = False, select: bool = False) -> tuple[list[tuple], tuple]:
+    """``driver_rows`` and, when asked (``describe``), the type codes of the columns. The
+    driver's description is read only when needed: psycopg builds it anew each time (a
+    ``select`` has rows to fetch without asking)."""
     cursor = connection.connection.cursor()
     try:
         connection._cursor_execute(cursor, statement, parameters)
         try:
-            if not cursor.description:
+            if select and not describe:
+                return cursor.fetchall(), ()
+            description = cursor.description
+            if not description:
                 return [], ()
-            return cursor.fetchall(), tuple(column[1] for column in cursor.description)
+            return cursor.fetchall(), (tuple(column[1] for column in description)
+                                       if describe else ())
         except connection.dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(statement, parameters, exc,
                                       connection.dialect.loaded_dbapi.Error) from exc
@@ -239,7 +245,8 @@ class FastRead:
         sql, names, defaults, processors = self._compile(dialect)
         values = {**defaults, **params}
         rows, codes = _cursor_rows(connection, sql,
-                                   values if names is None else tuple(values[n] for n in names))
+                                   values if names is None else tuple(values[n] for n in names),
+                                   describe=processors is None, select=True)
         if processors is None:
             # Made once, from the first answer's column types as SQLAlchemy makes them (a
             # PostgreSQL number's converter depends on the type the server says it sent).
