@@ -302,6 +302,11 @@ def reader_engine(engine: Engine) -> Engine:
                                isolation_level="AUTOCOMMIT")
         ping_idle_connections(reader)
         _READER_ENGINES[engine] = reader
+
+        @event.listens_for(engine, "engine_disposed")
+        def _dispose_reader(disposed: Engine) -> None:
+            # Its connections go with the engine's (a test's app, a pool reset after a restart).
+            reader.dispose()
     return reader
 
 
