@@ -22,6 +22,10 @@ class DiscussFlask(Flask):
     asks whether each of its dozen hooks is a coroutine function (an inspection each time),
     and the answer never changes."""
 
+    # The app's own views and hooks number a few hundred; a function made per request (an
+    # after_this_request callback) is not kept once this many are.
+    KEPT_FUNCTIONS = 2048
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sync: dict[Callable, Callable] = {}
@@ -30,7 +34,9 @@ class DiscussFlask(Flask):
         try:
             return self._sync[func]
         except KeyError:
-            wrapped = self._sync[func] = super().ensure_sync(func)
+            wrapped = super().ensure_sync(func)
+            if len(self._sync) < self.KEPT_FUNCTIONS:
+                self._sync[func] = wrapped
             return wrapped
         except TypeError:  # unhashable
             return super().ensure_sync(func)

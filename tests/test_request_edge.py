@@ -105,3 +105,11 @@ def test_who_posts_is_read_from_cookies_and_tokens_and_the_answer_varies_on_them
                           headers={"Authorization": f"Bearer {token}"})
     assert signed_in.status_code == 201
     assert signed_in.get_json()["author"]["username"] == "reader"
+
+
+def test_functions_made_per_request_are_not_kept_for_ever(app):
+    """The app remembers which of its views and hooks are coroutines; callbacks made per
+    request (after_this_request) still run, and the memory for them stays bounded."""
+    for n in range(app.KEPT_FUNCTIONS + 500):
+        assert app.ensure_sync(lambda n=n: n)() == n
+    assert len(app._sync) <= app.KEPT_FUNCTIONS
