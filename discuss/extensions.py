@@ -97,8 +97,13 @@ M = TypeVar("M")
 
 
 @cache
-def _attribute_keys(model: type, columns: tuple) -> tuple[str, ...]:
-    return tuple(model.__mapper__.get_property_by_column(c).key for c in columns)
+def _layout(model: type, columns: tuple) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The attribute of each column, and where the primary key's columns are among them."""
+    mapper = model.__mapper__
+    keys = tuple(mapper.get_property_by_column(c).key for c in columns)
+    primary = tuple(next(n for n, c in enumerate(columns) if c is key)
+                    for key in mapper.primary_key)
+    return keys, primary
 
 
 def as_loaded(model: type[M], columns: tuple, values: Sequence) -> M:
@@ -106,15 +111,14 @@ def as_loaded(model: type[M], columns: tuple, values: Sequence) -> M:
     loaded it: the object already in the session's identity map if there is one, else one
     made from the values and added to the session as persistent and unchanged (no SQL), its
     relationships loaded when first used."""
-    mapper = model.__mapper__
-    primary = tuple(values[columns.index(c)] for c in mapper.primary_key)
-    present = db.session.identity_map.get(identity_key(model, primary))
+    keys, primary = _layout(model, columns)
+    present = db.session.identity_map.get(identity_key(model, tuple(values[n] for n in primary)))
     if present is not None:
         return present
-    instance = mapper.class_manager.new_instance()
+    instance = model.__mapper__.class_manager.new_instance()
     # As the ORM's own loading does: values put in the instance's dict are what it loaded
     # (no change history); make_transient_to_detached then gives it its identity.
-    instance.__dict__.update(zip(_attribute_keys(model, columns), values, strict=True))
+    instance.__dict__.update(zip(keys, values, strict=True))
     make_transient_to_detached(instance)
     db.session.add(instance)
     return instance
@@ -184,15 +188,15 @@ def driver_rows(connection: Connection, statement: str,
 
 
 def _cursor_rows(connection: Connection, statement: str, parameters: Sequence | Mapping,
-                 describe: bool = False, select: bool = False) -> tuple[list[tuple], tuple]:
+                 describe: bool = False, has_rows: bool = False) -> tuple[list[tuple], tuple]:
     """``driver_rows`` and, when asked (``describe``), the type codes of the columns. The
     driver's description is read only when needed: psycopg builds it anew each time (a
-    ``select`` has rows to fetch without asking)."""
+    statement that ``has_rows``, a SELECT, is fetched without asking)."""
     cursor = connection.connection.cursor()
     try:
         connection._cursor_execute(cursor, statement, parameters)
         try:
-            if select and not describe:
+            if has_rows and not describe:
                 return cursor.fetchall(), ()
             description = cursor.description
             if not description:
@@ -246,7 +250,7 @@ class FastRead:
         values = {**defaults, **params}
         rows, codes = _cursor_rows(connection, sql,
                                    values if names is None else tuple(values[n] for n in names),
-                                   describe=processors is None, select=True)
+                                   describe=processors is None, has_rows=True)
         if processors is None:
             # Made once, from the first answer's column types as SQLAlchemy makes them (a
             # PostgreSQL number's converter depends on the type the server says it sent).
