@@ -317,16 +317,22 @@ class ThreadState:
 
 def thread_state(site_slug: object, key: object) -> ThreadState:
     """The state of the thread (site, key) in one query, or NotFound for the site or thread."""
+    return ThreadState(*_rows_of_thread(_THREAD_STATE, site_slug, key, {})[0])
+
+
+def _rows_of_thread(read: FastRead, site_slug: object, key: object,
+                    params: dict[str, object]) -> list[tuple]:
+    """The rows of a single read about the thread (site, key), never none: NotFound for an
+    unknown site (before a bad key) or thread."""
     if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
         raise NotFound("No such site.", code="unknown_site")
-    key = check_key(key)
+    params = {**params, "slug": site_slug, "key": check_key(key)}
     with one_read(db.engine) as connection:
-        rows = _THREAD_STATE.rows(connection, {"slug": site_slug, "key": key})
-    row = rows[0] if rows else None
-    if row is None:
+        rows = read.rows(connection, params)
+    if not rows:
         get_site(site_slug)  # says which of the two is unknown
         raise NotFound("No such thread.", code="unknown_thread")
-    return ThreadState(*row)
+    return rows
 
 
 def user_history(user: User) -> dict[str, int]:
@@ -431,14 +437,7 @@ def thread_state_and_sliver(site_slug: object, key: object,
         read, params = _STATE_AND_SLIVER_OF_GUEST, {"guest": actor.guest_key_hash}
     else:
         return thread_state(site_slug, key), Sliver()
-    if not isinstance(site_slug, str) or not SLUG_RE.match(site_slug):
-        raise NotFound("No such site.", code="unknown_site")
-    params |= {"slug": site_slug, "key": check_key(key)}
-    with one_read(db.engine) as connection:
-        rows = read.rows(connection, params)
-    if not rows:
-        get_site(site_slug)  # says which of the two is unknown
-        raise NotFound("No such thread.", code="unknown_thread")
+    rows = _rows_of_thread(read, site_slug, key, params)
     width = len(fields(ThreadState))
     return (ThreadState(*rows[0][:width]),
             _sliver_of([row[width:] for row in rows if row[width] is not None], actor))

@@ -221,9 +221,12 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
         if sliver.held:  # a comment only they see, which the shared list lacks
             kind = None
 
-    posted = None
+    posted = frame = None
     if kind is not None:
-        list_html = _personal_list(_shared_list(ctx, thread, view, kind, cursor), view, sliver)
+        shared = _shared_list(ctx, thread, view, kind, cursor)
+        list_html = _personal_list(shared, view, sliver)
+        if not pending_sign_up():  # "Continue as …": that page is the reader's alone
+            frame = _shared_frame(ctx, thread, view, shared.key)
     else:
         page = (reading.load_thread_page(
             thread, actor, sort=ctx.sort, cursor=cursor,
@@ -243,8 +246,6 @@ def render_thread(ctx: Context, *, status: int = 200, error: FormError | None = 
             "embed/_list.html", ctx=ctx, view=view, nodes=nodes,
             next_cursor=page.next_cursor if page is not None else None, cursor=cursor)
 
-    frame = (_shared_frame(ctx, thread, view, kind)
-             if kind is not None and not pending_sign_up() else None)
     if frame is not None:
         html = frame.fill(list_html, view)
     else:
@@ -405,13 +406,14 @@ class SharedFrame:
 
 
 def _shared_frame(ctx: Context, thread: Thread, view: CommentView,
-                  kind: str) -> SharedFrame | None:
-    """The page around the list for every reader of ``kind`` (and of one ``data-viewer``),
-    rendered with stand-ins for what is theirs and kept beside the shared list: the reader's
-    name, their remembered guest name and email, the CSRF token and the form's timing token."""
+                  list_key: str) -> SharedFrame:
+    """The page around the shared list kept under ``list_key``, for every reader of its kind
+    (and of one ``data-viewer``), rendered with stand-ins for what is theirs and kept beside
+    that list: the reader's name, their remembered guest name and email, the CSRF token and
+    the form's timing token."""
     actor = view.actor
     viewer = "user" if actor.user is not None else ("guest" if actor.guest_key else "anyone")
-    key = f"{shared_list_key(ctx.site, thread, view.now)}:{kind}:frame:{viewer}"
+    key = f"{list_key}:frame:{viewer}"
     cache = bodies()
     frame = cache.get(key)
     if frame is not None:
