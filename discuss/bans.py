@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from discuss import audit
 from discuss.emails import normalize_email
@@ -22,7 +22,7 @@ from discuss.errors import (
     NotFound,
     parse_choice,
 )
-from discuss.extensions import db
+from discuss.extensions import FastRead, db, read_rows
 from discuss.ids import parse_id
 from discuss.models import Ban, BanKind, Comment, Site, User, utcnow
 from discuss.permissions import Actor, require
@@ -56,16 +56,17 @@ def active_bans_filter(site_id: int | None, now: datetime):
 
 # Every ban that can cover an author, prebuilt once: a missing key is bound as NULL, which
 # matches nothing (ban values are never empty). Read as plain rows: every post asks.
-_BANS_COVERING = select(Ban.shadow, Ban.reason, Ban.expires_at).where(
+_BANS_COVERING = FastRead(select(Ban.shadow, Ban.reason, Ban.expires_at).where(
     Ban.lifted_at.is_(None),
     or_(Ban.expires_at.is_(None), Ban.expires_at > bindparam("now")),
     or_(Ban.site_id.is_(None), Ban.site_id == bindparam("site_id")),
     or_(*(and_(Ban.kind == kind, Ban.value == bindparam(kind.value))
           for kind in (BanKind.USER, BanKind.EMAIL, BanKind.IP))),
-).order_by(Ban.created_at)
+).order_by(Ban.created_at))
 
 
-def bans_covering(site: Site, actor: Actor, email_key: str, *, now: datetime) -> list[Row]:
+def bans_covering(site: Site, actor: Actor, email_key: str, *,
+                  now: datetime) -> list[tuple[bool, str, datetime | None]]:
     """The bans in force on this author here (shadow, reason, expires_at; one query,
     remembered on the actor)."""
     cache_key = ("bans", site.id, email_key, now)
@@ -73,28 +74,28 @@ def bans_covering(site: Site, actor: Actor, email_key: str, *, now: datetime) ->
     if cached is not None:
         return cached
     keys = dict(_author_ban_keys(actor, email_key))
-    found: list[Row] = []
+    found: list[tuple[bool, str, datetime | None]] = []
     if keys:
-        found = list(db.session.connection().execute(_BANS_COVERING, {
+        found = read_rows(_BANS_COVERING, {
             "now": now, "site_id": site.id,
-            **{kind.value: keys.get(kind) or None for kind in BanKind}}))
+            **{kind.value: keys.get(kind) or None for kind in BanKind}})
     actor.extra[cache_key] = found
     return found
 
 
 def check_not_banned(site: Site, actor: Actor, email_key: str, *, now: datetime) -> None:
     """Raise Forbidden when a ban (not a shadow ban) covers this author."""
-    for ban in bans_covering(site, actor, email_key, now=now):
-        if not ban.shadow:
-            params = {"reason": ban.reason, "end": f"{ban.expires_at:%Y-%m-%d %H:%M} UTC"
-                      if ban.expires_at is not None else ""}
-            raise Forbidden(BANNED_MESSAGES[(bool(ban.reason), ban.expires_at is not None)],
+    for shadow, reason, expires_at in bans_covering(site, actor, email_key, now=now):
+        if not shadow:
+            params = {"reason": reason, "end": f"{expires_at:%Y-%m-%d %H:%M} UTC"
+                      if expires_at is not None else ""}
+            raise Forbidden(BANNED_MESSAGES[(bool(reason), expires_at is not None)],
                             code="banned", params=params)
 
 
 def is_shadow_banned(site: Site, actor: Actor, email_key: str, *, now: datetime) -> bool:
     """True when a shadow ban covers this author: they see their comments, nobody else does."""
-    return any(ban.shadow for ban in bans_covering(site, actor, email_key, now=now))
+    return any(shadow for shadow, _, _ in bans_covering(site, actor, email_key, now=now))
 
 
 def _check_ban_value(kind: BanKind, value: object) -> str:

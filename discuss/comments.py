@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload
 
 from discuss import (
     bans,
@@ -33,7 +33,7 @@ from discuss import (
 )
 from discuss.emails import normalize_email
 from discuss.errors import Conflict, Forbidden, InvalidInput, NotFound
-from discuss.extensions import begin_writes, db
+from discuss.extensions import FastRead, as_written, begin_writes, db, write_rows
 from discuss.ids import parse_id
 from discuss.models import Comment, EventKind, Status, Thread, User, utcnow
 from discuss.permissions import Actor, edit_window, require
@@ -228,16 +228,13 @@ def _add_comment(new: _NewComment) -> Comment:
 _COMMENTS = Comment.__table__
 
 
-_INSERT_COMMENT = _COMMENTS.insert()
-
-
-_SET_ROOT = (_COMMENTS.update().where(_COMMENTS.c.id == bindparam("comment_id"))
-             .values(root_id=_COMMENTS.c.id))
+# What a new comment's row is given (its id comes from the database).
+_GIVEN = tuple(c.key for c in _COMMENTS.c if c.key != "id")
 
 
 # On SQLite a top-level comment goes in as its own root in one statement, with the id SQLite
 # would give it: comments is an AUTOINCREMENT table, so one past the largest id it ever handed
-# out (sqlite_sequence; never an id freed by a delete). PostgreSQL takes _SET_ROOT.
+# out (sqlite_sequence; never an id freed by a delete).
 _SQLITE_SEQUENCE = sql_table("sqlite_sequence", sql_column("name"), sql_column("seq"))
 
 
@@ -248,16 +245,23 @@ _NEXT_ID = select(func.max(
 ).scalar_subquery()
 
 
-_INSERT_ROOT_SQLITE = _COMMENTS.insert().values(id=_NEXT_ID, root_id=_NEXT_ID)
+def _insert_sqlite(top_level: bool) -> FastRead:
+    """The INSERT of a new comment on SQLite, returning its id; ``top_level``: it is its own
+    root."""
+    values: dict[str, object] = {name: bindparam(name, type_=_COMMENTS.c[name].type)
+                                 for name in _GIVEN}
+    if top_level:
+        values["id"] = values["root_id"] = _NEXT_ID
+    return FastRead(_COMMENTS.insert().values(values).returning(_COMMENTS.c.id))
 
 
-def _insert_and_count_postgres(top_level: bool) -> Select:
+def _insert_and_count_postgres(top_level: bool) -> FastRead:
     """On PostgreSQL a comment goes in with its place in the tree and its thread's count in one
     statement (one round trip): the id from the table's sequence, the INSERT and the thread's
     UPDATE as CTEs. ``top_level``: the comment is its own root."""
     next_id = select(func.nextval(func.pg_get_serial_sequence("comments", "id")).label("id")
                      ).cte("next_id")
-    names = [c.key for c in _COMMENTS.c if c.key not in ("id", "root_id")]
+    names = [name for name in _GIVEN if name != "root_id"]
     # Parameters named new_<column>: a parameter named like a column of threads would be
     # taken as one more SET of the UPDATE.
     root = (next_id.c.id if top_level
@@ -269,7 +273,11 @@ def _insert_and_count_postgres(top_level: bool) -> Select:
                                    for name in names]))
              .returning(_COMMENTS.c.id, _COMMENTS.c.root_id).cte("added"))
     counted = COUNT_IN_THREAD.returning(Thread.__table__.c.id).cte("counted")
-    return select(added.c.id, added.c.root_id).add_cte(counted)
+    return FastRead(select(added.c.id, added.c.root_id).add_cte(counted))
+
+
+# Prebuilt, by whether the comment is top-level.
+_INSERT_SQLITE = {top_level: _insert_sqlite(top_level) for top_level in (True, False)}
 
 
 _INSERT_POSTGRES = {top_level: _insert_and_count_postgres(top_level) for top_level in (True, False)}
@@ -314,35 +322,21 @@ def _insert_comment(thread: Thread, parent: Comment | CommentPlace | None, body:
         "parent_notified": parent_notified,
     }
     db.session.flush()  # anything pending (a new thread, a user) is in the database first
-    connection = db.session.connection()
-    counted = False
-    if connection.dialect.name == "postgresql":
-        comment_id, values["root_id"] = connection.execute(
+    delta = int(status == Status.APPROVED)
+    if db.session.connection().dialect.name == "postgresql":
+        [(values["id"], values["root_id"])] = write_rows(
             _INSERT_POSTGRES[parent is None],
             {**{f"new_{k}": v for k, v in values.items()}, "thread_id": thread.id,
-             "delta": int(status == Status.APPROVED)}).one()
-        counted = True
-    elif parent is None and connection.dialect.name == "sqlite":
-        del values["root_id"]
-        comment_id = values["root_id"] = (
-            connection.execute(_INSERT_ROOT_SQLITE, values).inserted_primary_key[0])
-    else:
-        comment_id = connection.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
-        if parent is None:
-            connection.execute(_SET_ROOT, {"comment_id": comment_id})
-            values["root_id"] = comment_id
-    comment = Comment(id=comment_id, **values)
-    comment.author = user
-    # Known without a query, and keeps the thread and its site loaded until the commit, whose
-    # event consumers (webhooks) read the site's settings.
-    comment.thread = thread
-    make_transient_to_detached(comment)
-    db.session.add(comment)
-    if counted:
+             "delta": delta})
         counted_in_thread(thread)
     else:
-        count_in_thread(thread, int(status == Status.APPROVED))
-    return comment
+        [(values["id"],)] = write_rows(_INSERT_SQLITE[parent is None], values)
+        if parent is None:
+            values["root_id"] = values["id"]
+        count_in_thread(thread, delta)
+    # The author and the thread are known without a query; the thread (and its site) stay
+    # loaded until the commit, whose event consumers (webhooks) read the site's settings.
+    return as_written(Comment, {**values, "author": user, "thread": thread})
 
 
 def import_comment(thread: Thread, body: object, *, parent: Comment | CommentPlace | None,

@@ -11,10 +11,10 @@ Flushes, never commits; never imports discuss.web.
 
 from __future__ import annotations
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, insert, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
-from discuss.extensions import db
+from discuss.extensions import FastRead, as_written, db, write_rows
 from discuss.models import Comment, Event, EventKind, Status, utcnow
 
 # session.info key: the Event rows recorded in the transaction, in order.
@@ -27,26 +27,39 @@ def is_public(comment: Comment) -> bool:
     return comment.status == Status.APPROVED and not comment.shadowed
 
 
+_COLUMNS = ("kind", "site_id", "thread_id", "comment_id", "public", "created_at")
+
+
+# One event row, written by its own statement (no unit of work): every post writes one.
+_INSERT = FastRead(insert(Event).values(
+    {name: bindparam(name, type_=Event.__table__.c[name].type) for name in _COLUMNS}
+).returning(Event.id))
+
+
 def record(kind: str, comment: Comment) -> Event:
     """Write that ``kind`` happened to ``comment`` now, in the running transaction."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     public = kind != EventKind.DELETED and is_public(comment)
-    event = Event(kind=str(kind), site_id=comment.site_id, thread_id=comment.thread_id,
-                  comment_id=comment.id, public=public, created_at=utcnow())
-    event.comment = comment
-    db.session.add(event)
-    db.session.info.setdefault(RECORDED_KEY, []).append(event)
+    values = {"kind": str(kind), "site_id": comment.site_id, "thread_id": comment.thread_id,
+              "comment_id": comment.id, "public": public, "created_at": utcnow()}
+    session = db.session()
+    session.flush()  # the comment's own pending changes first, as a flush would order them
+    [(event_id,)] = write_rows(_INSERT, values)
+    # Written at once; a rollback of its savepoint (one comment of a bulk action) or of the
+    # whole transaction takes the object out of the session, as it would a flushed one.
+    event = as_written(Event, {**values, "id": event_id, "comment": comment})
+    session.info.setdefault(RECORDED_KEY, []).append(event)
     return event
 
 
 def take_recorded(session: Session) -> list[Event]:
-    """The events of the transaction being committed, flushed, in order, forgotten once taken;
-    those of a savepoint that was rolled back are left out."""
+    """The events of the transaction being committed, in order, forgotten once taken; those
+    of a savepoint that was rolled back are left out."""
     recorded = session.info.pop(RECORDED_KEY, [])
     if not recorded:
         return []
-    session.flush()
+    session.flush()  # what the outbox writers read next is in the database
     return [event for event in recorded if inspect(event).persistent]
 
 

@@ -6,6 +6,7 @@ migrations name every index and constraint the same way on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 
 from discuss import writelock
@@ -115,12 +117,32 @@ def as_loaded(model: type[M], columns: tuple, values: Sequence) -> M:
     present = db.session.identity_map.get(identity_key(model, tuple(values[n] for n in primary)))
     if present is not None:
         return present
+    return _persistent(model, dict(zip(keys, values, strict=True)))
+
+
+def as_written(model: type[M], values: Mapping[str, object]) -> M:
+    """A row the request has just written with its own statement (``values`` by attribute,
+    its key included; related objects may be given too) as a persistent, unchanged object of
+    the session: what a flush of a new object would have left, without the unit of work. As
+    after a flush, a rollback of the transaction (or of the savepoint) that wrote it takes it
+    out of the session again."""
+    instance = _persistent(model, values)
+    session = db.session()
+    if session._transaction is not None:
+        session._transaction._new[instance_state(instance)] = True  # as Session.flush notes it
+    return instance
+
+
+def _persistent(model: type[M], values: Mapping[str, object]) -> M:
     instance = model.__mapper__.class_manager.new_instance()
     # As the ORM's own loading does: values put in the instance's dict are what it loaded
     # (no change history); make_transient_to_detached then gives it its identity.
-    instance.__dict__.update(zip(keys, values, strict=True))
+    instance.__dict__.update(values)
     make_transient_to_detached(instance)
-    db.session.add(instance)
+    # Session.add without its save-update cascade, which walks every relationship of the
+    # model to find related objects to add: those given here are the session's already.
+    # (Private; tests/test_driver_rows.py fails if it stops making the object persistent.)
+    db.session()._update_impl(instance_state(instance))
     return instance
 
 
@@ -159,7 +181,9 @@ def begin_writes() -> None:
     if sqlite_write_intent.get():
         return
     session = db.session()
-    if session_is_reading():  # else its first statement begins as a write already
+    # Not inside a savepoint: its transaction holds writes already, which must commit with
+    # what follows, not before it.
+    if session_is_reading() and not session.in_nested_transaction():
         connection = session.connection()
         begin_write = _WRITE_BEGINNERS.get(connection.engine)
         if begin_write is not None:
@@ -210,21 +234,25 @@ def _cursor_rows(connection: Connection, statement: str, parameters: Sequence | 
         cursor.close()
 
 
+_Compiled = tuple[str, tuple[str, ...] | None, dict, tuple, tuple | None]
+
+
 class FastRead:
-    """A Core SELECT for the hottest reads, compiled once per database dialect and run
-    through ``driver_rows``, its values converted as SQLAlchemy converts them (timestamps,
-    booleans): the same rows as ``connection.execute(statement, params)``, at a fraction of
-    its per-call cost (tests/test_driver_rows.py compares the two)."""
+    """A Core SELECT for the hottest reads (or a hot write with RETURNING, ``write_rows``),
+    compiled once per database dialect and run through ``driver_rows``, its parameters and
+    values converted as SQLAlchemy converts them (timestamps, booleans, enums, JSON): the
+    same rows as ``connection.execute(statement, params)``, at a fraction of its per-call
+    cost (tests/test_driver_rows.py compares the two)."""
 
     def __init__(self, statement: Select) -> None:
         self.statement = statement
         # dialect key → (SQL, parameter names in the driver's order or None when it takes
-        # them by name, the values of the statement's own literals, result processors once
-        # the first answer told the column types)
-        self._compiled: dict[tuple, tuple[str, tuple[str, ...] | None, dict, tuple | None]] = {}
+        # them by name, the values of the statement's own literals, the converters of the
+        # parameters that need one, result processors once the first answer told the column
+        # types)
+        self._compiled: dict[tuple, _Compiled] = {}
 
-    def _compile(self,
-                 dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict, tuple | None]:
+    def _compile(self, dialect: Dialect) -> _Compiled:
         key = (dialect.name, dialect.driver, dialect.paramstyle)
         entry = self._compiled.get(key)
         if entry is None:
@@ -232,22 +260,28 @@ class FastRead:
             if "POSTCOMPILE" in compiled.string:
                 raise ValueError("FastRead: write IN of fixed values as equalities")
             names = tuple(compiled.positiontup or ()) if compiled.positional else None
-            # The values the statement holds itself (literals), the rest come with each call,
-            # as the driver takes them (an enum member as its stored string).
-            own = {}
+            # The values the statement holds itself (literals) are converted once; those that
+            # come with each call are converted as SQLAlchemy would (a timestamp for SQLite, an
+            # enum member as its stored string) when their type needs it.
+            own, converters = {}, []
             for name, bind in compiled.binds.items():
+                convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if not bind.required and bind.value is not None:
-                    convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
                     own[name] = convert(bind.value) if convert else bind.value
-            entry = (compiled.string, names, own, None)
+                elif convert is not None:
+                    converters.append((name, convert))
+            entry = (compiled.string, names, own, tuple(converters), None)
             self._compiled[key] = entry
         return entry
 
     def rows(self, connection: Connection, params: Mapping[str, object]) -> list[tuple]:
-        """The rows for ``params``: plain values (str, int), as the driver takes them."""
+        """The rows for ``params`` (values as given to ``connection.execute``)."""
         dialect = connection.dialect
-        sql, names, defaults, processors = self._compile(dialect)
+        sql, names, defaults, converters, processors = self._compile(dialect)
         values = {**defaults, **params}
+        for name, convert in converters:
+            if values.get(name) is not None:
+                values[name] = convert(values[name])
         rows, codes = _cursor_rows(connection, sql,
                                    values if names is None else tuple(values[n] for n in names),
                                    describe=processors is None, has_rows=True)
@@ -256,17 +290,33 @@ class FastRead:
             # PostgreSQL number's converter depends on the type the server says it sent).
             processors = tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, code)
-                for column, code in zip(self.statement.selected_columns, codes, strict=True))
+                for column, code in zip(self.statement.exported_columns, codes, strict=True))
             key = (dialect.name, dialect.driver, dialect.paramstyle)
-            self._compiled[key] = (sql, names, defaults, processors)
+            self._compiled[key] = (sql, names, defaults, converters, processors)
         if not any(processors):
             return rows
         return [tuple(value if convert is None or value is None else convert(value)
                       for convert, value in zip(processors, row, strict=True)) for row in rows]
 
 
+# Set for each request by the app (DiscussFlask.request_context): its server runs one request
+# at a time in this process (WSGI's multithread flag is false).
+one_request_at_a_time: ContextVar[bool] = ContextVar("discuss_one_at_a_time", default=False)
+
+
 # The connection a request keeps for its single reads, given back at its end.
 _request_reader: ContextVar[Connection | None] = ContextVar("discuss_reader", default=None)
+
+
+class _KeptReaders(threading.local):
+    """A thread's single-read connection kept from one request to the next, by engine, with
+    when it was last used."""
+
+    def __init__(self) -> None:
+        self.by_engine: dict[Engine, tuple[Connection, float]] = {}
+
+
+_kept = _KeptReaders()
 
 
 @contextmanager
@@ -275,8 +325,14 @@ def one_read(engine: Engine) -> Iterator[Connection]:
     autocommit: each statement is its own transaction, with no BEGIN before it and no ROLLBACK
     when the pool takes the connection back (three round trips become one). SQLite's
     driver_rows reads begin nothing already. In a request the same connection serves each
-    of its single reads (a signed-in reader's page makes three) and goes back to the pool at
-    the request's end (``release_reader``); elsewhere it goes back after the block."""
+    of its single reads (a signed-in reader's page makes three); elsewhere it goes back after
+    the block.
+
+    A server that runs one request at a time per process (a sync worker, whose WSGI environ
+    says it is not multithreaded) keeps it from one request to the next, as it holds no
+    transaction: no pool checkout and return on every request. One that sat idle longer than
+    IDLE_PING_SECONDS is pinged first, as a pooled one is. Threaded servers give it back to
+    the pool at each request's end (``release_reader``), so that threads share the pool."""
     reader = reader_engine(engine)
     if not has_request_context():
         with reader.connect() as connection:
@@ -285,9 +341,59 @@ def one_read(engine: Engine) -> Iterator[Connection]:
     connection = _request_reader.get()
     if connection is None or connection.engine is not reader or connection.invalidated:
         release_reader()
-        connection = reader.connect()
+        connection = _kept_reader(reader) if one_request_at_a_time.get() else reader.connect()
         _request_reader.set(connection)
     yield connection
+
+
+def _kept_reader(reader: Engine) -> Connection:
+    kept = _kept.by_engine.get(reader)
+    if kept is not None:
+        connection, used = kept
+        if not connection.invalidated and not connection.closed and (
+                time.monotonic() - used < IDLE_PING_SECONDS or _answers(connection)):
+            return connection
+        _drop_kept(reader)
+    connection = reader.connect()
+    _kept.by_engine[reader] = (connection, time.monotonic())
+    return connection
+
+
+def _answers(connection: Connection) -> bool:
+    """Ping a kept connection that sat idle; one the server dropped is invalidated."""
+    dialect = connection.dialect
+    try:
+        dialect.do_ping(connection.connection.dbapi_connection)
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, connection.connection.dbapi_connection, None):
+            connection.invalidate()
+            return False
+        raise
+    return True
+
+
+def _drop_kept(reader: Engine) -> None:
+    kept = _kept.by_engine.pop(reader, None)
+    if kept is not None and not kept[0].closed:
+        kept[0].close()
+
+
+def read_rows(read: FastRead, params: Mapping[str, object]) -> list[tuple]:
+    """The rows of a prebuilt read: a single read (``one_read``) when the request's session
+    has begun nothing, else in the session's transaction, which sees what it wrote (pending
+    objects are flushed first, as the ORM's own queries do)."""
+    session = db.session()
+    if session_is_reading() or session.new:
+        session.flush()
+        return read.rows(session.connection(), params)
+    with one_read(db.engine) as connection:
+        return read.rows(connection, params)
+
+
+def write_rows(write: FastRead, params: Mapping[str, object]) -> list[tuple]:
+    """Run a prebuilt write (an INSERT or UPDATE … RETURNING) in the session's transaction:
+    what it returns."""
+    return write.rows(db.session.connection(), params)
 
 
 _READER_ENGINES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
@@ -298,27 +404,36 @@ def reader_engine(engine: Engine) -> Engine:
     pool settings, a pool of its own) whose connections stay in autocommit: switching a pooled
     connection into autocommit and back on every checkout cost psycopg more than the counts
     query itself. Elsewhere ``engine`` itself."""
-    if engine.dialect.name != "postgresql":
-        return engine
     reader = _READER_ENGINES.get(engine)
     if reader is None:
-        reader = create_engine(engine.url, pool=engine.pool.recreate(),
-                               isolation_level="AUTOCOMMIT")
-        ping_idle_connections(reader)
+        reader = engine
+        if engine.dialect.name == "postgresql":
+            reader = create_engine(engine.url, pool=engine.pool.recreate(),
+                                   isolation_level="AUTOCOMMIT")
+            ping_idle_connections(reader)
         _READER_ENGINES[engine] = reader
 
         @event.listens_for(engine, "engine_disposed")
         def _dispose_reader(disposed: Engine) -> None:
-            # Its connections go with the engine's (a test's app, a pool reset after a restart).
-            reader.dispose()
+            # Its connections go with the engine's (a test's app, a pool reset after a
+            # restart): this thread's kept one first, then the pool's.
+            _drop_kept(reader)
+            if reader is not engine:
+                reader.dispose()
     return reader
 
 
 def release_reader(exc: BaseException | None = None) -> None:
-    """Give the request's single-read connection back to the pool (a request teardown)."""
+    """The request's end for its single-read connection (a request teardown): a kept one
+    notes when it was last used, any other goes back to the pool."""
     connection = _request_reader.get()
-    if connection is not None:
-        _request_reader.set(None)
+    if connection is None:
+        return
+    _request_reader.set(None)
+    kept = _kept.by_engine.get(connection.engine)
+    if kept is not None and kept[0] is connection:
+        _kept.by_engine[connection.engine] = (connection, time.monotonic())
+    else:
         connection.close()
 
 

@@ -45,7 +45,7 @@ import numpy as np
 from sqlalchemy import bindparam, select
 
 from discuss import trust
-from discuss.extensions import db
+from discuss.extensions import FastRead, db, read_rows
 from discuss.models import Comment, Site, SpamFilter
 from discuss.permissions import Actor
 from discuss.spam import SPAM, Verdict, fold
@@ -329,15 +329,16 @@ def remember_model(site_id: int, version: int, model: Model) -> None:
 
 
 # Prebuilt: every post on a site with the filter on asks.
-_VERSION_OF = select(SpamFilter.version).where(SpamFilter.site_id == bindparam("site_id"))
+_VERSION_OF = FastRead(select(SpamFilter.version)
+                       .where(SpamFilter.site_id == bindparam("site_id")))
 
 
 def current_model(site_id: int) -> Model | None:
     """The site's model as last saved (one indexed read when this process has it already)."""
-    # A plain Core read on the session's connection: nothing to flush, no ORM entity built.
-    version = db.session.connection().scalar(_VERSION_OF, {"site_id": site_id})
-    if version is None:
+    rows = read_rows(_VERSION_OF, {"site_id": site_id})
+    if not rows:
         return None
+    version = rows[0][0]
     with _models_lock:
         cached = _models.get(site_id)
     if cached is not None and cached[0] == version:

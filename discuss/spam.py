@@ -22,7 +22,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, or_, select
 
 from discuss.errors import Conflict
-from discuss.extensions import db
+from discuss.extensions import FastRead, read_rows
 from discuss.models import BlocklistAction, Comment, Site, Status
 from discuss.permissions import Actor
 from discuss.rendering import count_html_links
@@ -96,7 +96,7 @@ def count_links(body: str) -> int:
 
 # The duplicate guard, prebuilt once. The author is a user id, or a guest matched by any of
 # their keys; a missing key is bound as NULL, which matches nothing.
-_DUPLICATE = select(Comment.id).where(
+_DUPLICATE = FastRead(select(Comment.id).where(
     Comment.site_id == bindparam("site_id"),
     Comment.body_hash == bindparam("body_hash"),
     Comment.created_at >= bindparam("since"),
@@ -106,7 +106,7 @@ _DUPLICATE = select(Comment.id).where(
         Comment.user_id.is_(None) & or_(Comment.guest_key_hash == bindparam("guest_key_hash"),
                                           Comment.guest_email_key == bindparam("email_key"),
                                           Comment.ip_hash == bindparam("ip_hash"))),
-).limit(1)
+).limit(1))
 
 
 def _author_keys(actor: Actor, email_key: str, editing: Comment | None) -> dict[str, object]:
@@ -131,11 +131,10 @@ def check_duplicate(site: Site, actor: Actor, body: str, *, email_key: str, now:
     author = _author_keys(actor, email_key, editing)
     if not any(author.values()):
         return
-    # A plain Core read on the session's connection: no ORM entities, nothing to flush.
-    found = db.session.connection().scalar(_DUPLICATE, {
+    found = read_rows(_DUPLICATE, {
         "site_id": site.id, "body_hash": fingerprint or body_fingerprint(body),
         "since": now - DUPLICATE_WINDOW, "except_id": editing.id if editing else 0, **author})
-    if found is not None:
+    if found:
         raise Conflict("You already posted this.", {"body": "duplicate"}, code="duplicate")
 
 

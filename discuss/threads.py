@@ -12,11 +12,18 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from discuss.errors import Forbidden, InvalidInput, NotFound
-from discuss.extensions import RowRead, begin_writes, db
+from discuss.extensions import (
+    FastRead,
+    RowRead,
+    as_loaded,
+    begin_writes,
+    db,
+    read_rows,
+    write_rows,
+)
 from discuss.models import Comment, Site, Thread, User
 from discuss.text import CONTROL, check_text
 
@@ -94,12 +101,22 @@ def find_thread(site: Site, key: str) -> Thread | None:
     return thread
 
 
-_SITE_AND_THREAD = (select(Site, Thread)
-                    .outerjoin(Thread, and_(Thread.site_id == Site.id,
-                                            Thread.key == bindparam("key")))
-                    .where(Site.slug == bindparam("slug"))
-                    # The site is in the same row: no eager join of Thread.site.
-                    .options(lazyload(Thread.site)))
+_SITE_COLUMNS = tuple(Site.__table__.columns)
+
+
+_THREAD_COLUMNS = tuple(Thread.__table__.columns)
+
+
+# Where the thread's id is in a row of _SITE_AND_THREAD (NULL: the key has no thread yet).
+_THREAD_ID_AT = len(_SITE_COLUMNS) + next(
+    n for n, column in enumerate(_THREAD_COLUMNS) if column is Thread.__table__.c.id)
+
+
+# The site and, when it has one, the thread of the key: the row a post starts from.
+_SITE_AND_THREAD = FastRead(
+    select(*_SITE_COLUMNS, *_THREAD_COLUMNS)
+    .outerjoin(Thread, and_(Thread.site_id == Site.id, Thread.key == bindparam("key")))
+    .where(Site.slug == bindparam("slug")))
 
 
 def thread_to_post_in(slug: object, key: object, url: object = None,
@@ -114,10 +131,13 @@ def thread_to_post_in(slug: object, key: object, url: object = None,
         raise
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise NotFound("No such site.", code="unknown_site")
-    row = db.session.execute(_SITE_AND_THREAD, {"slug": slug, "key": key}).first()
-    if row is None:
+    rows = read_rows(_SITE_AND_THREAD, {"slug": slug, "key": key})
+    if not rows:
         raise NotFound("No such site.", code="unknown_site")
-    site, thread = row
+    split = len(_SITE_COLUMNS)
+    site = as_loaded(Site, _SITE_COLUMNS, rows[0][:split])
+    thread = (as_loaded(Thread, _THREAD_COLUMNS, rows[0][split:])
+              if rows[0][_THREAD_ID_AT] is not None else None)
     if thread is None:
         begin_writes()  # the first comment of an article creates its thread
         thread = get_or_create_thread(site, key, url, title)
@@ -180,6 +200,9 @@ COUNT_IN_THREAD = (_THREADS.update().where(_THREADS.c.id == bindparam("thread_id
                            version=_THREADS.c.version + 1))
 
 
+_COUNT = FastRead(COUNT_IN_THREAD.returning(_THREADS.c.id))
+
+
 def author_changed(user: User) -> None:
     """The author's name or avatar changed: every thread they wrote in shows it, so each gets a
     new version (its ETag and the cached bodies and lists keyed by it change too)."""
@@ -193,7 +216,7 @@ def count_in_thread(thread: Thread, delta: int) -> None:
     """Bump the thread's version (its ETag) and its approved count by ``delta``, in one
     UPDATE … SET n = n + delta that stays exact when two requests change the same thread."""
     db.session.flush()
-    db.session.connection().execute(COUNT_IN_THREAD, {"thread_id": thread.id, "delta": delta})
+    write_rows(_COUNT, {"thread_id": thread.id, "delta": delta})
     counted_in_thread(thread)
 
 
