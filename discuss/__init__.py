@@ -10,9 +10,11 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask.ctx import RequestContext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from discuss.config import apply_settings, load_settings
+from discuss.extensions import one_request_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,12 @@ class DiscussFlask(Flask):
             return wrapped
         except TypeError:  # unhashable
             return super().ensure_sync(func)
+
+    def request_context(self, environ: dict) -> RequestContext:
+        # A server that runs one request at a time per process keeps its single-read
+        # connection between requests (extensions.one_read).
+        one_request_at_a_time.set(environ.get("wsgi.multithread") is False)
+        return super().request_context(environ)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

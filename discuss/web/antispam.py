@@ -16,6 +16,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Mapping
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -32,7 +33,13 @@ FORM_TOKEN_HEADER = "X-Discuss-Form-Token"  # noqa: S105 - a header name
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="discuss.rendered-at")
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret: str) -> URLSafeTimedSerializer:
+    # Made once per secret (every page and every post signs a token); it keeps no state.
+    return URLSafeTimedSerializer(secret, salt="discuss.rendered-at")
 
 
 def _thread_tag(site_slug: str, key: str) -> str:

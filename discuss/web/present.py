@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 
-from flask import current_app, g, url_for
+from flask import current_app, has_request_context, request, url_for
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -44,11 +44,14 @@ def avatar_url(comment: Comment | None = None, user: User | None = None) -> str:
     if user is not None and current_app.config["DISCUSS_GRAVATAR"]:
         digest = hashlib.md5(user.email_key.encode(), usedforsecurity=False).hexdigest()
         return f"https://www.gravatar.com/avatar/{digest}?s=80&d=identicon"
-    # A thread page shows dozens of these: build the route once per request, then fill it in.
-    around = g.get("avatar_url_parts")
+    # Pages show dozens of these and every post one: the route is built once per app and
+    # mount point (the path the app is served under), then filled in.
+    known = current_app.extensions.setdefault("discuss.avatar_url_parts", {})
+    root = request.script_root if has_request_context() else None
+    around = known.get(root)
     if around is None:
         prefix, _, suffix = url_for("pages.avatar", seed="0", _external=False).rpartition("0")
-        around = g.avatar_url_parts = (prefix, suffix)
+        around = known[root] = (prefix, suffix)
     return around[0] + avatar_seed(comment, user) + around[1]
 
 
