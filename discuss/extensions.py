@@ -360,15 +360,14 @@ def _kept_reader(reader: Engine) -> Connection:
 
 
 def _answers(connection: Connection) -> bool:
-    """Ping a kept connection that sat idle; one the server dropped is invalidated."""
+    """Ping a kept connection that sat idle; one that fails to answer is invalidated (a new
+    one is taken, whose failure to connect is the request's 503)."""
     dialect = connection.dialect
     try:
         dialect.do_ping(connection.connection.dbapi_connection)
-    except dialect.loaded_dbapi.Error as exc:
-        if dialect.is_disconnect(exc, connection.connection.dbapi_connection, None):
-            connection.invalidate()
-            return False
-        raise
+    except dialect.loaded_dbapi.Error:
+        connection.invalidate()
+        return False
     return True
 
 

@@ -80,12 +80,25 @@ def test_an_idle_kept_connection_is_pinged_and_a_dropped_one_replaced(client, si
     assert count(client, checkouts) == 0
     assert len(pings) == 1  # idle: asked first
     assert checkouts == [1, 0, 0]
+    # One that does not answer the ping after sitting idle is replaced before the request
+    # uses it.
+    dialect_type = type(reader_engine(db.engine).dialect)
+    error = db.engine.dialect.loaded_dbapi.OperationalError
+
+    def dead(self, dbapi_connection) -> None:
+        raise error("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(dialect_type, "do_ping", dead)
+    clock[0] += extensions.IDLE_PING_SECONDS * 2
+    assert count(client, checkouts) == 0
+    assert checkouts == [1, 0, 0, 1]
+    monkeypatch.setattr(dialect_type, "do_ping", real_ping.__func__)
     # A connection the server dropped (invalidated on its failing statement) is replaced.
     [(kept, _)] = [v for k, v in extensions._kept.by_engine.items()
                    if k is reader_engine(db.engine)]
     kept.invalidate()
     assert count(client, checkouts) == 0
-    assert checkouts == [1, 0, 0, 1]
+    assert checkouts == [1, 0, 0, 1, 1]
 
 
 def test_disposing_the_engine_gives_the_kept_connection_back(client, site):
